@@ -1,0 +1,49 @@
+#pragma once
+
+// daily-devserver as a library: the binary's main() and the in-process test fixtures both use this.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace daily::devserver {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;     // HTTP + websocket; 0 = any free port
+  std::uint16_t sipPort = 0;  // UDP; 0 = any free port
+  std::string apiKey = "devserver-api-key";
+  std::chrono::milliseconds sipT1{500};
+  std::chrono::milliseconds sipTransactionTimeout{32000};
+  std::chrono::milliseconds sipAnswerDelay{0};
+};
+
+class Devserver {
+ public:
+  explicit Devserver(Options options);
+  ~Devserver();
+  Devserver(const Devserver&) = delete;
+  Devserver& operator=(const Devserver&) = delete;
+
+  /// Binds both ports (throws std::system_error when it cannot) and serves on a thread of its own.
+  void start();
+  /// Binds both ports and serves on the calling thread until stop() (from a signal handler's thread, say).
+  void run();
+  /// Stops serving; safe from any thread; idempotent.
+  void stop();
+
+  std::string httpUrl() const;
+  std::uint16_t port() const;
+  std::string sipHost() const;
+  std::uint16_t sipPort() const;
+  /// The one JSON line the binary prints when ready.
+  std::string readyLine() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace daily::devserver

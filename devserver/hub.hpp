@@ -1,0 +1,92 @@
+#pragma once
+
+// The devserver's state: rooms, their members (websocket clients and SIP legs) and how events reach them.
+// Everything here runs on the devserver's one io thread; nothing is locked.
+
+#include "tokens.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace daily::devserver {
+
+enum class MemberKind { Client, SipDialIn, SipDialOut };
+
+struct Member {
+  MemberKind kind = MemberKind::Client;
+  nlohmann::json participant;                       // daily-js participant object (local: false)
+  std::function<void(const std::string&)> send;     // Client: writes one frame to its websocket
+};
+
+struct Room {
+  std::string id;
+  std::string name;
+  std::string privacy = "public";
+  nlohmann::json properties = nlohmann::json::object();  // Daily's "config"
+  std::int64_t createdAt = 0;
+  std::map<std::string, Member> members;                  // session_id -> member
+
+  bool dialInEnabled() const;
+};
+
+struct HubConfig {
+  std::string apiKey;
+  std::string httpUrl;   // e.g. http://127.0.0.1:4000
+  std::string sipHost;
+  std::uint16_t sipPort = 0;
+  std::string domainId;
+};
+
+class Hub {
+ public:
+  explicit Hub(HubConfig config);
+
+  const HubConfig& config() const { return config_; }
+  HubConfig& config() { return config_; }
+  const TokenSigner& tokens() const { return tokens_; }
+
+  Room* findRoom(const std::string& name);
+  /// Creates a room from a REST body; nullopt with *why (400) or *conflict (a room of that name exists).
+  Room* createRoom(const nlohmann::json& body, std::string* why);
+  /// Updates privacy/properties of a room (POST /rooms/:name); false with *why for a bad body.
+  bool updateRoom(Room& room, const nlohmann::json& body, std::string* why);
+  /// Deletes a room: every client member gets an "error" event (ejected) and is removed.
+  bool deleteRoom(const std::string& name);
+  const std::map<std::string, Room>& rooms() const { return rooms_; }
+
+  /// Daily's room object: {id, name, api_created, privacy, url, created_at, config}.
+  nlohmann::json roomObject(const Room& room) const;
+  /// The dial-in SIP URI of a room ("sip:<room>@<sip_host>:<sip_port>").
+  std::string sipEndpoint(const Room& room) const;
+
+  /// Adds a member; every other client of the room receives participant-joined.
+  void addMember(Room& room, const std::string& sessionId, Member member);
+  /// Removes a member; every remaining client receives participant-left. No-op for an unknown session.
+  void removeMember(Room& room, const std::string& sessionId);
+  /// Sends an event to every client member of the room except `except`.
+  void broadcast(const Room& room, const std::string& action, const nlohmann::json& payload,
+                 const std::string& except = {}) const;
+  /// Finds the room a session is in.
+  Room* roomOfSession(const std::string& sessionId);
+
+  /// A fresh participant object for this server's clock.
+  static nlohmann::json newParticipant(const std::string& sessionId, const std::string& userName,
+                                       const std::string& userId, bool owner, const nlohmann::json& canAdmin);
+
+ private:
+  HubConfig config_;
+  TokenSigner tokens_;
+  std::map<std::string, Room> rooms_;
+  std::map<std::string, std::string> sessionRooms_;  // session_id -> room name
+};
+
+/// "2026-11-25T15:41:58.123Z"
+std::string isoTimestamp(std::chrono::system_clock::time_point t = std::chrono::system_clock::now());
+
+}  // namespace daily::devserver

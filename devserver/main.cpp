@@ -1,0 +1,71 @@
+// daily-devserver: rooms, meeting tokens, Daily's REST subset, the signaling websocket and a SIP gateway,
+// on this machine. Prints one JSON line when ready, then logs to stderr.
+
+#include "common/log.hpp"
+#include "devserver.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+int main(int argc, char** argv) {
+  daily::devserver::Options options;
+  if (const char* key = std::getenv("DAILY_API_KEY"); key && *key) options.apiKey = key;
+  std::string logLevel = "info";
+  long t1 = options.sipT1.count();
+  long timeout = options.sipTransactionTimeout.count();
+  long answerDelay = options.sipAnswerDelay.count();
+
+  CLI::App app{"daily-devserver: a local stand-in for Daily's API, signaling and SIP gateway"};
+  app.add_option("--host", options.host, "address to serve on (HTTP, websocket and SIP)")->capture_default_str();
+  app.add_option("--port", options.port, "HTTP + websocket port; 0 = any free port")->capture_default_str();
+  app.add_option("--sip-port", options.sipPort, "SIP (UDP) port; 0 = any free port")->capture_default_str();
+  app.add_option("--api-key", options.apiKey,
+                 "REST bearer key and meeting-token signing secret (default: $DAILY_API_KEY or a fixed dev key)");
+  app.add_option("--sip-t1-ms", t1, "SIP timer T1 in ms (retransmission base)")->capture_default_str();
+  app.add_option("--sip-timeout-ms", timeout, "SIP transaction timeout (Timers B/F) in ms")->capture_default_str();
+  app.add_option("--sip-answer-delay-ms", answerDelay, "how long dial-in calls ring before the gateway answers")
+      ->capture_default_str();
+  app.add_option("--log-level", logLevel, "debug, info, warn, error or off (debug prints every SIP message)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  using daily::detail::LogLevel;
+  daily::detail::setLogLevel(logLevel == "debug"  ? LogLevel::Debug
+                             : logLevel == "warn" ? LogLevel::Warn
+                             : logLevel == "error" ? LogLevel::Error
+                             : logLevel == "off"  ? LogLevel::Off
+                                                  : LogLevel::Info);
+  if (t1 < 1 || timeout < t1 || answerDelay < 0) {
+    std::cerr << "daily-devserver: --sip-t1-ms must be >= 1, --sip-timeout-ms >= T1, --sip-answer-delay-ms >= 0\n";
+    return 2;
+  }
+  options.sipT1 = std::chrono::milliseconds(t1);
+  options.sipTransactionTimeout = std::chrono::milliseconds(timeout);
+  options.sipAnswerDelay = std::chrono::milliseconds(answerDelay);
+
+  // SIGINT/SIGTERM stop the server from a thread of their own.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  daily::devserver::Devserver server(options);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "daily-devserver: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << server.readyLine() << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cerr << "daily-devserver: stopping (signal " << received << ")\n";
+  server.stop();
+  return 0;
+}

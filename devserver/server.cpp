@@ -1,0 +1,335 @@
+// daily-devserver's network side: one io thread serving HTTP (REST) and the signaling websocket on one port,
+// and the SIP gateway on UDP.
+
+#include "devserver.hpp"
+
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "common/protocol.hpp"
+#include "hub.hpp"
+#include "rest.hpp"
+#include "sip/gateway.hpp"
+
+#include <daily/sip_uri.hpp>
+
+#include <asio/post.hpp>
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/server.hpp>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace daily::devserver {
+namespace {
+
+using nlohmann::json;
+using WsServer = websocketpp::server<websocketpp::config::asio>;
+using protocol::WireError;
+
+constexpr int kMaxBadFrames = 10;
+constexpr std::size_t kMaxHttpBody = 1024 * 1024;
+
+// One websocket connection and, once joined, its participant.
+struct ClientSession {
+  std::string room;
+  std::string sessionId;  // empty until joined
+  bool ownerOrAdmin = false;
+  int badFrames = 0;
+};
+
+WireError wireError(ErrorCode code, std::string message, std::string type = {}) {
+  return WireError{code, std::move(message), 0, std::move(type)};
+}
+
+}  // namespace
+
+struct Devserver::Impl {
+  explicit Impl(Options o)
+      : options(std::move(o)),
+        hub(HubConfig{options.apiKey, "", options.host, 0, detail::newUuid()}),
+        gateway(io, hub,
+                GatewayOptions{options.host, options.sipPort, options.sipT1, std::chrono::milliseconds(4000),
+                               options.sipTransactionTimeout, options.sipAnswerDelay}) {}
+
+  Options options;
+  asio::io_context io{1};
+  Hub hub;
+  Gateway gateway;
+  WsServer ws;
+  std::uint16_t boundPort = 0;
+  std::map<websocketpp::connection_hdl, ClientSession, std::owner_less<websocketpp::connection_hdl>> sessions;
+  std::thread thread;
+  std::atomic<bool> stopped{false};
+
+  void bind() {
+    ws.clear_access_channels(websocketpp::log::alevel::all);
+    ws.clear_error_channels(websocketpp::log::elevel::all);
+    ws.init_asio(&io);
+    ws.set_reuse_addr(true);
+    ws.set_max_message_size(protocol::kMaxFrameBytes);
+    ws.set_max_http_body_size(kMaxHttpBody);
+    ws.set_listen_backlog(1024);
+    ws.set_http_handler([this](websocketpp::connection_hdl h) { onHttp(h); });
+    ws.set_validate_handler([this](websocketpp::connection_hdl h) {
+      return ws.get_con_from_hdl(h)->get_resource() == protocol::kSignalingPath;
+    });
+    ws.set_open_handler([this](websocketpp::connection_hdl h) { sessions.emplace(h, ClientSession{}); });
+    ws.set_close_handler([this](websocketpp::connection_hdl h) { onGone(h); });
+    ws.set_fail_handler([this](websocketpp::connection_hdl h) { onGone(h); });
+    ws.set_message_handler([this](websocketpp::connection_hdl h, WsServer::message_ptr m) { onFrame(h, m); });
+
+    asio::error_code ec;
+    const auto address = asio::ip::make_address(options.host, ec);
+    if (ec) throw std::system_error(ec, "invalid --host " + options.host);
+    ws.listen(asio::ip::tcp::endpoint(address, options.port));
+    ws.start_accept();
+    boundPort = ws.get_local_endpoint(ec).port();
+    if (ec) throw std::system_error(ec, "cannot read the bound port");
+
+    gateway.start();
+    hub.config().httpUrl = "http://" + hostForUrl() + ":" + std::to_string(boundPort);
+    hub.config().sipPort = gateway.port();
+    DAILY_LOG(Info, "devserver", "serving " << hub.config().httpUrl << " and SIP on udp " << options.host << ":"
+                                            << gateway.port());
+  }
+
+  std::string hostForUrl() const {
+    return options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  }
+
+  void runLoop() {
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& e) {
+        DAILY_LOG(Error, "devserver", "io loop caught: " << e.what());
+      }
+    }
+  }
+
+  void shutdown() {
+    if (stopped.exchange(true)) return;
+    asio::post(io, [this] {
+      websocketpp::lib::error_code ec;
+      ws.stop_listening(ec);
+      for (auto& [h, s] : sessions) ws.close(h, websocketpp::close::status::going_away, "server shutting down", ec);
+      gateway.stop();
+      io.stop();
+    });
+  }
+
+  // ---- HTTP ---------------------------------------------------------------------------------------------------
+
+  void onHttp(websocketpp::connection_hdl h) {
+    auto con = ws.get_con_from_hdl(h);
+    HttpRequest req;
+    req.method = con->get_request().get_method();
+    const std::string resource = con->get_resource();
+    const std::size_t q = resource.find('?');
+    req.path = resource.substr(0, q);
+    if (q != std::string::npos) req.query = resource.substr(q + 1);
+    req.authorization = con->get_request_header("Authorization");
+    req.body = con->get_request_body();
+    const std::string roomBefore = req.path;
+    HttpResponse res = handleRest(hub, req);
+    // Hang up the SIP legs of a deleted room (the hub has already told its clients).
+    if (req.method == "DELETE" && res.status == 200 && res.body.value("deleted", false))
+      gateway.roomDeleted(res.body.value("name", ""));
+    DAILY_LOG(Info, "rest", req.method << " " << req.path << " -> " << res.status);
+    con->set_status(static_cast<websocketpp::http::status_code::value>(res.status));
+    con->append_header("Content-Type", "application/json");
+    con->set_body(res.body.dump());
+  }
+
+  // ---- websocket ----------------------------------------------------------------------------------------------
+
+  void send(websocketpp::connection_hdl h, const std::string& frame) {
+    websocketpp::lib::error_code ec;
+    ws.send(h, frame, websocketpp::frame::opcode::text, ec);
+  }
+
+  void onGone(websocketpp::connection_hdl h) {
+    auto it = sessions.find(h);
+    if (it == sessions.end()) return;
+    leaveRoom(it->second);
+    sessions.erase(it);
+  }
+
+  void leaveRoom(ClientSession& s) {
+    if (s.sessionId.empty()) return;
+    if (Room* room = hub.findRoom(s.room)) hub.removeMember(*room, s.sessionId);
+    s.sessionId.clear();
+    s.room.clear();
+  }
+
+  void onFrame(websocketpp::connection_hdl h, WsServer::message_ptr message) {
+    auto it = sessions.find(h);
+    if (it == sessions.end()) return;
+    ClientSession& s = it->second;
+    std::string why;
+    auto frame = message->get_opcode() == websocketpp::frame::opcode::text
+                     ? protocol::decodeFrame(message->get_payload(), &why)
+                     : (why = "binary frames are not part of the protocol", std::nullopt);
+    if (!frame || frame->type != protocol::FrameType::Request) {
+      if (frame) why = "clients may send only requests";
+      DAILY_LOG(Warn, "signaling", "rejected a frame: " << why);
+      send(h, protocol::encodeEvent("nonfatal-error", {{"type", "protocol-error"}, {"errorMsg", why}}));
+      if (++s.badFrames >= kMaxBadFrames) {
+        websocketpp::lib::error_code ec;
+        ws.close(h, websocketpp::close::status::policy_violation, "too many malformed frames", ec);
+      }
+      return;
+    }
+    const std::uint64_t id = frame->id;
+    auto reply = [this, h, id](const std::optional<WireError>& error, const json& result) {
+      if (sessions.find(h) == sessions.end()) return;  // the client has gone meanwhile
+      send(h, error ? protocol::encodeError(id, *error) : protocol::encodeResult(id, result));
+    };
+    handleRequest(h, s, frame->method, frame->params, reply);
+  }
+
+  void handleRequest(websocketpp::connection_hdl h, ClientSession& s, const std::string& method, const json& params,
+                     const Gateway::Reply& reply) {
+    if (method == "ping") return reply(std::nullopt, json::object());
+    if (method == "join") return join(h, s, params, reply);
+    if (method == "leave") {
+      if (s.sessionId.empty()) return reply(wireError(ErrorCode::NotJoined, "not joined"), {});
+      leaveRoom(s);
+      return reply(std::nullopt, json::object());
+    }
+    static const std::set<std::string> kTelephony{"sipRefer", "sipCallTransfer", "startDialOut", "stopDialOut",
+                                                  "sendDTMF"};
+    if (!kTelephony.count(method))
+      return reply(wireError(ErrorCode::InvalidArgument, "unknown method '" + method + "'"), {});
+    // Telephony: the same checks as the client's, made again here: the server never trusts the client.
+    if (s.sessionId.empty() || !hub.findRoom(s.room))
+      return reply(wireError(ErrorCode::NotJoined, method + " needs a joined meeting"), {});
+    if (!s.ownerOrAdmin)
+      return reply(wireError(ErrorCode::PermissionDenied, method + " requires a meeting owner or admin token"), {});
+    auto str = [&](const char* key) {
+      auto it = params.find(key);
+      return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto invalid = [&](const std::string& why) { reply(wireError(ErrorCode::InvalidArgument, method + ": " + why), {}); };
+    const std::string sessionId = str("sessionId");
+    if (method != "startDialOut" && sessionId.empty()) return invalid("sessionId must be a non-empty string");
+
+    if (method == "sipRefer" || method == "sipCallTransfer") {
+      const std::string to = str("toEndPoint");
+      if (auto why = validateSipUri(to); !why.empty()) return invalid("toEndPoint: " + why);
+      if (method == "sipCallTransfer") return gateway.sipCallTransfer(s.room, sessionId, to, reply);
+      json headers = params.value("sipHeaders", json::object());
+      if (!headers.is_object()) return invalid("sipHeaders must be an object of strings");
+      for (const auto& [name, value] : headers.items()) {
+        if (!value.is_string()) return invalid("sipHeaders values must be strings");
+        if (auto why = validateSipHeader(name, value.get<std::string>()); !why.empty()) return invalid(why);
+      }
+      return gateway.sipRefer(s.room, sessionId, to, headers, "sip:" + s.sessionId + "@" + hub.config().sipHost,
+                              reply);
+    }
+    if (method == "startDialOut") {
+      const std::string sipUri = str("sipUri");
+      if (!str("phoneNumber").empty())
+        return invalid("phoneNumber dial-out needs a PSTN provider; the devserver dials SIP URIs only");
+      if (auto why = validateSipUri(sipUri); !why.empty()) return invalid("sipUri: " + why);
+      const std::string displayName = str("displayName");
+      if (!validateSipHeader("X-Display-Name", displayName).empty() ||
+          displayName.find_first_of("\"\\<>") != std::string::npos)
+        return invalid("displayName must be one line without quotes, backslashes or '<' '>'");
+      if (str("userId").size() > 36 || !validateSipHeader("X-User-Id", str("userId")).empty())
+        return invalid("userId must be at most 36 printable characters");
+      return gateway.startDialOut(s.room, params, reply);
+    }
+    if (method == "stopDialOut") return gateway.stopDialOut(s.room, sessionId, reply);
+    // sendDTMF
+    const std::string tones = str("tones");
+    if (tones.empty() || tones.size() > 64 || tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
+      return invalid("tones must be 1 to 64 of 0-9, *, #, A-D");
+    int duration = 160;
+    if (auto d = params.find("digitDurationMs"); d != params.end()) {
+      if (!d->is_number_integer() || *d < 40 || *d > 5000) return invalid("digitDurationMs must be 40 to 5000");
+      duration = d->get<int>();
+    }
+    gateway.sendDtmf(s.room, sessionId, tones, duration, reply);
+  }
+
+  void join(websocketpp::connection_hdl h, ClientSession& s, const json& params, const Gateway::Reply& reply) {
+    if (!s.sessionId.empty()) return reply(wireError(ErrorCode::InvalidArgument, "this connection already joined"), {});
+    const json roomParam = params.value("room", json());
+    if (!roomParam.is_string()) return reply(wireError(ErrorCode::InvalidArgument, "join: room must be a string"), {});
+    const std::string roomName = roomParam.get<std::string>();
+    Room* room = hub.findRoom(roomName);
+    if (!room) return reply(wireError(ErrorCode::NotFound, "room '" + roomName + "' does not exist", "no-room"), {});
+    const json tokenParam = params.value("token", json());
+    const json nameParam = params.value("userName", json());
+    if (!tokenParam.is_null() && !tokenParam.is_string())
+      return reply(wireError(ErrorCode::InvalidArgument, "join: token must be a string"), {});
+    if (!nameParam.is_null() && (!nameParam.is_string() || nameParam.get_ref<const std::string&>().size() > 256))
+      return reply(wireError(ErrorCode::InvalidArgument, "join: userName must be a string of at most 256 bytes"), {});
+
+    TokenClaims claims;
+    if (tokenParam.is_string()) {
+      TokenError why;
+      auto verified = hub.tokens().verify(tokenParam.get<std::string>(), roomName, false, &why);
+      if (!verified) return reply(wireError(ErrorCode::PermissionDenied, why.message, why.type), {});
+      claims = *verified;
+    } else if (room->privacy == "private") {
+      return reply(wireError(ErrorCode::PermissionDenied,
+                             "room '" + roomName + "' is private: join with a meeting token", "not-allowed"),
+                   {});
+    }
+    const std::string sessionId = detail::newUuid();
+    const std::string userName =
+        !claims.userName.empty() ? claims.userName : (nameParam.is_string() ? nameParam.get<std::string>() : "");
+    Member member;
+    member.kind = MemberKind::Client;
+    member.participant = Hub::newParticipant(sessionId, userName, claims.userId, claims.isOwner, claims.canAdmin);
+    member.send = [this, h](const std::string& frame) { send(h, frame); };
+
+    json others = json::array();
+    for (const auto& [id, m] : room->members) others.push_back(m.participant);
+    json local = member.participant;
+    local["local"] = true;
+    s.room = roomName;
+    s.sessionId = sessionId;
+    s.ownerOrAdmin = claims.isOwner || claims.isAdmin();
+    hub.addMember(*room, sessionId, std::move(member));
+    reply(std::nullopt, {{"local", local}, {"participants", others}, {"room", {{"name", roomName}, {"id", room->id}}}});
+    gateway.greet(*room, [this, h](const std::string& action, const json& payload) {
+      send(h, protocol::encodeEvent(action, payload));
+    });
+  }
+};
+
+Devserver::Devserver(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Devserver::~Devserver() {
+  stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Devserver::start() {
+  impl_->bind();
+  impl_->thread = std::thread([this] { impl_->runLoop(); });
+}
+
+void Devserver::run() {
+  impl_->bind();
+  impl_->runLoop();
+}
+
+void Devserver::stop() { impl_->shutdown(); }
+
+std::string Devserver::httpUrl() const { return impl_->hub.config().httpUrl; }
+std::uint16_t Devserver::port() const { return impl_->boundPort; }
+std::string Devserver::sipHost() const { return impl_->options.host; }
+std::uint16_t Devserver::sipPort() const { return impl_->gateway.port(); }
+
+std::string Devserver::readyLine() const {
+  return json{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()}}.dump();
+}
+
+}  // namespace daily::devserver

@@ -1,0 +1,70 @@
+#pragma once
+
+// The devserver's SIP gateway: a SIP user agent on UDP that answers dial-in calls into rooms, dials out, and
+// transfers legs with REFER (RFC 3515) or by bridging (sipCallTransfer). Messages are parsed and built with
+// libosip2; the UDP transaction layer (RFC 3261 §17) is ours. Runs on the devserver's io thread.
+
+#include "common/protocol.hpp"
+#include "hub.hpp"
+
+#include <asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace daily::devserver {
+
+struct GatewayOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = any free port
+  /// RFC 3261 T1 (RTT estimate) and T2 (cap of non-INVITE retransmission intervals).
+  std::chrono::milliseconds t1{500};
+  std::chrono::milliseconds t2{4000};
+  /// Timers B/F/H/J: how long a transaction waits for its final answer (RFC 3261: 64*T1 = 32 s).
+  std::chrono::milliseconds transactionTimeout{32000};
+  /// How long a dial-in INVITE rings (180) before the gateway answers it; 0 = answer at once.
+  std::chrono::milliseconds answerDelay{0};
+};
+
+class Gateway {
+ public:
+  /// Answers a telephony request: error set on failure, result otherwise.
+  using Reply = std::function<void(const std::optional<protocol::WireError>& error, const nlohmann::json& result)>;
+
+  Gateway(asio::io_context& io, Hub& hub, GatewayOptions options);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  /// Binds the UDP socket; throws std::system_error when it cannot.
+  void start();
+  std::uint16_t port() const;
+  /// Closes the socket and abandons every transaction (no callbacks afterwards).
+  void stop();
+
+  void sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
+                const nlohmann::json& headers, const std::string& referredBy, Reply reply);
+  void sipCallTransfer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
+                       Reply reply);
+  /// params: {"sipUri", "displayName", "userId", ...} as checked by the signaling layer.
+  void startDialOut(const std::string& room, const nlohmann::json& params, Reply reply);
+  void stopDialOut(const std::string& room, const std::string& sessionId, Reply reply);
+  void sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,
+                Reply reply);
+  /// Hangs up every leg of a room that is being deleted.
+  void roomDeleted(const std::string& room);
+  /// The events a client that just joined room should get about the room's SIP side (dialin-ready).
+  void greet(const Room& room, const std::function<void(const std::string& action, const nlohmann::json&)>& send);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace daily::devserver

@@ -1,0 +1,65 @@
+#pragma once
+
+// SIP messages through libosip2: parsing with RFC 3261's mandatory-header checks on top of osip's lenient
+// parser, accessors for what the gateway reads, and builders for what it sends.
+
+#include <osipparser2/osip_message.h>
+#include <osipparser2/osip_parser.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace daily::devserver::sip {
+
+struct MessageDeleter {
+  void operator()(osip_message_t* m) const { osip_message_free(m); }
+};
+using MessagePtr = std::unique_ptr<osip_message_t, MessageDeleter>;
+
+/// Parses one datagram. Returns null and sets *why when osip refuses it or RFC 3261 §8.1.1's mandatory headers
+/// (Via, From, To, Call-ID, CSeq with the request's method, Max-Forwards on requests) or Content-Length are
+/// missing or malformed.
+MessagePtr parse(std::string_view datagram, std::string* why);
+/// Serialises (osip_message_to_str).
+std::string serialize(osip_message_t* message);
+
+bool isRequest(const osip_message_t* m);
+std::string method(const osip_message_t* m);  // request method, or the CSeq method of a response
+int status(const osip_message_t* m);          // 0 for requests
+std::string reason(const osip_message_t* m);
+std::string callId(const osip_message_t* m);
+std::uint32_t cseq(const osip_message_t* m);
+std::string topBranch(const osip_message_t* m);
+std::string fromTag(const osip_message_t* m);
+std::string toTag(const osip_message_t* m);
+std::string fromHeader(const osip_message_t* m);  // the whole From value, e.g. "\"Bob\" <sip:bob@x>;tag=1"
+std::string toHeader(const osip_message_t* m);
+std::string fromUri(const osip_message_t* m);     // "sip:bob@x"
+std::string fromDisplayName(const osip_message_t* m);
+std::string requestUri(const osip_message_t* m);
+std::string requestUser(const osip_message_t* m);
+std::string contactUri(const osip_message_t* m);  // first Contact's URI, "" when none
+std::string contactHostPort(const osip_message_t* m, std::uint16_t* port);  // host and port of the first Contact
+std::vector<std::string> recordRoutes(const osip_message_t* m);  // each "<sip:...;lr>", in message order
+/// The value of the first header named name (case-insensitive, long form), "" when absent.
+std::string header(const osip_message_t* m, const char* name);
+/// Every extension header whose name starts with "X-" (case-insensitive), as name -> value.
+std::vector<std::pair<std::string, std::string>> extensionHeaders(const osip_message_t* m);
+std::string contentType(const osip_message_t* m);  // "application/sdp", "" when none
+std::string body(const osip_message_t* m);
+
+/// A request ready to send: request line, Via with branch, Max-Forwards 70, From, To, Call-ID, CSeq.
+MessagePtr newRequest(const std::string& method, const std::string& requestUri, const std::string& via,
+                      const std::string& from, const std::string& to, const std::string& callId, std::uint32_t cseq);
+/// A response to request: its Vias, From, To (with toTag added when the To has none), Call-ID and CSeq.
+MessagePtr newResponse(const osip_message_t* request, int status, const std::string& toTag);
+void addHeader(osip_message_t* m, const std::string& name, const std::string& value);
+void setBody(osip_message_t* m, const std::string& contentType, const std::string& body);
+
+/// The status code of a message/sipfrag body ("SIP/2.0 200 OK" -> 200); 0 when it is not a status line.
+int sipfragStatus(std::string_view body);
+
+}  // namespace daily::devserver::sip

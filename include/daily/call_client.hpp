@@ -1,0 +1,93 @@
+#pragma once
+
+#include <daily/error.hpp>
+#include <daily/event.hpp>
+#include <daily/export.hpp>
+#include <daily/options.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+
+namespace daily {
+
+/// A call object, as daily-js's: joins one room over a signaling websocket, keeps its participants,
+/// fires daily-js events, and drives the room's telephony (sipRefer and its siblings).
+///
+/// Threads: every method may be called from any thread, including from inside an event handler.
+/// Handlers run on the SDK's dispatcher thread (shared by all clients in the process), never on the
+/// network thread, one at a time and in the order the server sent the events.
+/// Futures complete on the SDK's network thread; calling get() inside a handler is allowed.
+/// Every future completes: with a value, or with daily::Error.
+class DAILY_API CallClient {
+ public:
+  CallClient();
+  explicit CallClient(CallClientOptions options);
+  /// Leaves the room (best effort, without waiting for the server) and fails pending futures with
+  /// ConnectionLost. Returns promptly; may be called from inside this client's own handler.
+  ~CallClient();
+  CallClient(const CallClient&) = delete;
+  CallClient& operator=(const CallClient&) = delete;
+
+  /// A process-unique id, carried as "callClientId" by every event, as daily-js does.
+  const std::string& callClientId() const;
+
+  /// Joins the room at options.url. Resolves with participants() once joined, as daily-js join().
+  /// @throws Error (from get()) InvalidArgument for a malformed URL; NotFound for an unknown room;
+  ///   PermissionDenied for a missing, bad, expired, not-yet-valid or foreign token; NotJoined when this client
+  ///   already joined or is joining; ConnectionLost when the server cannot be reached or goes away; Timeout.
+  [[nodiscard]] std::future<nlohmann::json> join(JoinOptions options);
+
+  /// Leaves the room; resolves once the server confirmed (or the connection is gone).
+  /// @throws Error (from get()) NotJoined when the client never joined or already left.
+  [[nodiscard]] std::future<void> leave();
+
+  /// "new", "joining-meeting", "joined-meeting", "left-meeting" or "error".
+  std::string meetingState() const;
+
+  /// {"local": {...}, "<session_id>": {...}} in daily-js's shape; {} before join.
+  nlohmann::json participants() const;
+
+  /// Adds a handler for one event name ("*" for every event).
+  /// @throws Error InvalidArgument (at once) for an event name the SDK does not know, or an empty handler.
+  ListenerId on(const std::string& event, std::function<void(const Event&)> handler);
+  /// As on(), but the handler is removed before its first call.
+  ListenerId once(const std::string& event, std::function<void(const Event&)> handler);
+  /// Removes a handler. Once off() returns the handler is not running and never runs again
+  /// (unless off() was called from inside that very handler, which then finishes normally).
+  void off(ListenerId id);
+
+  /// Hands the SIP participant sessionId off to toEndPoint with a SIP REFER; the gateway leaves the call.
+  /// Resolves when the SIP peer accepted the REFER (2xx). Progress arrives as "sip-refer-progress" events.
+  /// @throws Error (from get()) NotJoined; InvalidArgument (empty sessionId, bad or header-injecting URI or
+  ///   header; nothing is sent); PermissionDenied (not owner/admin; nothing is sent); NotFound (no such SIP
+  ///   participant); SipRejected with sipStatus() (the peer refused the REFER); Timeout (no answer from the peer);
+  ///   ConnectionLost.
+  [[nodiscard]] std::future<void> sipRefer(SipReferOptions options);
+
+  /// Transfers the SIP participant to toEndPoint with the gateway staying in the call.
+  /// Resolves when toEndPoint answered. @throws Error as sipRefer().
+  [[nodiscard]] std::future<void> sipCallTransfer(SipCallTransferOptions options);
+
+  /// Dials out from the room; resolves with the new participant's session once the INVITE left.
+  /// The call's progress arrives as dialout-connected / dialout-answered / dialout-error events.
+  /// @throws Error (from get()) NotJoined, InvalidArgument, PermissionDenied, ConnectionLost.
+  [[nodiscard]] std::future<DialOutSession> startDialOut(StartDialOutOptions options);
+
+  /// Hangs up a dial-out leg (BYE, or CANCEL before answer). @throws Error NotFound for an unknown session.
+  [[nodiscard]] std::future<void> stopDialOut(StopDialOutOptions options);
+
+  /// Sends DTMF tones to a SIP participant (SIP INFO, application/dtmf-relay).
+  /// @throws Error InvalidArgument for bad tones, NotFound, SipRejected, Timeout, as sipRefer().
+  [[nodiscard]] std::future<void> sendDTMF(SendDtmfOptions options);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace daily

@@ -1,0 +1,9 @@
+#pragma once
+
+/// The umbrella header: everything a user of libdaily needs.
+#include <daily/call_client.hpp>
+#include <daily/error.hpp>
+#include <daily/event.hpp>
+#include <daily/options.hpp>
+#include <daily/sip_uri.hpp>
+#include <daily/version.hpp>

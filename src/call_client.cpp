@@ -1,0 +1,604 @@
+#include <daily/call_client.hpp>
+#include <daily/sip_uri.hpp>
+
+#include "common/log.hpp"
+#include "common/protocol.hpp"
+#include "runtime.hpp"
+#include "signaling_connection.hpp"
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+
+namespace daily {
+namespace {
+
+using nlohmann::json;
+using detail::Runtime;
+
+constexpr std::array<std::string_view, 25> kKnownEvents{
+    "*",                 "joining-meeting",   "joined-meeting",  "left-meeting",      "participant-joined",
+    "participant-updated", "participant-left", "error",          "nonfatal-error",    "dialin-ready",
+    "dialin-connected",  "dialin-stopped",    "dialin-error",    "dialin-warning",    "dialout-connected",
+    "dialout-answered",  "dialout-stopped",   "dialout-error",   "dialout-warning",   "sip-refer-progress",
+    "sip-call-transfer-progress", "dtmf-event", "app-message",   "call-instance-destroyed", "network-connection"};
+
+bool isKnownEvent(std::string_view name) {
+  for (auto known : kKnownEvents)
+    if (known == name) return true;
+  return false;
+}
+
+std::string nextCallClientId() {
+  static std::atomic<std::uint64_t> counter{0};
+  return "daily-cpp-" + std::to_string(++counter);
+}
+
+bool isOwnerOrAdmin(const json& participant) {
+  if (participant.value("owner", false)) return true;
+  auto perms = participant.find("permissions");
+  if (perms == participant.end() || !perms->is_object()) return false;
+  auto admin = perms->find("canAdmin");
+  if (admin == perms->end()) return false;
+  if (admin->is_boolean()) return admin->get<bool>();
+  return admin->is_array() && !admin->empty();
+}
+
+// A participant object from the server: must be an object with a non-empty string session_id.
+bool isParticipant(const json& p) {
+  if (!p.is_object()) return false;
+  auto id = p.find("session_id");
+  return id != p.end() && id->is_string() && !id->get_ref<const std::string&>().empty();
+}
+
+template <class T>
+std::future<T> failed(ErrorCode code, const std::string& message) {
+  std::promise<T> p;
+  p.set_exception(std::make_exception_ptr(Error(code, message)));
+  return p.get_future();
+}
+
+}  // namespace
+
+struct CallClient::Impl : std::enable_shared_from_this<Impl> {
+  // Completes one request: exactly one of result / error is non-null.
+  using Completion = std::function<void(const json* result, const Error* error)>;
+  struct Pending {
+    Completion complete;
+    std::shared_ptr<asio::steady_timer> timer;
+  };
+  struct Listener {
+    std::string event;
+    std::function<void(const Event&)> handler;
+    bool once = false;
+  };
+  enum class State { New, Joining, Joined, Left, Error };
+
+  explicit Impl(CallClientOptions o) : options(std::move(o)), callClientId(nextCallClientId()) {}
+
+  const CallClientOptions options;
+  const std::string callClientId;
+  std::atomic<bool> closed{false};  // set by ~CallClient: no handler starts afterwards
+
+  mutable std::mutex mu;
+  State state = State::New;
+  std::shared_ptr<detail::SignalingConnection> conn;
+  std::uint64_t connGeneration = 0;  // callbacks of an older connection are ignored
+  std::uint64_t nextRequestId = 1;
+  std::map<std::uint64_t, Pending> pending;
+  json local;                                // our participant object, as the server sent it
+  std::map<std::string, json> remotes;       // session_id -> participant object
+  std::map<ListenerId, Listener> listeners;
+  ListenerId nextListenerId = 1;
+  std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
+  std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
+
+  static const char* stateName(State s) {
+    switch (s) {
+      case State::New: return "new";
+      case State::Joining: return "joining-meeting";
+      case State::Joined: return "joined-meeting";
+      case State::Left: return "left-meeting";
+      case State::Error: return "error";
+    }
+    return "error";
+  }
+
+  json participantsLocked() const {
+    json all = json::object();
+    if (local.is_object()) all["local"] = local;
+    for (const auto& [id, p] : remotes) all[id] = p;
+    return all;
+  }
+
+  // ---- events -------------------------------------------------------------------------------------------------
+
+  // Queues an event for the dispatcher thread. Call in server order (the network thread does).
+  void emit(std::string action, json payload) {
+    payload["action"] = action;
+    payload["callClientId"] = callClientId;
+    auto event = std::make_shared<Event>(Event{std::move(action), std::move(payload)});
+    std::weak_ptr<Impl> weak = shared_from_this();
+    Runtime::instance().dispatcher().post(this, [weak, event] {
+      if (auto self = weak.lock()) self->deliver(*event);
+    });
+  }
+
+  // On the dispatcher thread: calls each matching listener that is still registered at the moment of its call.
+  void deliver(const Event& event) {
+    std::vector<ListenerId> ids;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& [id, l] : listeners)
+        if (l.event == event.action || l.event == "*") ids.push_back(id);
+    }
+    for (ListenerId id : ids) {
+      if (closed.load()) return;
+      std::function<void(const Event&)> handler;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        auto it = listeners.find(id);
+        if (it == listeners.end()) continue;  // removed by an earlier handler of this event
+        handler = it->second.handler;
+        if (it->second.once) listeners.erase(it);
+      }
+      handler(event);
+    }
+  }
+
+  // ---- requests -----------------------------------------------------------------------------------------------
+
+  // Sends a request on the open connection; the caller holds mu and has checked state.
+  void sendLocked(const std::string& method, const json& params, Completion complete) {
+    const std::uint64_t id = nextRequestId++;
+    auto timer = std::make_shared<asio::steady_timer>(Runtime::instance().io(), options.requestTimeout);
+    std::weak_ptr<Impl> weak = shared_from_this();
+    timer->async_wait([weak, id, method](const asio::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock())
+        self->completeRequest(id, nullptr, Error(ErrorCode::Timeout, "the server did not answer " + method + " in time"));
+    });
+    pending.emplace(id, Pending{std::move(complete), std::move(timer)});
+    conn->send(protocol::encodeRequest(id, method, params));
+  }
+
+  void completeRequest(std::uint64_t id, const json* result, std::optional<Error> error) {
+    Pending p;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = pending.find(id);
+      if (it == pending.end()) return;
+      p = std::move(it->second);
+      pending.erase(it);
+    }
+    p.timer->cancel();
+    if (error) p.complete(nullptr, &*error);
+    else p.complete(result, nullptr);
+  }
+
+  // Fails every pending request; the caller must not hold mu.
+  void failAll(std::map<std::uint64_t, Pending> doomed, const Error& error) {
+    for (auto& [id, p] : doomed) {
+      p.timer->cancel();
+      p.complete(nullptr, &error);
+    }
+  }
+
+  // A telephony request: checks shared by every SIP method, then the request.
+  template <class T>
+  std::future<T> telephony(const std::string& method, const json& params, const std::string& argumentError,
+                           std::function<T(const json&)> convert) {
+    auto promise = std::make_shared<std::promise<T>>();
+    auto future = promise->get_future();
+    std::lock_guard<std::mutex> lock(mu);
+    if (state != State::Joined) {
+      promise->set_exception(std::make_exception_ptr(Error(ErrorCode::NotJoined, method + "() needs a joined meeting")));
+      return future;
+    }
+    if (!argumentError.empty()) {
+      promise->set_exception(std::make_exception_ptr(Error(ErrorCode::InvalidArgument, method + "(): " + argumentError)));
+      return future;
+    }
+    if (!isOwnerOrAdmin(local)) {
+      promise->set_exception(std::make_exception_ptr(
+          Error(ErrorCode::PermissionDenied, method + "() requires a meeting owner or admin token")));
+      return future;
+    }
+    sendLocked(method, params, [promise, convert](const json* result, const Error* error) {
+      if (error) return promise->set_exception(std::make_exception_ptr(*error));
+      try {
+        if constexpr (std::is_void_v<T>) {
+          convert(*result);
+          promise->set_value();
+        } else {
+          promise->set_value(convert(*result));
+        }
+      } catch (const Error& e) {
+        promise->set_exception(std::make_exception_ptr(e));
+      }
+    });
+    return future;
+  }
+
+  // ---- connection callbacks (network thread) ------------------------------------------------------------------
+
+  void onOpen(std::uint64_t generation, const json& joinParams) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (generation != connGeneration || state != State::Joining) return;
+    sendLocked("join", joinParams, [weak = weak_from_this()](const json* result, const Error* error) {
+      if (auto self = weak.lock()) self->onJoinAnswer(result, error);
+    });
+  }
+
+  // The join request's answer. When the join was abandoned meanwhile (leave(), a drop, destruction), whoever
+  // abandoned it has already failed the join future, and this does nothing.
+  void onJoinAnswer(const json* result, const Error* error) {
+    if (!error && (!result->is_object() || !isParticipant(result->value("local", json())) ||
+                   !result->value("participants", json()).is_array())) {
+      DAILY_LOG(Warn, "call-client", "malformed join response from the server");
+      Error bad(ErrorCode::ServerError, "the server sent a malformed join response");
+      return onJoinAnswer(nullptr, &bad);
+    }
+    std::shared_ptr<std::promise<json>> joined;
+    if (error) {
+      std::shared_ptr<detail::SignalingConnection> old;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (state != State::Joining) return;
+        state = State::Error;
+        old = std::move(conn);
+        ++connGeneration;
+        joined = std::move(joinPromise);
+        emit("error", {{"errorMsg", error->what()}, {"error", {{"type", fatalType(*error)}, {"msg", error->what()}}}});
+      }
+      if (old) old->close();
+      if (joined) joined->set_exception(std::make_exception_ptr(*error));
+      return;
+    }
+    json participants;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (state != State::Joining) return;
+      state = State::Joined;
+      joined = std::move(joinPromise);
+      local = (*result)["local"];
+      local["local"] = true;
+      remotes.clear();
+      for (const auto& p : (*result)["participants"]) {
+        if (!isParticipant(p)) continue;
+        json remote = p;
+        remote["local"] = false;
+        remotes[remote["session_id"].get<std::string>()] = std::move(remote);
+      }
+      participants = participantsLocked();
+      emit("joined-meeting", {{"participants", participants}});
+    }
+    if (joined) joined->set_value(std::move(participants));
+  }
+
+  static std::string fatalType(const Error& e) {
+    switch (e.code()) {
+      case ErrorCode::NotFound: return "no-room";
+      case ErrorCode::PermissionDenied: return "not-allowed";
+      case ErrorCode::ConnectionLost: return "connection-error";
+      default: return "not-allowed";
+    }
+  }
+
+  void onMessage(std::uint64_t generation, std::string&& text) {
+    std::string why;
+    auto frame = protocol::decodeFrame(text, &why);
+    if (!frame) {
+      DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (generation != connGeneration) return;
+    }
+    switch (frame->type) {
+      case protocol::FrameType::Response:
+        if (frame->error) completeRequest(frame->id, nullptr, protocol::toError(*frame->error));
+        else completeRequest(frame->id, &frame->result, std::nullopt);
+        break;
+      case protocol::FrameType::Event:
+        onServerEvent(std::move(frame->action), std::move(frame->payload));
+        break;
+      case protocol::FrameType::Request:
+        DAILY_LOG(Warn, "call-client", "ignored a request frame from the server (" << frame->method << ")");
+        break;
+    }
+  }
+
+  void onServerEvent(std::string action, json payload) {
+    if (action == "participant-joined" || action == "participant-updated" || action == "participant-left") {
+      auto it = payload.find("participant");
+      if (it == payload.end() || !isParticipant(*it)) {
+        DAILY_LOG(Warn, "call-client", "rejected a " << action << " event without a valid participant");
+        return;
+      }
+      (*it)["local"] = false;
+      const std::string id = (*it)["session_id"].get<std::string>();
+      std::lock_guard<std::mutex> lock(mu);
+      if (state != State::Joined && state != State::Joining) return;
+      if (action == "participant-left") remotes.erase(id);
+      else remotes[id] = *it;
+      emit(std::move(action), std::move(payload));
+    } else {
+      std::lock_guard<std::mutex> lock(mu);
+      if (state != State::Joined && state != State::Joining) return;
+      emit(std::move(action), std::move(payload));
+    }
+  }
+
+  // The connection of this generation is gone (closed by the server, lost, or let go by leave()): fails what
+  // was waiting on it, finishes a leave() in progress, and otherwise reports the loss as daily-js does.
+  void onClosed(std::uint64_t generation, const std::string& reason) {
+    std::map<std::uint64_t, Pending> doomed;
+    std::shared_ptr<std::promise<void>> leavingPromise;
+    std::shared_ptr<std::promise<json>> joined;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (generation != connGeneration) return;
+      ++connGeneration;
+      conn.reset();
+      doomed = std::move(pending);
+      pending.clear();
+      joined = std::move(joinPromise);
+      leavingPromise = std::move(leaving);
+      if (leavingPromise) {
+        state = State::Left;
+        remotes.clear();
+        emit("left-meeting", json::object());
+      } else if (state == State::Joining || state == State::Joined) {
+        state = State::Error;
+        emit("error", {{"errorMsg", reason}, {"error", {{"type", "connection-error"}, {"msg", reason}}}});
+      }
+    }
+    DAILY_LOG(Info, "call-client", "signaling connection closed: " << reason);
+    Error lost(ErrorCode::ConnectionLost, reason);
+    failAll(std::move(doomed), lost);
+    if (joined) joined->set_exception(std::make_exception_ptr(lost));
+    if (leavingPromise) leavingPromise->set_value();
+  }
+
+  // leave()'s request was answered (or failed): let the connection go and finish the leave.
+  void finishLeave() {
+    std::shared_ptr<detail::SignalingConnection> c;
+    std::uint64_t generation;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!leaving) return;
+      c = conn;
+      generation = connGeneration;
+    }
+    if (c) c->close();
+    onClosed(generation, "left the meeting");
+  }
+
+  // ---- shutdown -----------------------------------------------------------------------------------------------
+
+  void shutdown() {
+    closed.store(true);
+    std::map<std::uint64_t, Pending> doomed;
+    std::shared_ptr<detail::SignalingConnection> old;
+    std::shared_ptr<std::promise<void>> leavingPromise;
+    std::shared_ptr<std::promise<json>> joined;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (conn && state == State::Joined) conn->send(protocol::encodeRequest(nextRequestId++, "leave", json::object()));
+      old = std::move(conn);
+      ++connGeneration;
+      doomed = std::move(pending);
+      pending.clear();
+      leavingPromise = std::move(leaving);
+      joined = std::move(joinPromise);
+      if (state == State::Joining || state == State::Joined) state = State::Left;
+    }
+    if (old) old->close();
+    Error destroyed(ErrorCode::ConnectionLost, "the CallClient was destroyed");
+    failAll(std::move(doomed), destroyed);
+    if (joined) joined->set_exception(std::make_exception_ptr(destroyed));
+    if (leavingPromise) leavingPromise->set_value();
+    Runtime::instance().dispatcher().waitIdle(this);
+  }
+};
+
+CallClient::CallClient() : CallClient(CallClientOptions{}) {}
+
+CallClient::CallClient(CallClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+CallClient::~CallClient() {
+  if (impl_) impl_->shutdown();
+}
+
+const std::string& CallClient::callClientId() const { return impl_->callClientId; }
+
+std::future<nlohmann::json> CallClient::join(JoinOptions options) {
+  std::string why;
+  auto url = detail::parseRoomUrl(options.url, &why);
+  if (!url) return failed<json>(ErrorCode::InvalidArgument, "invalid room URL '" + options.url + "': " + why);
+  if (options.userName.size() > 256) return failed<json>(ErrorCode::InvalidArgument, "userName is longer than 256 bytes");
+  if (options.token.size() > 8192) return failed<json>(ErrorCode::InvalidArgument, "token is longer than 8192 bytes");
+
+  auto joined = std::make_shared<std::promise<json>>();
+  auto future = joined->get_future();
+  Impl& impl = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(impl.mu);
+    if (impl.state == Impl::State::Joining || impl.state == Impl::State::Joined)
+      return failed<json>(ErrorCode::InvalidArgument, "join() called while already joining or joined; leave() first");
+    impl.state = Impl::State::Joining;
+    impl.joinPromise = joined;
+    impl.local = json();
+    impl.remotes.clear();
+    const std::uint64_t generation = ++impl.connGeneration;
+    json params{{"room", url->roomName}, {"userName", options.userName}};
+    if (!options.token.empty()) params["token"] = options.token;
+    std::weak_ptr<Impl> weak = impl_;
+    detail::SignalingConnection::Handlers handlers;
+    handlers.onOpen = [weak, generation, params] {
+      if (auto self = weak.lock()) self->onOpen(generation, params);
+    };
+    handlers.onMessage = [weak, generation](std::string&& text) {
+      if (auto self = weak.lock()) self->onMessage(generation, std::move(text));
+    };
+    handlers.onClosed = [weak, generation](const std::string& reason) {
+      if (auto self = weak.lock()) self->onClosed(generation, reason);
+    };
+    impl.emit("joining-meeting", json::object());
+    impl.conn = detail::SignalingConnection::open(*url, impl.options, std::move(handlers));
+  }
+  return future;
+}
+
+std::future<void> CallClient::leave() {
+  Impl& impl = *impl_;
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl.mu);
+    if (impl.leaving) {
+      promise->set_exception(std::make_exception_ptr(Error(ErrorCode::NotJoined, "leave() is already in progress")));
+      return future;
+    }
+    if (impl.state == Impl::State::Joined) {
+      impl.leaving = promise;
+      // The server answers, then the client closes; onClosed finishes the leave either way.
+      std::weak_ptr<Impl> weak = impl_;
+      impl.sendLocked("leave", json::object(), [weak](const json*, const Error*) {
+        if (auto self = weak.lock()) self->finishLeave();
+      });
+      return future;
+    }
+    if (impl.state != Impl::State::Joining) {
+      promise->set_exception(std::make_exception_ptr(
+          Error(ErrorCode::NotJoined, std::string("leave() called in meeting state '") + Impl::stateName(impl.state) + "'")));
+      return future;
+    }
+    // Leaving while the join is in flight: abandon the connection; the join future fails with ConnectionLost.
+    impl.leaving = promise;
+  }
+  impl.finishLeave();
+  return future;
+}
+
+std::string CallClient::meetingState() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return Impl::stateName(impl_->state);
+}
+
+nlohmann::json CallClient::participants() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->participantsLocked();
+}
+
+ListenerId CallClient::on(const std::string& event, std::function<void(const Event&)> handler) {
+  if (!isKnownEvent(event)) throw Error(ErrorCode::InvalidArgument, "on(): unknown event name '" + event + "'");
+  if (!handler) throw Error(ErrorCode::InvalidArgument, "on(): empty handler");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const ListenerId id = impl_->nextListenerId++;
+  impl_->listeners.emplace(id, Impl::Listener{event, std::move(handler), false});
+  return id;
+}
+
+ListenerId CallClient::once(const std::string& event, std::function<void(const Event&)> handler) {
+  const ListenerId id = on(event, std::move(handler));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->listeners[id].once = true;
+  return id;
+}
+
+void CallClient::off(ListenerId id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->listeners.erase(id);
+  }
+  Runtime::instance().dispatcher().waitIdle(impl_.get());
+}
+
+std::future<void> CallClient::sipRefer(SipReferOptions options) {
+  std::string why;
+  if (options.sessionId.empty()) why = "sessionId is empty";
+  else if (auto e = validateSipUri(options.toEndPoint); !e.empty()) why = "toEndPoint '" + options.toEndPoint + "': " + e;
+  json headers = json::object();
+  for (const auto& [name, value] : options.sipHeaders) {
+    if (!why.empty()) break;
+    why = validateSipHeader(name, value);
+    headers[name] = value;
+  }
+  return impl_->telephony<void>("sipRefer",
+                                {{"sessionId", options.sessionId}, {"toEndPoint", options.toEndPoint},
+                                 {"sipHeaders", headers}},
+                                why, [](const json&) {});
+}
+
+std::future<void> CallClient::sipCallTransfer(SipCallTransferOptions options) {
+  std::string why;
+  if (options.sessionId.empty()) why = "sessionId is empty";
+  else if (auto e = validateSipUri(options.toEndPoint); !e.empty()) why = "toEndPoint '" + options.toEndPoint + "': " + e;
+  return impl_->telephony<void>("sipCallTransfer",
+                                {{"sessionId", options.sessionId}, {"toEndPoint", options.toEndPoint}}, why,
+                                [](const json&) {});
+}
+
+std::future<DialOutSession> CallClient::startDialOut(StartDialOutOptions options) {
+  std::string why;
+  json params = json::object();
+  if (options.sipUri.empty() == options.phoneNumber.empty()) {
+    why = "give exactly one of sipUri and phoneNumber";
+  } else if (!options.sipUri.empty()) {
+    if (auto e = validateSipUri(options.sipUri); !e.empty()) why = "sipUri '" + options.sipUri + "': " + e;
+    params["sipUri"] = options.sipUri;
+  } else {
+    const std::string& n = options.phoneNumber;
+    const bool e164 = n.size() >= 3 && n.size() <= 16 && n[0] == '+' &&
+                      n.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (!e164) why = "phoneNumber must be E.164, e.g. +14155550100";
+    params["phoneNumber"] = n;
+  }
+  if (why.empty()) {
+    if (auto e = validateSipHeader("X-Display-Name", options.displayName); !e.empty()) why = "displayName: " + e;
+    else if (options.displayName.find_first_of("\"\\<>") != std::string::npos)
+      why = "displayName must not contain quotes, backslashes or '<' '>'";
+    else if (options.userId.size() > 36) why = "userId is longer than 36 characters";
+    else if (auto e2 = validateSipHeader("X-User-Id", options.userId); !e2.empty()) why = "userId: " + e2;
+    else if (!options.callerId.empty() && options.phoneNumber.empty()) why = "callerId is only valid with phoneNumber";
+  }
+  if (!options.displayName.empty()) params["displayName"] = options.displayName;
+  if (!options.userId.empty()) params["userId"] = options.userId;
+  if (options.video) params["video"] = *options.video;
+  if (!options.callerId.empty()) params["callerId"] = options.callerId;
+  return impl_->telephony<DialOutSession>("startDialOut", params, why, [](const json& result) {
+    auto session = result.find("session");
+    if (session == result.end() || !session->is_object() || !session->value("sessionId", json()).is_string())
+      throw Error(ErrorCode::ServerError, "startDialOut: the server's answer has no session");
+    return DialOutSession{(*session)["sessionId"].get<std::string>()};
+  });
+}
+
+std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {
+  std::string why = options.sessionId.empty() ? "sessionId is empty" : "";
+  return impl_->telephony<void>("stopDialOut", {{"sessionId", options.sessionId}}, why, [](const json&) {});
+}
+
+std::future<void> CallClient::sendDTMF(SendDtmfOptions options) {
+  std::string why;
+  if (options.sessionId.empty()) why = "sessionId is empty";
+  else if (options.tones.empty() || options.tones.size() > 64) why = "tones must be 1 to 64 characters";
+  else if (options.tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
+    why = "tones may contain only 0-9, *, #, A-D";
+  else if (!options.method.empty() && options.method != "sip-info" && options.method != "auto")
+    why = "method must be \"sip-info\" or \"auto\" (the devserver has no RTP path for telephone-event)";
+  else if (options.digitDuration && (options.digitDuration->count() < 40 || options.digitDuration->count() > 5000))
+    why = "digitDuration must be 40 ms to 5 s";
+  json params{{"sessionId", options.sessionId}, {"tones", options.tones}};
+  if (options.digitDuration) params["digitDurationMs"] = options.digitDuration->count();
+  return impl_->telephony<void>("sendDTMF", params, why, [](const json&) {});
+}
+
+}  // namespace daily

@@ -1,0 +1,157 @@
+#include "common/protocol.hpp"
+
+#include <array>
+#include <utility>
+
+namespace daily::protocol {
+namespace {
+
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 8> kErrorNames{{
+    {ErrorCode::InvalidArgument, "invalid-argument"},
+    {ErrorCode::NotJoined, "not-joined"},
+    {ErrorCode::PermissionDenied, "permission-denied"},
+    {ErrorCode::NotFound, "not-found"},
+    {ErrorCode::SipRejected, "sip-rejected"},
+    {ErrorCode::Timeout, "timeout"},
+    {ErrorCode::ConnectionLost, "connection-lost"},
+    {ErrorCode::ServerError, "server-error"},
+}};
+
+// Rejects nesting deeper than kMaxJsonDepth before nlohmann builds the tree (its parser recurses).
+bool depthWithinLimit(std::string_view text) {
+  int depth = 0;
+  bool inString = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+      continue;
+    }
+    if (c == '"') inString = true;
+    else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return false;
+    } else if (c == '}' || c == ']') --depth;
+  }
+  return true;
+}
+
+std::string encode(nlohmann::json frame) {
+  frame["v"] = kVersion;
+  return frame.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::nullopt_t reject(std::string* why, const char* message) {
+  if (why) *why = message;
+  return std::nullopt;
+}
+
+bool readId(const nlohmann::json& j, std::uint64_t& id) {
+  auto it = j.find("id");
+  if (it == j.end() || !it->is_number_unsigned()) return false;
+  id = it->get<std::uint64_t>();
+  return id != 0;
+}
+
+}  // namespace
+
+std::string_view errorCodeName(ErrorCode code) {
+  for (const auto& [c, name] : kErrorNames)
+    if (c == code) return name;
+  return "server-error";
+}
+
+std::optional<ErrorCode> errorCodeFromName(std::string_view name) {
+  for (const auto& [c, n] : kErrorNames)
+    if (n == name) return c;
+  return std::nullopt;
+}
+
+std::string encodeRequest(std::uint64_t id, std::string_view method, const nlohmann::json& params) {
+  return encode({{"type", "request"}, {"id", id}, {"method", method}, {"params", params}});
+}
+
+std::string encodeResult(std::uint64_t id, const nlohmann::json& result) {
+  return encode({{"type", "response"}, {"id", id}, {"result", result}});
+}
+
+std::string encodeError(std::uint64_t id, const WireError& error) {
+  nlohmann::json e{{"code", errorCodeName(error.code)}, {"message", error.message}};
+  if (error.sipStatus != 0) e["sipStatus"] = error.sipStatus;
+  if (!error.type.empty()) e["type"] = error.type;
+  return encode({{"type", "response"}, {"id", id}, {"error", std::move(e)}});
+}
+
+std::string encodeEvent(std::string_view action, const nlohmann::json& payload) {
+  return encode({{"type", "event"}, {"action", action}, {"payload", payload}});
+}
+
+std::optional<Frame> decodeFrame(std::string_view text, std::string* why) {
+  if (text.size() > kMaxFrameBytes) return reject(why, "frame too large");
+  if (!depthWithinLimit(text)) return reject(why, "frame nested too deeply");
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return reject(why, "frame is not a JSON object");
+  auto v = j.find("v");
+  if (v == j.end() || !v->is_number_integer() || v->get<int>() != kVersion)
+    return reject(why, "unsupported protocol version");
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string()) return reject(why, "frame has no type");
+
+  Frame f;
+  const std::string& t = type->get_ref<const std::string&>();
+  if (t == "request") {
+    f.type = FrameType::Request;
+    if (!readId(j, f.id)) return reject(why, "request without a valid id");
+    auto m = j.find("method");
+    if (m == j.end() || !m->is_string() || m->get_ref<const std::string&>().empty())
+      return reject(why, "request without a method");
+    f.method = m->get<std::string>();
+    auto p = j.find("params");
+    if (p == j.end()) f.params = nlohmann::json::object();
+    else if (p->is_object()) f.params = std::move(*p);
+    else return reject(why, "request params must be an object");
+  } else if (t == "response") {
+    f.type = FrameType::Response;
+    if (!readId(j, f.id)) return reject(why, "response without a valid id");
+    auto e = j.find("error");
+    if (e != j.end() && !e->is_null()) {
+      if (!e->is_object()) return reject(why, "response error must be an object");
+      WireError we;
+      auto code = e->find("code");
+      auto parsed = (code != e->end() && code->is_string()) ? errorCodeFromName(code->get_ref<const std::string&>())
+                                                             : std::nullopt;
+      we.code = parsed.value_or(ErrorCode::ServerError);
+      auto msg = e->find("message");
+      we.message = (msg != e->end() && msg->is_string()) ? msg->get<std::string>() : "server error";
+      auto sip = e->find("sipStatus");
+      if (sip != e->end() && sip->is_number_integer()) {
+        const int s = sip->get<int>();
+        if (s >= 100 && s <= 699) we.sipStatus = s;
+      }
+      auto et = e->find("type");
+      if (et != e->end() && et->is_string()) we.type = et->get<std::string>();
+      f.error = std::move(we);
+    } else {
+      auto r = j.find("result");
+      f.result = r == j.end() ? nlohmann::json::object() : std::move(*r);
+    }
+  } else if (t == "event") {
+    f.type = FrameType::Event;
+    auto a = j.find("action");
+    if (a == j.end() || !a->is_string() || a->get_ref<const std::string&>().empty())
+      return reject(why, "event without an action");
+    f.action = a->get<std::string>();
+    auto p = j.find("payload");
+    if (p == j.end()) f.payload = nlohmann::json::object();
+    else if (p->is_object()) f.payload = std::move(*p);
+    else return reject(why, "event payload must be an object");
+  } else {
+    return reject(why, "unknown frame type");
+  }
+  return f;
+}
+
+Error toError(const WireError& error) { return Error(error.code, error.message, error.sipStatus); }
+
+}  // namespace daily::protocol

@@ -1,0 +1,64 @@
+#pragma once
+
+// The signaling protocol shared by libdaily and daily-devserver; docs/protocol.md is its description.
+
+#include <daily/error.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace daily::protocol {
+
+inline constexpr int kVersion = 1;
+/// The largest text frame either side accepts; bigger ones close the connection with 1009.
+inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
+/// The deepest JSON nesting either side accepts in a frame.
+inline constexpr int kMaxJsonDepth = 32;
+/// The path of the signaling websocket on the server.
+inline constexpr std::string_view kSignalingPath = "/ws";
+
+enum class FrameType { Request, Response, Event };
+
+struct WireError {
+  ErrorCode code = ErrorCode::ServerError;
+  std::string message;
+  int sipStatus = 0;
+  /// daily-js's fatal error type where one applies ("exp-token", "no-room", ...); empty otherwise.
+  std::string type;
+};
+
+/// One decoded frame. Which fields are set depends on type.
+struct Frame {
+  FrameType type = FrameType::Event;
+  std::uint64_t id = 0;              // Request, Response
+  std::string method;                // Request
+  nlohmann::json params;             // Request (object)
+  nlohmann::json result;             // Response on success
+  std::optional<WireError> error;    // Response on failure
+  std::string action;                // Event
+  nlohmann::json payload;            // Event (object)
+};
+
+/// The wire name of an error code, e.g. "permission-denied".
+std::string_view errorCodeName(ErrorCode code);
+/// The error code of a wire name; nullopt for an unknown name.
+std::optional<ErrorCode> errorCodeFromName(std::string_view name);
+
+std::string encodeRequest(std::uint64_t id, std::string_view method, const nlohmann::json& params);
+std::string encodeResult(std::uint64_t id, const nlohmann::json& result);
+std::string encodeError(std::uint64_t id, const WireError& error);
+std::string encodeEvent(std::string_view action, const nlohmann::json& payload);
+
+/// Decodes and validates one text frame. On failure returns nullopt and sets *why.
+/// Unknown fields are ignored; missing or mistyped required fields, a wrong version, oversized or
+/// too deeply nested input are failures.
+std::optional<Frame> decodeFrame(std::string_view text, std::string* why);
+
+/// Turns a wire error into the daily::Error a future fails with.
+Error toError(const WireError& error);
+
+}  // namespace daily::protocol

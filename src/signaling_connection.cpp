@@ -1,0 +1,184 @@
+#include "signaling_connection.hpp"
+
+#include "common/log.hpp"
+#include "common/protocol.hpp"
+#include "runtime.hpp"
+
+#include <asio/post.hpp>
+#include <asio/ssl/host_name_verification.hpp>
+#include <asio/steady_timer.hpp>
+#include <websocketpp/client.hpp>
+#include <websocketpp/config/asio_client.hpp>
+#include <websocketpp/config/asio_no_tls_client.hpp>
+
+#include <chrono>
+
+namespace daily::detail {
+namespace {
+
+constexpr auto kKeepaliveInterval = std::chrono::seconds(15);
+constexpr long kPongTimeoutMs = 10'000;
+
+using PlainClient = websocketpp::client<websocketpp::config::asio_client>;
+using TlsClient = websocketpp::client<websocketpp::config::asio_tls_client>;
+
+template <class Client>
+Client& endpoint() {
+  // One endpoint per transport kind for the whole process, on the shared io_context; never destroyed (see Runtime).
+  static Client* client = [] {
+    auto* c = new Client();
+    c->clear_access_channels(websocketpp::log::alevel::all);
+    c->clear_error_channels(websocketpp::log::elevel::all);
+    c->init_asio(&Runtime::instance().io());
+    return c;
+  }();
+  return *client;
+}
+
+template <class Client>
+class WsConnection final : public SignalingConnection, public std::enable_shared_from_this<WsConnection<Client>> {
+ public:
+  WsConnection(Handlers handlers, CallClientOptions options, RoomUrl url)
+      : handlers_(std::move(handlers)), options_(std::move(options)), url_(std::move(url)),
+        keepalive_(Runtime::instance().io()) {}
+
+  void start() {
+    asio::post(Runtime::instance().io(), [self = this->shared_from_this()] { self->connect(); });
+  }
+
+  void send(std::string text) override {
+    asio::post(Runtime::instance().io(), [self = this->shared_from_this(), text = std::move(text)]() mutable {
+      if (!self->con_ || self->con_->get_state() != websocketpp::session::state::open) return;
+      const websocketpp::lib::error_code ec = self->con_->send(text, websocketpp::frame::opcode::text);
+      if (ec) DAILY_LOG(Warn, "signaling", "send failed: " << ec.message());
+    });
+  }
+
+  void close() override {
+    asio::post(Runtime::instance().io(), [self = this->shared_from_this()] {
+      self->handlers_ = {};
+      self->keepalive_.cancel();
+      if (!self->con_) return;
+      websocketpp::lib::error_code ec;
+      if (self->con_->get_state() == websocketpp::session::state::open) {
+        self->con_->close(websocketpp::close::status::normal, "client closed", ec);
+      } else if (self->con_->get_state() == websocketpp::session::state::connecting) {
+        self->con_->terminate(ec);
+      }
+    });
+  }
+
+ private:
+  void connect() {
+    websocketpp::lib::error_code ec;
+    auto con = endpoint<Client>().get_connection(url_.signalingUrl, ec);
+    if (ec) return closed("cannot connect to " + url_.signalingUrl + ": " + ec.message());
+    con_ = con;
+    con->set_open_handshake_timeout(static_cast<long>(options_.connectTimeout.count()));
+    con->set_max_message_size(protocol::kMaxFrameBytes);
+    con->set_pong_timeout(kPongTimeoutMs);
+    std::weak_ptr<WsConnection> weak = this->shared_from_this();
+    con->set_open_handler([weak](websocketpp::connection_hdl) {
+      if (auto self = weak.lock()) self->opened();
+    });
+    con->set_message_handler([weak](websocketpp::connection_hdl, typename Client::message_ptr message) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (message->get_opcode() != websocketpp::frame::opcode::text) {
+        DAILY_LOG(Warn, "signaling", "ignoring a binary frame from the server");
+        return;
+      }
+      if (self->handlers_.onMessage) self->handlers_.onMessage(std::move(message->get_raw_payload()));
+    });
+    con->set_fail_handler([weak](websocketpp::connection_hdl) {
+      if (auto self = weak.lock())
+        self->closed("cannot connect to " + self->url_.signalingUrl + ": " + self->con_->get_ec().message());
+    });
+    con->set_close_handler([weak](websocketpp::connection_hdl) {
+      auto self = weak.lock();
+      if (!self) return;
+      std::string reason = "the server closed the connection";
+      if (self->con_->get_remote_close_code() == websocketpp::close::status::abnormal_close ||
+          self->con_->get_remote_close_code() == websocketpp::close::status::no_status) {
+        reason = "the connection to the server was lost";
+      }
+      if (!self->con_->get_remote_close_reason().empty()) reason += " (" + self->con_->get_remote_close_reason() + ")";
+      self->closed(reason);
+    });
+    con->set_pong_timeout_handler([weak](websocketpp::connection_hdl, std::string) {
+      auto self = weak.lock();
+      if (!self) return;
+      DAILY_LOG(Warn, "signaling", "keepalive pong timed out; dropping the connection");
+      websocketpp::lib::error_code ignored;
+      self->con_->terminate(ignored);
+    });
+    if constexpr (std::is_same_v<Client, TlsClient>) {
+      con->set_tls_init_handler([options = options_, host = url_.host](websocketpp::connection_hdl) {
+        auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+        if (options.verifyTls) {
+          asio::error_code ec;
+          if (options.caFile.empty()) ctx->set_default_verify_paths(ec);
+          else ctx->load_verify_file(options.caFile, ec);
+          if (ec) DAILY_LOG(Error, "signaling", "cannot load CA certificates: " << ec.message());
+          ctx->set_verify_mode(asio::ssl::verify_peer);
+          ctx->set_verify_callback(asio::ssl::host_name_verification(host));
+        } else {
+          ctx->set_verify_mode(asio::ssl::verify_none);
+        }
+        return ctx;
+      });
+    }
+    endpoint<Client>().connect(con);
+  }
+
+  void opened() {
+    scheduleKeepalive();
+    if (handlers_.onOpen) handlers_.onOpen();
+  }
+
+  void scheduleKeepalive() {
+    keepalive_.expires_after(kKeepaliveInterval);
+    std::weak_ptr<WsConnection> weak = this->shared_from_this();
+    keepalive_.async_wait([weak](const asio::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || !self->con_ || self->con_->get_state() != websocketpp::session::state::open) return;
+      websocketpp::lib::error_code ignored;
+      self->con_->ping("", ignored);
+      self->scheduleKeepalive();
+    });
+  }
+
+  void closed(const std::string& reason) {
+    keepalive_.cancel();
+    auto onClosed = std::move(handlers_.onClosed);
+    handlers_ = {};
+    if (onClosed) onClosed(reason);
+  }
+
+  Handlers handlers_;
+  CallClientOptions options_;
+  RoomUrl url_;
+  typename Client::connection_ptr con_;
+  asio::steady_timer keepalive_;
+};
+
+template <class Client>
+std::shared_ptr<SignalingConnection> start(const RoomUrl& url, const CallClientOptions& options,
+                                           SignalingConnection::Handlers handlers) {
+  auto c = std::make_shared<WsConnection<Client>>(std::move(handlers), options, url);
+  c->start();
+  return c;
+}
+
+}  // namespace
+
+std::shared_ptr<SignalingConnection> SignalingConnection::open(const RoomUrl& url, const CallClientOptions& options,
+                                                               Handlers handlers) {
+  return url.secure ? start<TlsClient>(url, options, std::move(handlers))
+                    : start<PlainClient>(url, options, std::move(handlers));
+}
+
+}  // namespace daily::detail

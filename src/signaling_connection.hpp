@@ -1,0 +1,35 @@
+#pragma once
+
+#include "common/room_url.hpp"
+
+#include <daily/options.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace daily::detail {
+
+/// One signaling websocket (ws:// or wss://) on the process's network thread. Thread-safe.
+/// Handlers run on the network thread; onClosed runs at most once, whether the connection failed to open
+/// or closed later, and never after close() was called.
+class SignalingConnection {
+ public:
+  struct Handlers {
+    std::function<void()> onOpen;
+    std::function<void(std::string&& text)> onMessage;
+    std::function<void(const std::string& reason)> onClosed;
+  };
+
+  /// Starts connecting to url.signalingUrl.
+  static std::shared_ptr<SignalingConnection> open(const RoomUrl& url, const CallClientOptions& options,
+                                                   Handlers handlers);
+
+  virtual ~SignalingConnection() = default;
+  /// Queues one text frame (dropped when the connection is not open).
+  virtual void send(std::string text) = 0;
+  /// Closes (or abandons a connection attempt) without calling onClosed.
+  virtual void close() = 0;
+};
+
+}  // namespace daily::detail
