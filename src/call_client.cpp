@@ -272,7 +272,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
         if (!isParticipant(p)) continue;
         json remote = p;
         remote["local"] = false;
-        remotes[remote["session_id"].get<std::string>()] = std::move(remote);
+        const std::string id = remote["session_id"].get<std::string>();
+        remotes[id] = std::move(remote);
       }
       participants = participantsLocked();
       emit("joined-meeting", {{"participants", participants}});

@@ -12,7 +12,7 @@ struct CallClientOptions {
   /// Verify the server's TLS certificate and host name for wss:// (https:// room URLs). Turn off only for local use.
   bool verifyTls = true;
   /// A PEM file of CA certificates to trust instead of the system's store; empty = the system's default paths.
-  std::string caFile;
+  std::string caFile{};
   /// How long join() waits for the websocket to open.
   std::chrono::milliseconds connectTimeout = std::chrono::seconds(10);
   /// How long any request waits for the server's answer before failing with ErrorCode::Timeout.
@@ -23,56 +23,56 @@ struct CallClientOptions {
 /// join(): as daily-js join({url, token, userName}).
 struct JoinOptions {
   /// The room's URL exactly as the REST API returns it ("url" of the room object), e.g. "http://127.0.0.1:4000/hello".
-  std::string url;
+  std::string url{};
   /// A meeting token; required for private rooms. Owner and admin rights come only from it.
-  std::string token;
+  std::string token{};
   /// The name other participants see; the token's user_name wins when it has one.
-  std::string userName;
+  std::string userName{};
 };
 
 /// sipRefer(): as daily-js sipRefer({sessionId, toEndPoint}).
 struct SipReferOptions {
   /// The session_id of the SIP participant (dial-in or dial-out) to hand off.
-  std::string sessionId;
+  std::string sessionId{};
   /// Where the SIP user agent should go: a sip:, sips: or tel: URI, e.g. "sip:support@example.com".
-  std::string toEndPoint;
+  std::string toEndPoint{};
   /// Extra headers to put on the REFER (names must be tokens, values one line each; X- headers are typical).
-  std::map<std::string, std::string> sipHeaders;
+  std::map<std::string, std::string> sipHeaders{};
 };
 
 /// sipCallTransfer(): as daily-js sipCallTransfer({sessionId, toEndPoint}); the gateway stays in the call.
 struct SipCallTransferOptions {
-  std::string sessionId;
-  std::string toEndPoint;
+  std::string sessionId{};
+  std::string toEndPoint{};
 };
 
 /// startDialOut(): as daily-js startDialOut(); give sipUri or phoneNumber, not both.
 struct StartDialOutOptions {
-  std::string sipUri;
-  std::string phoneNumber;
-  std::string displayName;
-  std::string userId;
-  std::optional<bool> video;
-  std::string callerId;
+  std::string sipUri{};
+  std::string phoneNumber{};
+  std::string displayName{};
+  std::string userId{};
+  std::optional<bool> video{};
+  std::string callerId{};
 };
 
 /// What startDialOut() resolves with, as daily-js's {session: {sessionId}}.
 struct DialOutSession {
-  std::string sessionId;
+  std::string sessionId{};
 };
 
 /// stopDialOut(): as daily-js stopDialOut({sessionId}).
 struct StopDialOutOptions {
-  std::string sessionId;
+  std::string sessionId{};
 };
 
 /// sendDTMF(): as daily-js sendDTMF({sessionId, tones}); tones are 0-9, *, #, A-D (at most 64).
 struct SendDtmfOptions {
-  std::string sessionId;
-  std::string tones;
+  std::string sessionId{};
+  std::string tones{};
   /// "sip-info" (the only method the devserver implements) or "auto"; empty = "auto".
-  std::string method;
-  std::optional<std::chrono::milliseconds> digitDuration;
+  std::string method{};
+  std::optional<std::chrono::milliseconds> digitDuration{};
 };
 
 }  // namespace daily

@@ -1,0 +1,310 @@
+// CallClient against the real devserver over real sockets: rooms, tokens, participants, events, faults.
+
+#include "devserver_fixture.hpp"
+#include "events.hpp"
+
+#include <daily/daily.hpp>
+
+#include <gtest/gtest.h>
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <thread>
+
+namespace daily::test {
+namespace {
+
+using nlohmann::json;
+
+class CallClientTest : public ::testing::Test {
+ protected:
+  InProcessServer server;
+};
+
+TEST_F(CallClientTest, TwoClientsSeeEachOtherJoinAndLeaveWithDailyJsPayloads) {
+  const json room = server.createRoom({{"name", "two-bots"}});
+  CallClient a, b;
+  EventRecorder ea(a), eb(b);
+  const json pa = await(a.join({.url = room["url"], .token = server.token({{"room_name", "two-bots"}, {"is_owner", true}}),
+                                .userName = "alpha"}));
+  EXPECT_EQ(a.meetingState(), "joined-meeting");
+  ASSERT_TRUE(pa.contains("local"));
+  EXPECT_EQ(pa["local"]["user_name"], "alpha");
+  EXPECT_EQ(pa["local"]["local"], true);
+  EXPECT_EQ(pa["local"]["owner"], true);
+  EXPECT_EQ(pa.size(), 1u);
+
+  const json pb = await(b.join({.url = room["url"], .userName = "bravo"}));
+  EXPECT_EQ(pb.size(), 2u);  // local + alpha
+  EXPECT_EQ(pb["local"]["owner"], false);
+  const std::string aId = pa["local"]["session_id"], bId = pb["local"]["session_id"];
+  ASSERT_TRUE(pb.contains(aId));
+  EXPECT_EQ(pb[aId]["user_name"], "alpha");
+  EXPECT_EQ(pb[aId]["local"], false);
+
+  auto joined = ea.waitFor("participant-joined");
+  ASSERT_TRUE(joined);
+  const json& p = joined->payload["participant"];
+  EXPECT_EQ(joined->payload["action"], "participant-joined");
+  EXPECT_EQ(joined->payload["callClientId"], a.callClientId());
+  EXPECT_EQ(p["session_id"], bId);
+  EXPECT_EQ(p["user_name"], "bravo");
+  EXPECT_EQ(p["user_id"], bId);  // defaults to the session id, as daily-js
+  EXPECT_EQ(p["owner"], false);
+  EXPECT_EQ(p["local"], false);
+  EXPECT_TRUE(p["joined_at"].is_string());
+  EXPECT_TRUE(p["permissions"].is_object());
+  EXPECT_TRUE(a.participants().contains(bId));
+  EXPECT_TRUE(eb.waitFor("joined-meeting"));
+
+  await(b.leave());
+  EXPECT_EQ(b.meetingState(), "left-meeting");
+  EXPECT_TRUE(eb.waitFor("left-meeting"));
+  auto left = ea.waitFor("participant-left");
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->payload["participant"]["session_id"], bId);
+  EXPECT_FALSE(left->payload.contains("reason"));  // daily-js: reason only for "hidden"
+  EXPECT_FALSE(a.participants().contains(bId));
+
+  // The order the joining client saw: joining-meeting before joined-meeting.
+  const auto actions = eb.actions();
+  ASSERT_GE(actions.size(), 2u);
+  EXPECT_EQ(actions[0], "joining-meeting");
+  EXPECT_EQ(actions[1], "joined-meeting");
+}
+
+TEST_F(CallClientTest, OwnerAndAdminComeOnlyFromTheToken) {
+  const json room = server.createRoom({{"name", "perm"}});
+  CallClient owner, admin, plain;
+  auto po = await(owner.join({.url = room["url"], .token = server.token({{"is_owner", true}, {"user_name", "Owen"}}),
+                              .userName = "ignored"}));
+  EXPECT_EQ(po["local"]["owner"], true);
+  EXPECT_EQ(po["local"]["user_name"], "Owen");  // the token's name wins
+  auto pa = await(admin.join({.url = room["url"],
+                              .token = server.token({{"permissions", {{"canAdmin", json::array({"participants"})}}}})}));
+  EXPECT_EQ(pa["local"]["owner"], false);
+  EXPECT_EQ(pa["local"]["permissions"]["canAdmin"], json::array({"participants"}));
+  auto pp = await(plain.join({.url = room["url"], .userName = "plain"}));
+  EXPECT_EQ(pp["local"]["owner"], false);
+  EXPECT_EQ(pp["local"]["permissions"]["canAdmin"], false);
+}
+
+TEST_F(CallClientTest, PrivateRoomsRefuseMissingWrongExpiredAndForgedTokens) {
+  const json room = server.createRoom({{"name", "secret"}, {"privacy", "private"}});
+  server.createRoom({{"name", "elsewhere"}});
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  struct Case {
+    std::string name;
+    std::string token;
+    std::string message;
+  };
+  std::string forged = server.token({{"room_name", "secret"}});
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  const std::vector<Case> cases{
+      {"missing", "", "private"},
+      {"foreign room", server.token({{"room_name", "elsewhere"}}), "another room"},
+      {"expired", server.token({{"room_name", "secret"}, {"exp", now - 60}}), "expired"},
+      {"not yet valid", server.token({{"room_name", "secret"}, {"nbf", now + 3600}}), "not valid yet"},
+      {"forged", forged, "signature"},
+      {"garbage", "not-a-jwt", "not a JWT"},
+  };
+  for (const auto& c : cases) {
+    CallClient client;
+    EventRecorder events(client);
+    Error e = expectError([&] { await(client.join({.url = room["url"], .token = c.token})); });
+    EXPECT_EQ(e.code(), ErrorCode::PermissionDenied) << c.name << ": " << e.what();
+    EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << c.name << ": " << e.what();
+    EXPECT_EQ(client.meetingState(), "error") << c.name;
+    auto err = events.waitFor("error");
+    ASSERT_TRUE(err) << c.name;
+    EXPECT_EQ(err->payload["errorMsg"], e.what());
+  }
+  CallClient ok;
+  EXPECT_NO_THROW(await(ok.join({.url = room["url"], .token = server.token({{"room_name", "secret"}})})));
+}
+
+TEST_F(CallClientTest, UnknownRoomIsNotFound) {
+  CallClient client;
+  Error e = expectError([&] { await(client.join({.url = server.httpUrl() + "/no-such-room"})); });
+  EXPECT_EQ(e.code(), ErrorCode::NotFound);
+  EXPECT_NE(std::string(e.what()).find("no-such-room"), std::string::npos);
+}
+
+TEST_F(CallClientTest, JoinTwiceLeaveTwiceAndCallsAfterLeave) {
+  const json room = server.createRoom();
+  CallClient client;
+  auto first = client.join({.url = room["url"]});
+  Error twice = expectError([&] { await(client.join({.url = room["url"]})); });
+  EXPECT_EQ(twice.code(), ErrorCode::InvalidArgument);
+  await(std::move(first));
+  EXPECT_EQ(expectError([&] { await(client.join({.url = room["url"]})); }).code(), ErrorCode::InvalidArgument);
+  await(client.leave());
+  EXPECT_EQ(expectError([&] { await(client.leave()); }).code(), ErrorCode::NotJoined);
+  EXPECT_EQ(expectError([&] { await(client.sipRefer({"x", "sip:a@127.0.0.1"})); }).code(), ErrorCode::NotJoined);
+  EXPECT_TRUE(client.participants().contains("local"));
+  // A left client may join again, as in daily-js.
+  EXPECT_NO_THROW(await(client.join({.url = room["url"]})));
+}
+
+TEST_F(CallClientTest, LeaveWhileJoiningFailsTheJoinAndNothingHangs) {
+  const json room = server.createRoom();
+  CallClient client;
+  auto joining = client.join({.url = room["url"]});
+  auto leaving = client.leave();
+  EXPECT_NO_THROW(await(std::move(leaving)));
+  EXPECT_EQ(client.meetingState(), "left-meeting");
+  try {
+    await(std::move(joining));
+    ADD_FAILURE() << "join resolved after leave()";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
+  }
+}
+
+TEST_F(CallClientTest, TelephonyNeedsOwnerOrAdminAndSendsNothingOtherwise) {
+  const json room = server.createRoom();
+  CallClient plain;
+  await(plain.join({.url = room["url"]}));
+  Error e = expectError([&] { await(plain.sipRefer({"some-session", "sip:support@127.0.0.1"})); });
+  EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+  EXPECT_EQ(expectError([&] { await(plain.startDialOut({.sipUri = "sip:x@127.0.0.1"})); }).code(),
+            ErrorCode::PermissionDenied);
+  // Argument checks come before the permission check, and neither sends anything.
+  EXPECT_EQ(expectError([&] { await(plain.sipRefer({"s", "sip:a@b\r\nX: y"})); }).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(plain.sipRefer({"", "sip:a@b"})); }).code(), ErrorCode::InvalidArgument);
+}
+
+TEST_F(CallClientTest, HandlersMayCallLeaveAndTheClientItselfWithoutDeadlock) {
+  const json room = server.createRoom();
+  CallClient watcher, visitor;
+  std::promise<void> leftFromHandler;
+  watcher.once("participant-joined", [&](const Event&) {
+    // Blocking on a future inside a handler is allowed: futures complete on the network thread.
+    watcher.leave().get();
+    EXPECT_EQ(watcher.meetingState(), "left-meeting");
+    leftFromHandler.set_value();
+  });
+  await(watcher.join({.url = room["url"]}));
+  await(visitor.join({.url = room["url"]}));
+  EXPECT_EQ(leftFromHandler.get_future().wait_for(10s), std::future_status::ready);
+}
+
+TEST_F(CallClientTest, AClientDestroyedFromItsOwnHandler) {
+  const json room = server.createRoom();
+  auto doomed = std::make_unique<CallClient>();
+  std::promise<void> destroyed;
+  doomed->on("participant-joined", [&](const Event&) {
+    doomed.reset();
+    destroyed.set_value();
+  });
+  await(doomed->join({.url = room["url"]}));
+  CallClient visitor;
+  EventRecorder events(visitor);
+  await(visitor.join({.url = room["url"]}));
+  EXPECT_EQ(destroyed.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(events.waitFor("participant-left"));  // the destroyed client left the room
+}
+
+TEST_F(CallClientTest, OffMeansTheHandlerNeverRunsAgain) {
+  const json room = server.createRoom();
+  CallClient watcher;
+  await(watcher.join({.url = room["url"]}));
+  std::atomic<int> calls{0};
+  std::atomic<bool> removed{false};
+  std::atomic<bool> ranAfterOff{false};
+  const ListenerId id = watcher.on("participant-joined", [&](const Event&) {
+    if (removed) ranAfterOff = true;
+    ++calls;
+  });
+  std::vector<std::unique_ptr<CallClient>> visitors;
+  for (int i = 0; i < 5; ++i) {
+    visitors.push_back(std::make_unique<CallClient>());
+    auto f = visitors.back()->join({.url = room["url"]});
+    if (i == 2) {
+      watcher.off(id);
+      removed = true;
+    }
+    await(std::move(f));
+  }
+  EventRecorder events(watcher);
+  CallClient last;
+  await(last.join({.url = room["url"]}));
+  ASSERT_TRUE(events.waitFor("participant-joined"));
+  EXPECT_FALSE(ranAfterOff);
+  EXPECT_LE(calls.load(), 3);
+}
+
+TEST_F(CallClientTest, DestroyingAJoinedClientIsPromptAndLeavesTheRoom) {
+  const json room = server.createRoom();
+  CallClient watcher;
+  EventRecorder events(watcher);
+  await(watcher.join({.url = room["url"]}));
+  auto client = std::make_unique<CallClient>();
+  await(client->join({.url = room["url"]}));
+  const auto start = std::chrono::steady_clock::now();
+  client.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_TRUE(events.waitFor("participant-left"));
+}
+
+TEST_F(CallClientTest, DeletingTheRoomEjectsItsClients) {
+  const json room = server.createRoom({{"name", "short-lived"}});
+  CallClient client;
+  EventRecorder events(client);
+  await(client.join({.url = room["url"]}));
+  EXPECT_EQ(server.rest("DELETE", "/v1/rooms/short-lived").status, 200);
+  auto err = events.waitFor("error");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->payload["error"]["type"], "ejected");
+}
+
+TEST(CallClientFaults, NothingListeningIsConnectionLost) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const int port = acceptor.local_endpoint().port();
+  acceptor.close();  // the port is now free and (almost certainly) unused
+  CallClient client;
+  EventRecorder events(client);
+  Error e = expectError([&] { await(client.join({.url = "http://127.0.0.1:" + std::to_string(port) + "/room"})); });
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
+  EXPECT_EQ(client.meetingState(), "error");
+  EXPECT_TRUE(events.waitFor("error"));
+}
+
+TEST(CallClientFaults, AServerThatAcceptsAndHangsUpMidJoinIsConnectionLost) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const int port = acceptor.local_endpoint().port();
+  std::thread peer([&] {
+    asio::ip::tcp::socket s(io);
+    acceptor.accept(s);
+    char buf[512];
+    asio::error_code ec;
+    s.read_some(asio::buffer(buf), ec);  // the websocket handshake arrives; we hang up instead of answering
+    s.close();
+  });
+  CallClient client;
+  Error e = expectError([&] { await(client.join({.url = "http://127.0.0.1:" + std::to_string(port) + "/room"})); });
+  peer.join();
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
+}
+
+TEST(CallClientFaults, DevserverKilledWhileJoined) {
+  ChildServer server;
+  const json room = server.createRoom();
+  CallClient client;
+  EventRecorder events(client);
+  await(client.join({.url = room["url"]}));
+  server.kill();
+  auto err = events.waitFor("error");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->payload["error"]["type"], "connection-error");
+  EXPECT_EQ(client.meetingState(), "error");
+  EXPECT_EQ(expectError([&] { await(client.leave()); }).code(), ErrorCode::NotJoined);
+  EXPECT_EQ(expectError([&] { await(client.sipRefer({"s", "sip:a@127.0.0.1"})); }).code(), ErrorCode::NotJoined);
+}
+
+}  // namespace
+}  // namespace daily::test

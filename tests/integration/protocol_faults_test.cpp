@@ -1,0 +1,252 @@
+// Malformed, oversized and unknown frames in both directions, and a server that misbehaves on purpose.
+// Uses websocketpp directly, so this file is C++17 like the library.
+
+#include "common/protocol.hpp"
+#include "devserver_fixture.hpp"
+#include "events.hpp"
+
+#include <daily/daily.hpp>
+
+#include <gtest/gtest.h>
+#include <websocketpp/client.hpp>
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/config/asio_no_tls_client.hpp>
+#include <websocketpp/server.hpp>
+
+#include <thread>
+
+namespace daily::test {
+namespace {
+
+using nlohmann::json;
+using WsServer = websocketpp::server<websocketpp::config::asio>;
+using WsClient = websocketpp::client<websocketpp::config::asio_client>;
+
+CallClientOptions withTimeout(std::chrono::milliseconds timeout) {
+  CallClientOptions options;
+  options.requestTimeout = timeout;
+  return options;
+}
+
+// A websocket server whose answers the test scripts: onFrame(server, hdl, decoded request).
+class FakeServer {
+ public:
+  using Script = std::function<void(FakeServer&, websocketpp::connection_hdl, const protocol::Frame&)>;
+
+  explicit FakeServer(Script script) : script_(std::move(script)) {
+    ws_.clear_access_channels(websocketpp::log::alevel::all);
+    ws_.clear_error_channels(websocketpp::log::elevel::all);
+    ws_.init_asio();
+    ws_.set_message_handler([this](websocketpp::connection_hdl h, WsServer::message_ptr m) {
+      auto f = protocol::decodeFrame(m->get_payload(), nullptr);
+      if (f) script_(*this, h, *f);
+    });
+    ws_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    ws_.start_accept();
+    asio::error_code ec;
+    port_ = ws_.get_local_endpoint(ec).port();
+    thread_ = std::thread([this] { ws_.run(); });
+  }
+  ~FakeServer() {
+    ws_.stop();
+    thread_.join();
+  }
+  std::string roomUrl() const { return "http://127.0.0.1:" + std::to_string(port_) + "/room"; }
+  void send(websocketpp::connection_hdl h, const std::string& text,
+            websocketpp::frame::opcode::value op = websocketpp::frame::opcode::text) {
+    websocketpp::lib::error_code ec;
+    ws_.send(h, text, op, ec);
+  }
+  void drop(websocketpp::connection_hdl h) {
+    websocketpp::lib::error_code ec;
+    ws_.get_con_from_hdl(h)->terminate(ec);
+  }
+  static json joinResult(bool owner) {
+    return {{"local", {{"session_id", "me"}, {"user_name", "bot"}, {"owner", owner}}},
+            {"participants", json::array()}};
+  }
+
+ private:
+  Script script_;
+  WsServer ws_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(ProtocolFaults, ConnectionDroppedWithARequestInFlightFailsItWithConnectionLost) {
+  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method == "join") return s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
+    if (f.method == "sipRefer") return s.drop(h);  // never answers: goes away instead
+  });
+  CallClient client(withTimeout(std::chrono::minutes(5)));
+  EventRecorder events(client);
+  await(client.join(JoinOptions{server.roomUrl(), "", ""}));
+  auto refer = client.sipRefer({"caller", "sip:support@127.0.0.1"});
+  Error e = expectError([&] { await(std::move(refer), 10s); });
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
+  EXPECT_EQ(client.meetingState(), "error");
+  EXPECT_TRUE(events.waitFor("error"));
+}
+
+TEST(ProtocolFaults, AServerThatNeverAnswersTimesOut) {
+  FakeServer server([](FakeServer&, websocketpp::connection_hdl, const protocol::Frame&) {});
+  CallClient client(withTimeout(std::chrono::milliseconds(300)));
+  Error e = expectError([&] { await(client.join(JoinOptions{server.roomUrl(), "", ""})); });
+  EXPECT_EQ(e.code(), ErrorCode::Timeout);
+}
+
+TEST(ProtocolFaults, AMalformedJoinAnswerIsServerError) {
+  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    s.send(h, protocol::encodeResult(f.id, {{"local", "not an object"}}));
+  });
+  CallClient client;
+  Error e = expectError([&] { await(client.join(JoinOptions{server.roomUrl(), "", ""})); });
+  EXPECT_EQ(e.code(), ErrorCode::ServerError);
+}
+
+TEST(ProtocolFaults, MalformedFramesFromTheServerAreDroppedAndTheClientCarriesOn) {
+  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method != "join") return;
+    s.send(h, "not json");
+    s.send(h, "\x01\x02\x03", websocketpp::frame::opcode::binary);
+    s.send(h, R"({"v":99,"type":"event","action":"participant-joined","payload":{}})");
+    s.send(h, R"({"v":1,"type":"response","id":424242,"result":{}})");  // nobody asked
+    s.send(h, R"({"v":1,"type":"request","id":1,"method":"evil"})");
+    s.send(h, std::string(70 * 1024, '['));  // over the size limit: the client closes the connection
+  });
+  CallClient client;
+  EventRecorder events(client);
+  Error e = expectError([&] { await(client.join(JoinOptions{server.roomUrl(), "", ""})); });
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);  // the oversized frame ends the connection, nothing else does
+}
+
+TEST(ProtocolFaults, InvalidEventsAreRejectedAndValidOnesStillArrive) {
+  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method != "join") return;
+    s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(false)));
+    s.send(h, protocol::encodeEvent("participant-joined", {{"participant", "nope"}}));
+    s.send(h, protocol::encodeEvent("participant-joined", {{"participant", {{"session_id", 5}}}}));
+    s.send(h, protocol::encodeEvent("participant-left", json::object()));
+    s.send(h, protocol::encodeEvent("participant-joined", {{"participant", {{"session_id", "good"}}}}));
+  });
+  CallClient client;
+  EventRecorder events(client);
+  await(client.join(JoinOptions{server.roomUrl(), "", ""}));
+  auto joined = events.waitFor("participant-joined");
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->payload["participant"]["session_id"], "good");
+  EXPECT_EQ(client.participants().size(), 2u);
+  EXPECT_FALSE(events.seen("participant-left"));
+}
+
+// A raw websocket client talking to the real devserver.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& url) {
+    ws_.clear_access_channels(websocketpp::log::alevel::all);
+    ws_.clear_error_channels(websocketpp::log::elevel::all);
+    ws_.init_asio();
+    ws_.set_message_handler([this](websocketpp::connection_hdl, WsClient::message_ptr m) {
+      std::lock_guard<std::mutex> lock(mu_);
+      frames_.push_back(m->get_payload());
+      cv_.notify_all();
+    });
+    ws_.set_close_handler([this](websocketpp::connection_hdl h) {
+      std::lock_guard<std::mutex> lock(mu_);
+      closeCode_ = ws_.get_con_from_hdl(h)->get_remote_close_code();
+      closed_ = true;
+      cv_.notify_all();
+    });
+    ws_.set_open_handler([this](websocketpp::connection_hdl) {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+      cv_.notify_all();
+    });
+    websocketpp::lib::error_code ec;
+    con_ = ws_.get_connection(url, ec);
+    ws_.connect(con_);
+    thread_ = std::thread([this] { ws_.run(); });
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 5s, [&] { return open_ || closed_; });
+  }
+  ~RawClient() {
+    websocketpp::lib::error_code ec;
+    if (!closed_) con_->terminate(ec);
+    ws_.stop();
+    thread_.join();
+  }
+  void send(const std::string& text) { con_->send(text, websocketpp::frame::opcode::text); }
+  std::optional<json> waitFrame(const std::function<bool(const json&)>& pred) {
+    std::unique_lock<std::mutex> lock(mu_);
+    std::optional<json> found;
+    cv_.wait_for(lock, 5s, [&] {
+      for (const auto& f : frames_) {
+        json j = json::parse(f, nullptr, false);
+        if (!j.is_discarded() && pred(j)) {
+          found = j;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  bool waitClosed() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] { return closed_; });
+  }
+  int closeCode() const { return closeCode_; }
+
+ private:
+  WsClient ws_;
+  WsClient::connection_ptr con_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> frames_;
+  bool open_ = false;
+  bool closed_ = false;
+  int closeCode_ = 0;
+};
+
+TEST(ProtocolFaults, TheDevserverAnswersBadFramesAndKeepsServing) {
+  InProcessServer server;
+  const json room = server.createRoom({{"name", "robust"}});
+  const std::string wsUrl = "ws" + server.httpUrl().substr(4) + "/ws";
+  {
+    RawClient raw(wsUrl);
+    raw.send("not json");
+    EXPECT_TRUE(raw.waitFrame([](const json& j) { return j.value("action", "") == "nonfatal-error"; }));
+    raw.send(R"({"v":1,"type":"request","id":5,"method":"launchMissiles"})");
+    auto unknown = raw.waitFrame([](const json& j) { return j.value("id", 0) == 5; });
+    ASSERT_TRUE(unknown);
+    EXPECT_EQ((*unknown)["error"]["code"], "invalid-argument");
+    raw.send(R"({"v":1,"type":"request","id":6,"method":"sipRefer","params":{"sessionId":"x","toEndPoint":"sip:a@b"}})");
+    auto notJoined = raw.waitFrame([](const json& j) { return j.value("id", 0) == 6; });
+    ASSERT_TRUE(notJoined);
+    EXPECT_EQ((*notJoined)["error"]["code"], "not-joined");
+    raw.send(R"({"v":1,"type":"request","id":7,"method":"join","params":{"room":42}})");
+    auto badJoin = raw.waitFrame([](const json& j) { return j.value("id", 0) == 7; });
+    ASSERT_TRUE(badJoin);
+    EXPECT_EQ((*badJoin)["error"]["code"], "invalid-argument");
+    raw.send(R"({"v":1,"type":"event","action":"participant-joined","payload":{}})");  // clients send requests only
+    raw.send(std::string(200, '[') + std::string(200, ']'));
+  }
+  {
+    RawClient raw(wsUrl);
+    raw.send(std::string(protocol::kMaxFrameBytes + 10, 'x'));
+    EXPECT_TRUE(raw.waitClosed());
+    EXPECT_EQ(raw.closeCode(), websocketpp::close::status::message_too_big);
+  }
+  {
+    RawClient raw(wsUrl);
+    for (int i = 0; i < 12; ++i) raw.send("{");
+    EXPECT_TRUE(raw.waitClosed());
+    EXPECT_EQ(raw.closeCode(), websocketpp::close::status::policy_violation);
+  }
+  CallClient client;
+  EXPECT_NO_THROW(await(client.join({room["url"].get<std::string>(), "", "after the abuse"})));
+}
+
+}  // namespace
+}  // namespace daily::test

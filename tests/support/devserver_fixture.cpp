@@ -1,0 +1,79 @@
+#include "devserver_fixture.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace daily::test {
+
+nlohmann::json ServerHandle::createRoom(const nlohmann::json& body) {
+  auto r = rest("POST", "/v1/rooms", body.dump());
+  if (r.status != 200) throw std::runtime_error("createRoom failed: " + r.body.dump());
+  return r.body;
+}
+
+std::string ServerHandle::token(const nlohmann::json& properties) {
+  auto r = rest("POST", "/v1/meeting-tokens", nlohmann::json{{"properties", properties}}.dump());
+  if (r.status != 200) throw std::runtime_error("token failed: " + r.body.dump());
+  return r.body["token"];
+}
+
+HttpResult ServerHandle::rest(const std::string& method, const std::string& path, const std::string& body,
+                              const std::string& key) {
+  return http(method, httpUrl() + path, key, body);
+}
+
+InProcessServer::InProcessServer(devserver::Options options) {
+  options.apiKey = kApiKey;
+  server_ = std::make_unique<devserver::Devserver>(options);
+  server_->start();
+}
+
+ChildServer::ChildServer(std::vector<std::string> extraArgs) {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> args{DAILY_DEVSERVER_PATH, "--api-key", kApiKey, "--log-level", "warn"};
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* f = fdopen(out[0], "r");
+  char line[1024];
+  if (!f || !std::fgets(line, sizeof line, f)) {
+    if (f) std::fclose(f);
+    kill();
+    throw std::runtime_error("daily-devserver did not print its ready line");
+  }
+  std::fclose(f);
+  ready_ = nlohmann::json::parse(line);
+  if (!ready_.value("ready", false)) throw std::runtime_error(std::string("unexpected ready line: ") + line);
+}
+
+ChildServer::~ChildServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void ChildServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+}  // namespace daily::test

@@ -1,0 +1,62 @@
+#pragma once
+
+// The devserver for tests: in-process (fast, the default) or as the real daily-devserver binary in a child
+// process (for tests that kill it).
+
+#include "devserver.hpp"
+#include "http.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <sys/types.h>
+
+namespace daily::test {
+
+inline constexpr const char* kApiKey = "test-api-key";
+
+/// What every devserver handle offers: its URLs and REST helpers.
+class ServerHandle {
+ public:
+  virtual ~ServerHandle() = default;
+  virtual std::string httpUrl() const = 0;
+  virtual std::string sipHost() const = 0;
+  virtual int sipPort() const = 0;
+
+  /// POST /v1/rooms; returns the room object (throws when the server refuses).
+  nlohmann::json createRoom(const nlohmann::json& body = nlohmann::json::object());
+  /// POST /v1/meeting-tokens with these properties; returns the token.
+  std::string token(const nlohmann::json& properties);
+  HttpResult rest(const std::string& method, const std::string& path, const std::string& body = {},
+                  const std::string& key = kApiKey);
+};
+
+class InProcessServer : public ServerHandle {
+ public:
+  explicit InProcessServer(devserver::Options options = {});
+  std::string httpUrl() const override { return server_->httpUrl(); }
+  std::string sipHost() const override { return server_->sipHost(); }
+  int sipPort() const override { return server_->sipPort(); }
+
+ private:
+  std::unique_ptr<devserver::Devserver> server_;
+};
+
+/// The daily-devserver binary (DAILY_DEVSERVER_PATH) in a child process.
+class ChildServer : public ServerHandle {
+ public:
+  explicit ChildServer(std::vector<std::string> extraArgs = {});
+  ~ChildServer() override;
+  std::string httpUrl() const override { return ready_["http_url"]; }
+  std::string sipHost() const override { return ready_["sip_host"]; }
+  int sipPort() const override { return ready_["sip_port"]; }
+  /// SIGKILL, then reap.
+  void kill();
+
+ private:
+  pid_t pid_ = -1;
+  nlohmann::json ready_;
+};
+
+}  // namespace daily::test

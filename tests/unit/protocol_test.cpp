@@ -1,0 +1,92 @@
+#include "common/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace daily::protocol {
+namespace {
+
+TEST(Protocol, RequestRoundTrip) {
+  const std::string text = encodeRequest(7, "sipRefer", {{"sessionId", "s"}, {"toEndPoint", "sip:a@b"}});
+  std::string why;
+  auto f = decodeFrame(text, &why);
+  ASSERT_TRUE(f) << why;
+  EXPECT_EQ(f->type, FrameType::Request);
+  EXPECT_EQ(f->id, 7u);
+  EXPECT_EQ(f->method, "sipRefer");
+  EXPECT_EQ(f->params["toEndPoint"], "sip:a@b");
+}
+
+TEST(Protocol, ErrorResponseCarriesCodeAndSipStatus) {
+  auto f = decodeFrame(encodeError(3, WireError{ErrorCode::SipRejected, "no", 603, {}}), nullptr);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->error);
+  EXPECT_EQ(f->error->code, ErrorCode::SipRejected);
+  EXPECT_EQ(f->error->sipStatus, 603);
+  Error e = toError(*f->error);
+  EXPECT_EQ(e.code(), ErrorCode::SipRejected);
+  EXPECT_EQ(e.sipStatus(), 603);
+  EXPECT_STREQ(e.what(), "no");
+}
+
+TEST(Protocol, EveryErrorCodeHasAWireName) {
+  for (auto code : {ErrorCode::InvalidArgument, ErrorCode::NotJoined, ErrorCode::PermissionDenied, ErrorCode::NotFound,
+                    ErrorCode::SipRejected, ErrorCode::Timeout, ErrorCode::ConnectionLost, ErrorCode::ServerError}) {
+    EXPECT_EQ(errorCodeFromName(errorCodeName(code)), code);
+  }
+  EXPECT_FALSE(errorCodeFromName("no-such-code"));
+}
+
+TEST(Protocol, UnknownErrorCodeBecomesServerErrorAndBadSipStatusIsDropped) {
+  auto f = decodeFrame(R"({"v":1,"type":"response","id":1,"error":{"code":"weird","sipStatus":99999}})", nullptr);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->error->code, ErrorCode::ServerError);
+  EXPECT_EQ(f->error->sipStatus, 0);
+}
+
+TEST(Protocol, EventRoundTripAndUnknownFieldsIgnored) {
+  auto f = decodeFrame(R"({"v":1,"type":"event","action":"participant-joined","payload":{"a":1},"extra":true})", nullptr);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->type, FrameType::Event);
+  EXPECT_EQ(f->action, "participant-joined");
+  EXPECT_EQ(f->payload["a"], 1);
+}
+
+TEST(Protocol, MalformedFramesAreRejectedWithAReason) {
+  const char* bad[] = {
+      "",
+      "not json",
+      "[1,2,3]",
+      R"({"type":"request","id":1,"method":"join"})",            // no version
+      R"({"v":2,"type":"request","id":1,"method":"join"})",      // wrong version
+      R"({"v":1,"type":"request","method":"join"})",             // no id
+      R"({"v":1,"type":"request","id":0,"method":"join"})",      // id 0
+      R"({"v":1,"type":"request","id":-4,"method":"join"})",     // negative id
+      R"({"v":1,"type":"request","id":1})",                      // no method
+      R"({"v":1,"type":"request","id":1,"method":"join","params":[]})",
+      R"({"v":1,"type":"event","payload":{}})",                  // no action
+      R"({"v":1,"type":"event","action":"x","payload":"str"})",
+      R"({"v":1,"type":"whatever"})",
+      R"({"v":1,"type":"response","id":1,"error":"str"})",
+  };
+  for (const char* text : bad) {
+    std::string why;
+    EXPECT_FALSE(decodeFrame(text, &why)) << text;
+    EXPECT_FALSE(why.empty()) << text;
+  }
+}
+
+TEST(Protocol, OversizedAndDeeplyNestedFramesAreRejected) {
+  std::string big = R"({"v":1,"type":"event","action":"x","payload":{"s":")" + std::string(kMaxFrameBytes, 'a') + "\"}}";
+  std::string why;
+  EXPECT_FALSE(decodeFrame(big, &why));
+  EXPECT_EQ(why, "frame too large");
+  std::string deep = R"({"v":1,"type":"event","action":"x","payload":)" + std::string(100, '[') + std::string(100, ']') + "}";
+  EXPECT_FALSE(decodeFrame(deep, &why));
+  EXPECT_EQ(why, "frame nested too deeply");
+  // Brackets inside strings do not count as nesting.
+  std::string quoted = R"({"v":1,"type":"event","action":"x","payload":{"s":")" + std::string(100, '[') + "\"}}";
+  EXPECT_TRUE(decodeFrame(quoted, &why)) << why;
+}
+
+}  // namespace
+}  // namespace daily::protocol
