@@ -190,8 +190,16 @@ std::vector<std::pair<std::string, std::string>> extensionHeaders(const osip_mes
   std::vector<std::pair<std::string, std::string>> out;
   for (int i = 0; i < osip_list_size(&m->headers); ++i) {
     auto* h = static_cast<osip_header_t*>(osip_list_get(&m->headers, i));
-    if (h && h->hname && h->hvalue && std::strlen(h->hname) > 2 && equalsNoCase(std::string_view(h->hname, 2), "x-"))
-      out.emplace_back(h->hname, h->hvalue);
+    if (!h || !h->hname || !h->hvalue || std::strlen(h->hname) <= 2 || !equalsNoCase(std::string_view(h->hname, 2), "x-"))
+      continue;
+    // osip keeps header names lowercased; give them their usual spelling back ("x-customer-id" -> "X-Customer-Id").
+    std::string name = h->hname;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      const bool wordStart = i == 0 || name[i - 1] == '-';
+      name[i] = static_cast<char>(wordStart ? std::toupper(static_cast<unsigned char>(name[i]))
+                                            : std::tolower(static_cast<unsigned char>(name[i])));
+    }
+    out.emplace_back(std::move(name), h->hvalue);
   }
   return out;
 }

@@ -1,0 +1,431 @@
+// Telephony end to end: the devserver's SIP gateway, CallClient's telephony calls, and real SIP user agents
+// (sipp from Debian's sip-tester, and baresip). Each case checks what the bot saw and what the SIP peer saw.
+
+#include "devserver_fixture.hpp"
+#include "events.hpp"
+#include "process.hpp"
+
+#include <daily/daily.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace daily::test {
+namespace {
+
+using nlohmann::json;
+
+const std::string kScenarios = DAILY_SIP_SCENARIOS;
+
+devserver::Options fastTimers(std::chrono::milliseconds answerDelay = {}) {
+  devserver::Options o;
+  o.sipT1 = std::chrono::milliseconds(100);
+  o.sipTransactionTimeout = std::chrono::milliseconds(2000);
+  o.sipAnswerDelay = answerDelay;
+  return o;
+}
+
+class SipTest : public ::testing::Test {
+ protected:
+  explicit SipTest(devserver::Options options = fastTimers()) : server(options), dir(tempDir("daily-sip")) {
+    room = server.createRoom(
+        {{"name", "support"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}, {"display_name", "Caller"}}}}}});
+  }
+
+  void joinOwner() { await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}}), .userName = "bot"})); }
+
+  // A sipp caller dialing into the room with one of tests/sip/scenarios.
+  std::unique_ptr<Process> sippCaller(const std::string& scenario) {
+    return sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario, "-s", "support"},
+                scenario);
+  }
+  // A sipp user agent server (a callee or a transfer target) listening on port.
+  std::unique_ptr<Process> sippServer(const std::string& scenario, int port) {
+    std::vector<std::string> args{"-p", std::to_string(port)};
+    if (scenario == "uas") args.insert(args.end(), {"-sn", "uas"});
+    else args.insert(args.end(), {"-sf", kScenarios + "/" + scenario});
+    return sipp(args, scenario);
+  }
+  std::unique_ptr<Process> sipp(std::vector<std::string> args, const std::string& name) {
+    const std::string base = dir + "/" + name;
+    args.insert(args.begin(), "sipp");
+    args.insert(args.end(), {"-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
+                             "-trace_msg", "-message_file", base + ".messages", "-trace_err", "-error_file",
+                             base + ".errors", "-mp", std::to_string(freeUdpPort())});
+    return std::make_unique<Process>(args, dir, base + ".log");
+  }
+  std::string sippMessages(const std::string& name) const { return readFile(dir + "/" + name + ".messages"); }
+  std::string sippErrors(const std::string& name) const {
+    return readFile(dir + "/" + name + ".errors") + readFile(dir + "/" + name + ".log");
+  }
+
+  // The session of the next SIP caller that connects.
+  std::string waitForCaller() {
+    auto connected = events.waitFor("dialin-connected");
+    if (!connected) throw std::runtime_error("no dialin-connected");
+    return connected->payload["sessionId"];
+  }
+
+  InProcessServer server;
+  std::string dir;
+  json room;
+  CallClient bot;
+  EventRecorder events{bot};
+};
+
+bool isFor(const Event& e, const std::string& sessionId) {
+  return e.payload.value("sessionId", "") == sessionId ||
+         (e.payload.contains("participant") && e.payload["participant"].value("session_id", "") == sessionId);
+}
+
+TEST_F(SipTest, DialInCallerJoinsTheRoomWithDailyJsEvents) {
+  joinOwner();
+  auto ready = events.waitFor("dialin-ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->payload["sipEndpoint"], room["config"]["sip_uri"]["endpoint"]);
+  auto caller = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  auto connected = events.waitFor("dialin-connected");
+  EXPECT_EQ(connected->payload["sipHeaders"]["X-Customer-Id"], "42");
+  EXPECT_EQ(connected->payload["provider"], "daily");
+  EXPECT_TRUE(connected->payload["sipFrom"].get<std::string>().rfind("sip:caller@127.0.0.1", 0) == 0);
+  auto joined = events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, id); });
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->payload["participant"]["user_name"], "Caller");  // the room's sip.display_name
+  EXPECT_EQ(joined->payload["participant"]["participantType"], "sip-dial-in");
+  EXPECT_TRUE(bot.participants().contains(id));
+  // The caller hangs up: participant-left, then dialin-stopped.
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  const auto actions = events.actions();
+  const auto at = [&](const std::string& a) { return std::find(actions.begin(), actions.end(), a) - actions.begin(); };
+  EXPECT_LT(at("dialin-connected"), at("participant-joined"));
+  EXPECT_LT(at("participant-left"), at("dialin-stopped"));
+  EXPECT_FALSE(bot.participants().contains(id));
+}
+
+TEST_F(SipTest, SipReferToACallerThatFollowsIt) {
+  joinOwner();
+  auto caller = sippCaller("caller_accepts_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_EQ(done->payload["sipStatus"], 200);
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  // What the caller saw on the wire.
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  EXPECT_NE(wire.find("REFER sip:caller@127.0.0.1"), std::string::npos) << wire;
+  EXPECT_NE(wire.find("Refer-To: <sip:agent@127.0.0.1:5099>"), std::string::npos) << wire;
+  EXPECT_NE(wire.find("Referred-By: <sip:"), std::string::npos) << wire;
+  EXPECT_NE(wire.find("BYE sip:caller@127.0.0.1"), std::string::npos) << wire;
+  // The progress the bot saw, in order: 202, NOTIFY 100, NOTIFY 200.
+  std::vector<int> statuses;
+  for (const auto& e : events.all())
+    if (e.action == "sip-refer-progress") statuses.push_back(e.payload["sipStatus"]);
+  EXPECT_EQ(statuses, (std::vector<int>{202, 100, 200}));
+}
+
+TEST_F(SipTest, SipReferCarriesExtraHeadersAndRefusesInjectedOnes) {
+  joinOwner();
+  auto caller = sippCaller("caller_accepts_refer.xml");
+  const std::string id = waitForCaller();
+  Error bad = expectError([&] {
+    await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1", .sipHeaders = {{"X-Ticket", "1\r\nVia: x"}}}));
+  });
+  EXPECT_EQ(bad.code(), ErrorCode::InvalidArgument);
+  await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099", .sipHeaders = {{"X-Ticket", "T-1234"}}}));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  EXPECT_NE(wire.find("X-Ticket: T-1234"), std::string::npos) << wire;
+  EXPECT_EQ(wire.find("Via: x"), std::string::npos);
+}
+
+TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
+  ASSERT_TRUE(onPath("baresip")) << "baresip is part of the test dependencies (scripts/install-deps.sh)";
+  joinOwner();
+  const int targetPort = freeUdpPort();
+  auto target = sippServer("uas", targetPort);
+  // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone.
+  const int phonePort = freeUdpPort();
+  const std::string config = dir + "/baresip";
+  std::filesystem::create_directories(config);
+  {
+    std::ofstream wav(config + "/tone.wav", std::ios::binary);
+    const std::uint32_t samples = 8000 * 4;  // four seconds of silence
+    auto u32 = [&](std::uint32_t v) { wav.write(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](std::uint16_t v) { wav.write(reinterpret_cast<const char*>(&v), 2); };
+    wav << "RIFF";
+    u32(36 + samples * 2);
+    wav << "WAVEfmt ";
+    u32(16); u16(1); u16(1); u32(8000); u32(16000); u16(2); u16(16);
+    wav << "data";
+    u32(samples * 2);
+    const std::string silence(samples * 2, '\0');
+    wav.write(silence.data(), static_cast<std::streamsize>(silence.size()));
+    std::ofstream(config + "/config") << "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:" << phonePort
+                                      << "\nmodule stdio.so\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\n"
+                                         "module_app menu.so\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n"
+                                         "audio_source aufile,"
+                                      << config << "/tone.wav\n";
+    std::ofstream(config + "/accounts") << "<sip:caller@127.0.0.1:" << phonePort << ">;regint=0\n";
+  }
+  Process phone({"baresip", "-f", config, "-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipPort()), "-t",
+                 "10"},
+                dir, dir + "/baresip.log");
+  const std::string id = waitForCaller();
+  const std::string to = "sip:agent@127.0.0.1:" + std::to_string(targetPort);
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = to})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
+  ASSERT_TRUE(done) << readFile(dir + "/baresip.log");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  // The target really received the caller's INVITE, and the call ended cleanly there.
+  EXPECT_EQ(target->wait(20s), 0) << sippErrors("uas") << readFile(dir + "/baresip.log");
+  const std::string wire = sippMessages("uas");
+  EXPECT_NE(wire.find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos) << wire;
+  EXPECT_NE(wire.find("From: <sip:caller@127.0.0.1:" + std::to_string(phonePort)), std::string::npos) << wire;
+}
+
+TEST_F(SipTest, SipReferOnADialOutLeg) {
+  joinOwner();
+  const int calleePort = freeUdpPort();
+  auto callee = sippServer("callee_accepts_refer.xml", calleePort);
+  const DialOutSession session =
+      await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(calleePort), .displayName = "Support"}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, session.sessionId); }));
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, session.sessionId); }));
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = session.sessionId, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, session.sessionId); }));
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, session.sessionId); }));
+  EXPECT_FALSE(events.seen("dialin-stopped"));
+  EXPECT_EQ(callee->wait(15s), 0) << sippErrors("callee_accepts_refer.xml");
+  const std::string wire = sippMessages("callee_accepts_refer.xml");
+  EXPECT_NE(wire.find("Refer-To: <sip:agent@127.0.0.1:5099>"), std::string::npos) << wire;
+  EXPECT_NE(wire.find("From: \"Support\" <sip:support@127.0.0.1"), std::string::npos) << wire;
+}
+
+TEST_F(SipTest, ANonOwnerIsRefusedAndNothingReachesTheWire) {
+  joinOwner();
+  auto caller = sippCaller("caller_hangs_up.xml");  // fails if any request reaches it
+  const std::string id = waitForCaller();
+  CallClient guest;
+  await(guest.join({.url = room["url"], .userName = "guest"}));
+  Error e = expectError([&] { await(guest.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1"})); });
+  EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+  EXPECT_EQ(expectError([&] { await(guest.sendDTMF({.sessionId = id, .tones = "1"})); }).code(), ErrorCode::PermissionDenied);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  EXPECT_EQ(sippMessages("caller_hangs_up.xml").find("REFER sip:"), std::string::npos);
+}
+
+TEST_F(SipTest, BadTargetsAndSessionsAreRefusedBeforeAnythingIsSent) {
+  joinOwner();
+  auto caller = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  for (const char* target : {"sip:agent@127.0.0.1\r\nX-Evil: 1", "sip:agent@127.0.0.1>", "<sip:agent@127.0.0.1",
+                             "agent@127.0.0.1", "sip:agent@127.0.0.1\n", ""}) {
+    Error e = expectError([&] { await(bot.sipRefer({.sessionId = id, .toEndPoint = target})); });
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << target;
+  }
+  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = "no-such-session", .toEndPoint = "sip:a@127.0.0.1"})); })
+                .code(),
+            ErrorCode::NotFound);
+  // A session that exists but is not a SIP participant (the bot itself).
+  const std::string self = bot.participants()["local"]["session_id"];
+  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = self, .toEndPoint = "sip:a@127.0.0.1"})); }).code(),
+            ErrorCode::NotFound);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  EXPECT_EQ(sippMessages("caller_hangs_up.xml").find("REFER sip:"), std::string::npos);
+}
+
+class SipReferRefused : public SipTest, public ::testing::WithParamInterface<std::pair<const char*, int>> {};
+
+TEST_P(SipReferRefused, IsSipRejectedWithTheStatusAndTheCallerStays) {
+  const auto [scenario, status] = GetParam();
+  joinOwner();
+  auto caller = sippCaller(scenario);
+  const std::string id = waitForCaller();
+  Error e = expectError([&] { await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})); });
+  EXPECT_EQ(e.code(), ErrorCode::SipRejected);
+  EXPECT_EQ(e.sipStatus(), status);
+  EXPECT_TRUE(bot.participants().contains(id));  // still in the room
+  auto rejected = events.waitFor("sip-refer-progress");
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->payload["status"], "rejected");
+  EXPECT_EQ(rejected->payload["sipStatus"], status);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors(scenario);  // it hangs up by itself later
+  EXPECT_TRUE(events.waitFor("dialin-stopped"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Statuses, SipReferRefused,
+                         ::testing::Values(std::pair{"caller_declines_refer.xml", 603},
+                                           std::pair{"caller_refuses_refer_405.xml", 405}));
+
+TEST_F(SipTest, ACallerThatNeverAnswersTheReferTimesOut) {
+  joinOwner();
+  auto caller = sippCaller("caller_ignores_refer.xml");
+  const std::string id = waitForCaller();
+  const auto start = std::chrono::steady_clock::now();
+  Error e = expectError([&] { await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})); });
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(e.code(), ErrorCode::Timeout);
+  EXPECT_EQ(e.sipStatus(), 0);
+  EXPECT_GE(elapsed, 1900ms);  // the configured transaction timeout is 2 s
+  EXPECT_LT(elapsed, 6s);
+  EXPECT_TRUE(bot.participants().contains(id));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_ignores_refer.xml");
+  // The gateway retransmitted the REFER over UDP while waiting (T1 = 100 ms).
+  const std::string wire = sippMessages("caller_ignores_refer.xml");
+  std::size_t refers = 0;
+  for (std::size_t at = wire.find("REFER sip:"); at != std::string::npos; at = wire.find("REFER sip:", at + 1)) ++refers;
+  EXPECT_GE(refers, 3u) << wire;
+}
+
+TEST_F(SipTest, ATransferThatFailsAtTheTargetLeavesTheCallerInTheRoom) {
+  joinOwner();
+  auto caller = sippCaller("caller_transfer_fails.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:busy@127.0.0.1:5099"})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "failed");
+  EXPECT_EQ(done->payload["sipStatus"], 486);
+  EXPECT_TRUE(bot.participants().contains(id));
+  EXPECT_FALSE(events.seen("dialin-stopped"));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfer_fails.xml");
+  EXPECT_EQ(sippMessages("caller_transfer_fails.xml").find("BYE sip:caller"), std::string::npos);  // the gateway stayed
+}
+
+TEST(SipFaults, DevserverKilledDuringAPendingSipRefer) {
+  ChildServer server({"--sip-timeout-ms", "30000"});
+  const json room = server.createRoom({{"name", "support"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
+  const std::string dir = tempDir("daily-sip-kill");
+  Process caller({"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/caller_ignores_refer.xml",
+                  "-s", "support", "-i", "127.0.0.1", "-m", "1", "-timeout", "10s", "-nostdin", "-mp",
+                  std::to_string(freeUdpPort())},
+                 dir, dir + "/sipp.log");
+  auto connected = events.waitFor("dialin-connected");
+  ASSERT_TRUE(connected);
+  auto pending = bot.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5099"});
+  ASSERT_EQ(pending.wait_for(300ms), std::future_status::timeout);  // the caller never answers: still pending
+  server.kill();
+  Error e = expectError([&] { await(std::move(pending), 5s); });
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
+  EXPECT_TRUE(events.waitFor("error"));
+  EXPECT_EQ(bot.meetingState(), "error");
+}
+
+TEST_F(SipTest, DialOutToABusyCalleeIsADialoutErrorWith486) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_busy.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port), .userId = "bob-1"}));
+  EXPECT_FALSE(s.sessionId.empty());
+  auto error = events.waitFor("dialout-error");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->payload["sipStatus"], 486);
+  EXPECT_EQ(error->payload["sessionId"], s.sessionId);
+  EXPECT_EQ(error->payload["userId"], "bob-1");
+  EXPECT_NE(error->payload["errorMsg"].get<std::string>().find("486"), std::string::npos);
+  EXPECT_FALSE(bot.participants().contains(s.sessionId));
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_busy.xml");  // it got its ACK
+}
+
+TEST_F(SipTest, StopDialOutSendsByeAndDialoutStopped) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_answers.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port)}));
+  ASSERT_TRUE(events.waitFor("dialout-connected", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_answers.xml");
+  EXPECT_NE(sippMessages("callee_answers.xml").find("BYE sip:callee@127.0.0.1"), std::string::npos);
+  EXPECT_EQ(expectError([&] { await(bot.stopDialOut({.sessionId = s.sessionId})); }).code(), ErrorCode::NotFound);
+}
+
+TEST_F(SipTest, DtmfReachesTheSipPeerAsInfoWithTheRightDigits) {
+  joinOwner();
+  auto caller = sippCaller("caller_dtmf.xml");
+  const std::string id = waitForCaller();
+  EXPECT_EQ(expectError([&] { await(bot.sendDTMF({.sessionId = id, .tones = "12x"})); }).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(bot.sendDTMF({.sessionId = id, .tones = "1\r\n"})); }).code(), ErrorCode::InvalidArgument);
+  EXPECT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "1#b"})));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_dtmf.xml");
+  const std::string wire = sippMessages("caller_dtmf.xml");
+  const auto one = wire.find("Signal=1"), hash = wire.find("Signal=#"), b = wire.find("Signal=B");
+  ASSERT_NE(one, std::string::npos) << wire;
+  ASSERT_NE(hash, std::string::npos) << wire;
+  ASSERT_NE(b, std::string::npos) << wire;
+  EXPECT_LT(one, hash);
+  EXPECT_LT(hash, b);
+  EXPECT_NE(wire.find("Content-Type: application/dtmf-relay"), std::string::npos);
+}
+
+class SipRingingTest : public SipTest {
+ protected:
+  SipRingingTest() : SipTest(fastTimers(std::chrono::milliseconds(1500))) {}
+};
+
+TEST_F(SipRingingTest, CancelBeforeAnswerLeavesNoGhostParticipant) {
+  joinOwner();
+  auto caller = sippCaller("caller_cancels.xml");
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_cancels.xml");
+  EXPECT_NE(sippMessages("caller_cancels.xml").find("SIP/2.0 487"), std::string::npos);
+  // Nothing joined, and a later caller still gets in: the gateway kept no state for the cancelled one.
+  auto next = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  EXPECT_EQ(bot.participants().size(), 2u);  // local + the second caller only
+  EXPECT_EQ(next->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  std::size_t connected = 0;
+  for (const auto& e : events.all()) connected += e.action == "dialin-connected";
+  EXPECT_EQ(connected, 1u);
+  EXPECT_FALSE(id.empty());
+}
+
+TEST_F(SipTest, SipCallTransferBridgesTheCallerToTheTarget) {
+  joinOwner();
+  const int targetPort = freeUdpPort();
+  auto target = sippServer("uas", targetPort);
+  auto caller = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipCallTransfer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:" + std::to_string(targetPort)})));
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  auto answered = events.waitFor("sip-call-transfer-progress", [](const Event& e) { return e.payload["status"] == "answered"; });
+  ASSERT_TRUE(answered);
+  // The caller's own BYE (3 s after it called) ends the bridge: the gateway hangs up the target too.
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  EXPECT_EQ(target->wait(15s), 0) << sippErrors("uas");
+  EXPECT_NE(sippMessages("uas").find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos);
+}
+
+TEST_F(SipTest, SipCallTransferToABusyTargetIsSipRejectedAndTheCallerStays) {
+  joinOwner();
+  const int targetPort = freeUdpPort();
+  auto target = sippServer("callee_busy.xml", targetPort);
+  auto caller = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  Error e = expectError([&] {
+    await(bot.sipCallTransfer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:" + std::to_string(targetPort)}));
+  });
+  EXPECT_EQ(e.code(), ErrorCode::SipRejected);
+  EXPECT_EQ(e.sipStatus(), 486);
+  EXPECT_TRUE(bot.participants().contains(id));
+  EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_busy.xml");
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+}
+
+}  // namespace
+}  // namespace daily::test

@@ -1,0 +1,38 @@
+#pragma once
+
+// Real programs (sipp, baresip) as child processes of a test, with deadlines instead of sleeps.
+
+#include <chrono>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace daily::test {
+
+class Process {
+ public:
+  /// Starts args[0] (looked up in PATH) in directory cwd, stdout and stderr to logFile, stdin from /dev/null.
+  Process(std::vector<std::string> args, const std::string& cwd, const std::string& logFile);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  /// The exit status, or -1 when it did not exit in time (it is then killed).
+  int wait(std::chrono::milliseconds timeout);
+  void kill();
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+/// A UDP port that was free a moment ago on 127.0.0.1.
+int freeUdpPort();
+/// A fresh temporary directory.
+std::string tempDir(const std::string& prefix);
+/// The whole content of a file ("" when it does not exist).
+std::string readFile(const std::string& path);
+/// Whether a program is on PATH.
+bool onPath(const std::string& program);
+
+}  // namespace daily::test
