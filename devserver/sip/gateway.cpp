@@ -96,6 +96,9 @@ struct Leg {
   std::function<void()> onEnded;  // stopDialOut waiting for the leg to end
 };
 
+// The request or status line: one rung of the SIP ladder in the log.
+std::string_view firstLine(std::string_view message) { return message.substr(0, message.find_first_of("\r\n")); }
+
 std::string sdpBody(const std::string& host, std::uint16_t rtpPort, const std::string& offer) {
   // Answer PCMU when offered (or when there is no offer), otherwise the first payload type offered.
   std::string payload = "0";
@@ -202,6 +205,7 @@ struct Gateway::Impl {
     asio::error_code ec;
     socket.send_to(asio::buffer(wire), to, 0, ec);
     if (ec) DAILY_LOG(Warn, "sip", "send to " << to << " failed: " << ec.message());
+    DAILY_LOG(Info, "sip", "--> " << firstLine(wire) << "  (to " << to << ")");
     DAILY_LOG(Debug, "sip", "sent to " << to << ":\n" << wire);
   }
 
@@ -361,6 +365,7 @@ struct Gateway::Impl {
       answerMalformed(datagram, from, why);
       return;
     }
+    DAILY_LOG(Info, "sip", "<-- " << firstLine(datagram) << "  (from " << from << ")");
     DAILY_LOG(Debug, "sip", "received from " << from << ":\n" << datagram);
     if (!sip::isRequest(message.get())) return onResponse(std::move(message));
     const std::string method = sip::method(message.get());

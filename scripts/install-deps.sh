@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what daily-cpp needs from Debian bookworm's packages, skipping what is already there.
+#   scripts/install-deps.sh          build + test + demo dependencies
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake ninja-build pkg-config
+  libwebsocketpp-dev libasio-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev libosip2-dev libcli11-dev
+  # tests
+  libgtest-dev libgmock-dev
+  # real SIP peers for the tests and the demo; curl and jq for the demo's REST calls
+  sip-tester baresip-core curl jq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} Debian packages are already installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
