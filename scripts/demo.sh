@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 build="${BUILD_DIR:-build/demo}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAILY_BUILD_TESTS=OFF -DDAILY_BUILD_EXAMPLES=ON \
-  -DDAILY_BUILD_DEVSERVER=ON >/dev/null
-cmake --build "$build" -j "$(nproc)" --target daily-devserver sip_refer_bot
+if [ -z "${DAILY_DEMO_PREBUILT:-}" ]; then  # the test suite runs the demo on binaries it has already built
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAILY_BUILD_TESTS=OFF \
+    -DDAILY_BUILD_EXAMPLES=ON -DDAILY_BUILD_DEVSERVER=ON >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target daily-devserver sip_refer_bot
+fi
 
 work="$(mktemp -d /tmp/daily-demo-XXXXXX)"
 pids=()
@@ -21,10 +23,9 @@ trap cleanup EXIT
 pick_port() { echo $(( 20000 + RANDOM % 20000 )); }
 
 echo "== daily-devserver"
-"$build/devserver/daily-devserver" --api-key demo-key --log-level info >"$work/devserver.json" 2>"$work/devserver.log" &
+exec 3< <(exec "$build/devserver/daily-devserver" --api-key demo-key --log-level info 2>"$work/devserver.log")
 pids+=($!)
-for _ in $(seq 100); do [ -s "$work/devserver.json" ] && break; sleep 0.05; done
-ready="$(head -n1 "$work/devserver.json")"
+read -r -t 10 -u 3 ready || { echo "daily-devserver did not start" >&2; cat "$work/devserver.log" >&2; exit 1; }
 echo "$ready"
 http_url="$(jq -r .http_url <<<"$ready")"
 sip_port="$(jq -r .sip_port <<<"$ready")"

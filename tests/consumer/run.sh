@@ -16,10 +16,10 @@ cmake --build "$work/build" >/dev/null
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib/x86_64-linux-gnu/pkgconfig"
 c++ -std=c++17 -o "$work/consumer-pc" "$here/consumer.cpp" $(pkg-config --cflags --libs --static daily)
 
-"$work/prefix/bin/daily-devserver" --api-key consumer-key --log-level warn >"$work/ready.json" &
+exec 3< <(exec "$work/prefix/bin/daily-devserver" --api-key consumer-key --log-level warn)
 server=$!
-for _ in $(seq 200); do [ -s "$work/ready.json" ] && break; sleep 0.05; done
-http_url="$(jq -r .http_url "$work/ready.json")"
+read -r -t 10 -u 3 ready
+http_url="$(jq -r .http_url <<<"$ready")"
 room_url="$(curl -fsS -X POST -H "Authorization: Bearer consumer-key" -d '{"name":"consumer"}' "$http_url/v1/rooms" | jq -r .url)"
 
 "$work/build/consumer" "$room_url"

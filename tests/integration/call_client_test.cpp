@@ -236,6 +236,35 @@ TEST_F(CallClientTest, OffMeansTheHandlerNeverRunsAgain) {
   EXPECT_LE(calls.load(), 3);
 }
 
+TEST_F(CallClientTest, ListenersAddedAndRemovedWhileEventsStreamNeverRunAfterOff) {
+  const json room = server.createRoom();
+  CallClient watcher;
+  await(watcher.join({.url = room["url"]}));
+  std::atomic<int> violations{0}, calls{0};
+  std::atomic<bool> done{false};
+  std::thread churn([&] {
+    while (!done) {
+      auto alive = std::make_shared<std::atomic<bool>>(true);
+      const ListenerId id = watcher.on("*", [alive, &violations, &calls](const Event&) {
+        ++calls;
+        if (!*alive) ++violations;  // ran after off() returned
+      });
+      std::this_thread::yield();
+      watcher.off(id);
+      *alive = false;
+    }
+  });
+  for (int i = 0; i < 30; ++i) {
+    CallClient visitor;
+    await(visitor.join({.url = room["url"]}));
+    await(visitor.leave());
+  }
+  done = true;
+  churn.join();
+  EXPECT_EQ(violations.load(), 0);
+  EXPECT_GT(calls.load(), 0);  // the churning listeners did see events
+}
+
 TEST_F(CallClientTest, DestroyingAJoinedClientIsPromptAndLeavesTheRoom) {
   const json room = server.createRoom();
   CallClient watcher;

@@ -248,5 +248,59 @@ TEST(ProtocolFaults, TheDevserverAnswersBadFramesAndKeepsServing) {
   EXPECT_NO_THROW(await(client.join({room["url"].get<std::string>(), "", "after the abuse"})));
 }
 
+TEST(ProtocolFaults, TheDevserverChecksTelephonyPermissionsItselfAndNeverTrustsTheClient) {
+  InProcessServer server;
+  const json room = server.createRoom({{"name", "guarded"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  RawClient raw("ws" + server.httpUrl().substr(4) + "/ws");
+  // A hand-written client that skips libdaily's checks: joined without a token, so neither owner nor admin.
+  raw.send(protocol::encodeRequest(1, "join", {{"room", "guarded"}, {"userName", "mallory"}}));
+  auto joined = raw.waitFrame([](const json& j) { return j.value("id", 0) == 1; });
+  ASSERT_TRUE(joined);
+  EXPECT_EQ((*joined)["result"]["local"]["owner"], false);
+  const std::pair<const char*, json> attempts[] = {
+      {"sipRefer", {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1"}}},
+      {"sipCallTransfer", {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1"}}},
+      {"startDialOut", {{"sipUri", "sip:a@127.0.0.1"}}},
+      {"stopDialOut", {{"sessionId", "x"}}},
+      {"sendDTMF", {{"sessionId", "x"}, {"tones", "1"}}},
+  };
+  std::uint64_t id = 10;
+  for (const auto& [method, params] : attempts) {
+    raw.send(protocol::encodeRequest(++id, method, params));
+    auto answer = raw.waitFrame([&](const json& j) { return j.value("id", std::uint64_t{0}) == id; });
+    ASSERT_TRUE(answer) << method;
+    EXPECT_EQ((*answer)["error"]["code"], "permission-denied") << method;
+  }
+  // Claiming ownership in the join parameters changes nothing: only a verified token can.
+  RawClient liar("ws" + server.httpUrl().substr(4) + "/ws");
+  liar.send(protocol::encodeRequest(1, "join", {{"room", "guarded"}, {"owner", true}, {"isOwner", true}}));
+  auto lied = liar.waitFrame([](const json& j) { return j.value("id", 0) == 1; });
+  ASSERT_TRUE(lied);
+  EXPECT_EQ((*lied)["result"]["local"]["owner"], false);
+}
+
+TEST(ProtocolFaults, AnOwnerStillCannotInjectSipHeadersPastTheServer) {
+  InProcessServer server;
+  server.createRoom({{"name", "guarded"}});
+  RawClient raw("ws" + server.httpUrl().substr(4) + "/ws");
+  raw.send(protocol::encodeRequest(1, "join", {{"room", "guarded"}, {"token", server.token({{"is_owner", true}})}}));
+  ASSERT_TRUE(raw.waitFrame([](const json& j) { return j.value("id", 0) == 1; }));
+  const json attempts[] = {
+      {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1\r\nVia: evil"}},
+      {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1>"}},
+      {{"sessionId", "x"}, {"toEndPoint", 42}},
+      {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1"}, {"sipHeaders", {{"X-A", "1\r\nVia: evil"}}}},
+      {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1"}, {"sipHeaders", {{"Refer-To", "<sip:b@c>"}}}},
+      {{"sessionId", "x"}, {"toEndPoint", "sip:a@127.0.0.1"}, {"sipHeaders", {{"X-A", 1}}}},
+  };
+  std::uint64_t id = 1;
+  for (const auto& params : attempts) {
+    raw.send(protocol::encodeRequest(++id, "sipRefer", params));
+    auto answer = raw.waitFrame([&](const json& j) { return j.value("id", std::uint64_t{0}) == id; });
+    ASSERT_TRUE(answer) << params.dump();
+    EXPECT_EQ((*answer)["error"]["code"], "invalid-argument") << params.dump();
+  }
+}
+
 }  // namespace
 }  // namespace daily::test

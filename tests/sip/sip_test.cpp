@@ -427,5 +427,52 @@ TEST_F(SipTest, SipCallTransferToABusyTargetIsSipRejectedAndTheCallerStays) {
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
 }
 
+#ifdef DAILY_EXAMPLES_DIR
+// The example bots, run as a user runs them.
+namespace examples {
+
+const std::string kBin = DAILY_EXAMPLES_DIR;
+
+TEST_F(SipTest, SipReferBotReportsATransferThatFailedAndExitsNonZero) {
+  auto caller = sippCaller("caller_transfer_fails.xml");
+  Process bot({kBin + "/sip_refer_bot", "--room-url", room["url"], "--token", server.token({{"is_owner", true}}), "--to",
+               "sip:busy@127.0.0.1:5099", "--timeout", "10"},
+              dir, dir + "/bot.log");
+  EXPECT_EQ(bot.wait(20s), 1) << readFile(dir + "/bot.log");
+  EXPECT_NE(readFile(dir + "/bot.log").find("outcome: failed (SIP 486)"), std::string::npos) << readFile(dir + "/bot.log");
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfer_fails.xml");
+}
+
+TEST_F(SipTest, SipReferBotRefusesAHeaderInjectingTarget) {
+  Process bot({kBin + "/sip_refer_bot", "--room-url", room["url"], "--token", server.token({{"is_owner", true}}), "--to",
+               "sip:agent@127.0.0.1>\r\nX-Evil: 1"},
+              dir, dir + "/bot.log");
+  EXPECT_EQ(bot.wait(10s), 2) << readFile(dir + "/bot.log");
+}
+
+TEST_F(SipTest, DialoutBotDialsAndHangsUp) {
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_answers.xml", port);
+  Process bot({kBin + "/dialout_bot", "--room-url", room["url"], "--token", server.token({{"is_owner", true}}), "--dial",
+               "sip:bob@127.0.0.1:" + std::to_string(port), "--hold", "0"},
+              dir, dir + "/bot.log");
+  EXPECT_EQ(bot.wait(20s), 0) << readFile(dir + "/bot.log");
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_answers.xml");
+}
+
+TEST_F(SipTest, DialoutBotDialsAndRefers) {
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_accepts_refer.xml", port);
+  Process bot({kBin + "/dialout_bot", "--room-url", room["url"], "--token", server.token({{"is_owner", true}}), "--dial",
+               "sip:bob@127.0.0.1:" + std::to_string(port), "--refer-to", "sip:agent@127.0.0.1:5099"},
+              dir, dir + "/bot.log");
+  EXPECT_EQ(bot.wait(20s), 0) << readFile(dir + "/bot.log");
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_accepts_refer.xml");
+  EXPECT_NE(readFile(dir + "/bot.log").find("dialout-stopped"), std::string::npos);
+}
+
+}  // namespace examples
+#endif
+
 }  // namespace
 }  // namespace daily::test
