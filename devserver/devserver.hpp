@@ -17,6 +17,8 @@ struct Options {
   std::chrono::milliseconds sipT1{500};
   std::chrono::milliseconds sipTransactionTimeout{32000};
   std::chrono::milliseconds sipAnswerDelay{0};
+  std::chrono::milliseconds webhookTimeout{5000};    // per delivery attempt
+  std::chrono::milliseconds webhookRetryBase{1000};  // first retry delay; doubles per retry
 };
 
 class Devserver {

@@ -133,8 +133,26 @@ json Hub::newParticipant(const std::string& sessionId, const std::string& userNa
           {"tracks", {{"audio", off}, {"video", off}, {"screenAudio", off}, {"screenVideo", off}}}};
 }
 
+void Hub::notify(const Room& room, const std::string& type, json payload) const {
+  if (!webhookSink) return;
+  payload["room"] = room.name;
+  if (!payload.contains("timestamp")) payload["timestamp"] = unixNow();
+  webhookSink(type, std::move(payload));
+}
+
+namespace {
+
+json participantWebhook(const json& p) {
+  return {{"session_id", p.value("session_id", "")}, {"user_id", p.value("user_id", "")},
+          {"user_name", p.value("user_name", "")},   {"owner", p.value("owner", false)},
+          {"joined_at", p.value("joined_at", "")},   {"permissions", p.value("permissions", json::object())}};
+}
+
+}  // namespace
+
 void Hub::addMember(Room& room, const std::string& sessionId, Member member) {
   const json participant = member.participant;
+  notify(room, "participant.joined", participantWebhook(participant));
   room.members[sessionId] = std::move(member);
   sessionRooms_[sessionId] = room.name;
   broadcast(room, "participant-joined", {{"participant", participant}}, sessionId);
@@ -148,6 +166,7 @@ void Hub::removeMember(Room& room, const std::string& sessionId) {
   room.members.erase(it);
   sessionRooms_.erase(sessionId);
   broadcast(room, "participant-left", {{"participant", participant}});
+  notify(room, "participant.left", participantWebhook(participant));
   DAILY_LOG(Info, "hub", "room " << room.name << ": " << sessionId << " left (" << room.members.size() << " present)");
 }
 

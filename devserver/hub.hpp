@@ -75,6 +75,10 @@ class Hub {
   /// Finds the room a session is in.
   Room* roomOfSession(const std::string& sessionId);
 
+  /// Where webhook events go (type, payload); set by the server. notify() adds room and timestamp.
+  std::function<void(const std::string& type, nlohmann::json payload)> webhookSink;
+  void notify(const Room& room, const std::string& type, nlohmann::json payload) const;
+
   /// A fresh participant object for this server's clock.
   static nlohmann::json newParticipant(const std::string& sessionId, const std::string& userName,
                                        const std::string& userId, bool owner, const nlohmann::json& canAdmin);

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   long t1 = options.sipT1.count();
   long timeout = options.sipTransactionTimeout.count();
   long answerDelay = options.sipAnswerDelay.count();
+  long webhookTimeout = options.webhookTimeout.count();
+  long webhookRetry = options.webhookRetryBase.count();
 
   CLI::App app{"daily-devserver: a local stand-in for Daily's API, signaling and SIP gateway"};
   app.add_option("--host", options.host, "address to serve on (HTTP, websocket and SIP)")->capture_default_str();
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
   app.add_option("--sip-timeout-ms", timeout, "SIP transaction timeout (Timers B/F) in ms")->capture_default_str();
   app.add_option("--sip-answer-delay-ms", answerDelay, "how long dial-in calls ring before the gateway answers")
       ->capture_default_str();
+  app.add_option("--webhook-timeout-ms", webhookTimeout, "per-attempt timeout of a webhook delivery")
+      ->capture_default_str();
+  app.add_option("--webhook-retry-ms", webhookRetry, "first retry delay of a failed webhook delivery (doubles)")
+      ->capture_default_str();
   app.add_option("--log-level", logLevel, "debug, info, warn, error or off (debug prints every SIP message)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -39,10 +45,13 @@ int main(int argc, char** argv) {
                              : logLevel == "error" ? LogLevel::Error
                              : logLevel == "off"  ? LogLevel::Off
                                                   : LogLevel::Info);
-  if (t1 < 1 || timeout < t1 || answerDelay < 0) {
-    std::cerr << "daily-devserver: --sip-t1-ms must be >= 1, --sip-timeout-ms >= T1, --sip-answer-delay-ms >= 0\n";
+  if (t1 < 1 || timeout < t1 || answerDelay < 0 || webhookTimeout < 1 || webhookRetry < 1) {
+    std::cerr << "daily-devserver: --sip-t1-ms must be >= 1, --sip-timeout-ms >= T1, --sip-answer-delay-ms >= 0, "
+                 "the webhook timings >= 1\n";
     return 2;
   }
+  options.webhookTimeout = std::chrono::milliseconds(webhookTimeout);
+  options.webhookRetryBase = std::chrono::milliseconds(webhookRetry);
   options.sipT1 = std::chrono::milliseconds(t1);
   options.sipTransactionTimeout = std::chrono::milliseconds(timeout);
   options.sipAnswerDelay = std::chrono::milliseconds(answerDelay);

@@ -3,6 +3,8 @@
 // Daily's REST API, the subset the devserver serves, with Daily's shapes and bearer auth.
 
 #include "hub.hpp"
+#include "sip/gateway.hpp"
+#include "webhooks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +25,14 @@ struct HttpResponse {
   nlohmann::json body = nlohmann::json::object();
 };
 
-/// Routes one request. Errors carry Daily's body: {"error": "<kind>", "info": "<what>"}.
-HttpResponse handleRest(Hub& hub, const HttpRequest& request);
+struct RestContext {
+  Hub& hub;
+  Gateway& gateway;
+  Webhooks& webhooks;
+};
+
+/// Routes one request and answers it through respond, at once or (telephony, webhook creation) later, on the
+/// io thread. Errors carry Daily's body: {"error": "<kind>", "info": "<what>"}.
+void handleRest(RestContext& context, const HttpRequest& request, std::function<void(HttpResponse)> respond);
 
 }  // namespace daily::devserver

@@ -9,8 +9,8 @@
 #include "hub.hpp"
 #include "rest.hpp"
 #include "sip/gateway.hpp"
-
-#include <daily/sip_uri.hpp>
+#include "telephony.hpp"
+#include "webhooks.hpp"
 
 #include <asio/post.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>
@@ -57,6 +57,10 @@ struct Devserver::Impl {
   asio::io_context io{1};
   Hub hub;
   Gateway gateway;
+  Webhooks webhooks{hub.config().domainId,
+                    WebhookSettings{options.webhookTimeout, options.webhookRetryBase, 3, 5},
+                    [this](std::function<void()> f) { asio::post(io, std::move(f)); }};
+  RestContext rest{hub, gateway, webhooks};
   WsServer ws;
   std::uint16_t boundPort = 0;
   std::map<websocketpp::connection_hdl, ClientSession, std::owner_less<websocketpp::connection_hdl>> sessions;
@@ -89,6 +93,7 @@ struct Devserver::Impl {
     if (ec) throw std::system_error(ec, "cannot read the bound port");
 
     gateway.start();
+    hub.webhookSink = [this](const std::string& type, json payload) { webhooks.emit(type, std::move(payload)); };
     hub.config().httpUrl = "http://" + hostForUrl() + ":" + std::to_string(boundPort);
     hub.config().sipPort = gateway.port();
     DAILY_LOG(Info, "devserver", "serving " << hub.config().httpUrl << " and SIP on udp " << options.host << ":"
@@ -133,15 +138,15 @@ struct Devserver::Impl {
     if (q != std::string::npos) req.query = resource.substr(q + 1);
     req.authorization = con->get_request_header("Authorization");
     req.body = con->get_request_body();
-    const std::string roomBefore = req.path;
-    HttpResponse res = handleRest(hub, req);
-    // Hang up the SIP legs of a deleted room (the hub has already told its clients).
-    if (req.method == "DELETE" && res.status == 200 && res.body.value("deleted", false))
-      gateway.roomDeleted(res.body.value("name", ""));
-    DAILY_LOG(Info, "rest", req.method << " " << req.path << " -> " << res.status);
-    con->set_status(static_cast<websocketpp::http::status_code::value>(res.status));
-    con->append_header("Content-Type", "application/json");
-    con->set_body(res.body.dump());
+    // Answered now or later (telephony waits for the SIP peer, webhook creation for its verification POST).
+    con->defer_http_response();
+    handleRest(rest, req, [con, method = req.method, path = req.path](HttpResponse res) {
+      DAILY_LOG(Info, "rest", method << " " << path << " -> " << res.status);
+      con->set_status(static_cast<websocketpp::http::status_code::value>(res.status));
+      con->append_header("Content-Type", "application/json");
+      con->set_body(res.body.dump());
+      con->send_http_response();
+    });
   }
 
   // ---- websocket ----------------------------------------------------------------------------------------------
@@ -200,60 +205,16 @@ struct Devserver::Impl {
       leaveRoom(s);
       return reply(std::nullopt, json::object());
     }
+    // Telephony: the same checks as the client's, made again here: the server never trusts the client.
     static const std::set<std::string> kTelephony{"sipRefer", "sipCallTransfer", "startDialOut", "stopDialOut",
                                                   "sendDTMF"};
     if (!kTelephony.count(method))
       return reply(wireError(ErrorCode::InvalidArgument, "unknown method '" + method + "'"), {});
-    // Telephony: the same checks as the client's, made again here: the server never trusts the client.
     if (s.sessionId.empty() || !hub.findRoom(s.room))
       return reply(wireError(ErrorCode::NotJoined, method + " needs a joined meeting"), {});
     if (!s.ownerOrAdmin)
       return reply(wireError(ErrorCode::PermissionDenied, method + " requires a meeting owner or admin token"), {});
-    auto str = [&](const char* key) {
-      auto it = params.find(key);
-      return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    auto invalid = [&](const std::string& why) { reply(wireError(ErrorCode::InvalidArgument, method + ": " + why), {}); };
-    const std::string sessionId = str("sessionId");
-    if (method != "startDialOut" && sessionId.empty()) return invalid("sessionId must be a non-empty string");
-
-    if (method == "sipRefer" || method == "sipCallTransfer") {
-      const std::string to = str("toEndPoint");
-      if (auto why = validateSipUri(to); !why.empty()) return invalid("toEndPoint: " + why);
-      if (method == "sipCallTransfer") return gateway.sipCallTransfer(s.room, sessionId, to, reply);
-      json headers = params.value("sipHeaders", json::object());
-      if (!headers.is_object()) return invalid("sipHeaders must be an object of strings");
-      for (const auto& [name, value] : headers.items()) {
-        if (!value.is_string()) return invalid("sipHeaders values must be strings");
-        if (auto why = validateSipHeader(name, value.get<std::string>()); !why.empty()) return invalid(why);
-      }
-      return gateway.sipRefer(s.room, sessionId, to, headers, "sip:" + s.sessionId + "@" + hub.config().sipHost,
-                              reply);
-    }
-    if (method == "startDialOut") {
-      const std::string sipUri = str("sipUri");
-      if (!str("phoneNumber").empty())
-        return invalid("phoneNumber dial-out needs a PSTN provider; the devserver dials SIP URIs only");
-      if (auto why = validateSipUri(sipUri); !why.empty()) return invalid("sipUri: " + why);
-      const std::string displayName = str("displayName");
-      if (!validateSipHeader("X-Display-Name", displayName).empty() ||
-          displayName.find_first_of("\"\\<>") != std::string::npos)
-        return invalid("displayName must be one line without quotes, backslashes or '<' '>'");
-      if (str("userId").size() > 36 || !validateSipHeader("X-User-Id", str("userId")).empty())
-        return invalid("userId must be at most 36 printable characters");
-      return gateway.startDialOut(s.room, params, reply);
-    }
-    if (method == "stopDialOut") return gateway.stopDialOut(s.room, sessionId, reply);
-    // sendDTMF
-    const std::string tones = str("tones");
-    if (tones.empty() || tones.size() > 64 || tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
-      return invalid("tones must be 1 to 64 of 0-9, *, #, A-D");
-    int duration = 160;
-    if (auto d = params.find("digitDurationMs"); d != params.end()) {
-      if (!d->is_number_integer() || *d < 40 || *d > 5000) return invalid("digitDurationMs must be 40 to 5000");
-      duration = d->get<int>();
-    }
-    gateway.sendDtmf(s.room, sessionId, tones, duration, reply);
+    dispatchTelephony(gateway, s.room, method, params, "sip:" + s.sessionId + "@" + hub.config().sipHost, reply);
   }
 
   void join(websocketpp::connection_hdl h, ClientSession& s, const json& params, const Gateway::Reply& reply) {

@@ -93,6 +93,8 @@ struct Leg {
   // Transfers.
   std::string referTo;      // a REFER is in progress toward this
   std::string bridgedWith;  // sessionId of the other leg of a sipCallTransfer bridge
+  std::string transferRoom; // the room a bridged caller left (for calltransfer.completed)
+  std::string transferTo;
   std::function<void()> onEnded;  // stopDialOut waiting for the leg to end
 };
 
@@ -499,6 +501,8 @@ struct Gateway::Impl {
                    {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
     if (!leg.sipHeaders.empty()) connected["sipHeaders"] = leg.sipHeaders;
     hub.broadcast(*room, "dialin-connected", connected);
+    hub.notify(*room, "dialin.connected", {{"session_id", leg.sessionId}, {"sip_from", leg.sipFrom},
+                                           {"display_name", name}, {"sip_headers", leg.sipHeaders}});
     joinRoom(*room, leg, name);
   }
 
@@ -576,6 +580,7 @@ struct Gateway::Impl {
     referProgress(*leg, status, code, final, sip::body(notify));
     if (!final) return;
     const bool success = code >= 200 && code < 300;
+    if (success) transferWebhook(leg->room, *leg, "calltransfer.answered", leg->referTo, true);
     leg->referTo.clear();
     if (success) hangUp(*leg, {});  // RFC 5589: the transferor leaves once the transfer succeeded
   }
@@ -626,11 +631,15 @@ struct Gateway::Impl {
         stopped.update({{"sipCallId", leg.callId}, {"provider", kProvider}, {"sipFrom", leg.sipFrom},
                         {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}});
         hub.broadcast(*room, "dialin-stopped", stopped);
+        hub.notify(*room, "dialin.stopped", {{"session_id", leg.sessionId}, {"sip_from", leg.sipFrom}});
       } else if (leg.connectedSent) {
         if (!leg.userId.empty()) stopped["userId"] = leg.userId;
         hub.broadcast(*room, "dialout-stopped", stopped);
+        hub.notify(*room, "dialout.stopped", {{"session_id", leg.sessionId}, {"user_id", leg.userId},
+                                              {"destination", leg.destination}});
       }
     }
+    if (!leg.transferRoom.empty()) transferWebhook(leg.transferRoom, leg, "calltransfer.completed", leg.transferTo, false);
     auto onEnded = std::move(leg.onEnded);
     const std::string bridged = leg.bridgedWith;
     forgetLeg(leg);
@@ -672,6 +681,19 @@ struct Gateway::Impl {
     hub.broadcast(*room, "sip-refer-progress", payload);
   }
 
+  // A calltransfer.* webhook, Daily's payload; leg is the SIP participant being transferred.
+  void transferWebhook(const std::string& roomName, const Leg& leg, const std::string& type, const std::string& to,
+                       bool isRefer) {
+    Room* room = hub.findRoom(roomName);
+    if (!room) return;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    hub.notify(*room, type,
+               {{"timestamp", std::to_string(now)}, {"session_id", leg.sessionId}, {"mtg_session_id", room->id},
+                {"to_endpoint", to}, {"from_endpoint", leg.dialIn ? leg.sipFrom : leg.destination},
+                {"is_sip_refer", isRefer}});
+  }
+
   // ---- telephony requests -------------------------------------------------------------------------------------
 
   void sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
@@ -688,6 +710,7 @@ struct Gateway::Impl {
     for (const auto& [name, value] : headers.items()) sip::addHeader(refer.get(), name, value.get<std::string>());
     leg->referTo = toEndPoint;
     DAILY_LOG(Info, "sip", "REFER " << leg->callId << " to " << toEndPoint);
+    transferWebhook(room, *leg, "calltransfer.triggered", toEndPoint, true);
     sendRequest(
         refer.get(), leg->peer,
         [this, sessionId, reply](osip_message_t* response) {
@@ -695,7 +718,10 @@ struct Gateway::Impl {
           if (code < 200) return;
           Leg* l = legOf(sessionId);
           if (code < 300) {
-            if (l) referProgress(*l, "accepted", code, false, {});
+            if (l) {
+              referProgress(*l, "accepted", code, false, {});
+              transferWebhook(l->room, *l, "calltransfer.initiated", l->referTo, true);
+            }
             return reply(std::nullopt, json::object());
           }
           if (l) {
@@ -820,6 +846,8 @@ struct Gateway::Impl {
                    {"provider", kProvider}};
       if (!l->userId.empty()) payload["userId"] = l->userId;
       hub.broadcast(*rm, "dialout-connected", payload);
+      hub.notify(*rm, "dialout.connected", {{"session_id", l->sessionId}, {"user_id", l->userId},
+                                            {"destination", l->destination}});
     };
     runInvite(
         leg, [connected](int code) { if (code > 100) connected(); },
@@ -830,6 +858,8 @@ struct Gateway::Impl {
           if (!rm) return;
           hub.broadcast(*rm, "dialout-answered", {{"sessionId", l->sessionId}, {"destination", l->destination},
                                                   {"sipCallId", l->callId}, {"callerId", l->sipFrom}});
+          hub.notify(*rm, "dialout.answered", {{"session_id", l->sessionId}, {"user_id", l->userId},
+                                               {"destination", l->destination}});
           joinRoom(*rm, *l, displayName.empty() ? l->destination : displayName);
         },
         [this, room, sessionId, userId = leg->userId, destination](int code, const std::string& why) {
@@ -838,11 +868,19 @@ struct Gateway::Impl {
           const bool cancelled = code == 487;
           json payload{{"sessionId", sessionId}, {"destination", destination}};
           if (!userId.empty()) payload["userId"] = userId;
-          if (cancelled) return hub.broadcast(*rm, "dialout-stopped", payload);
+          const json webhook{{"session_id", sessionId}, {"user_id", userId}, {"destination", destination}};
+          if (cancelled) {
+            hub.notify(*rm, "dialout.stopped", webhook);
+            return hub.broadcast(*rm, "dialout-stopped", payload);
+          }
           payload["errorMsg"] = code ? "the callee answered " + std::to_string(code) + " " + why
                                      : "the callee did not answer in time";
           payload["sipStatus"] = code;
           hub.broadcast(*rm, "dialout-error", payload);
+          json error = webhook;
+          error["error_msg"] = payload["errorMsg"];
+          error["sip_status"] = code;
+          hub.notify(*rm, "dialout.error", error);
         });
     DAILY_LOG(Info, "sip", "dial-out " << sessionId << " to " << destination);
     reply(std::nullopt, {{"session", {{"sessionId", sessionId}}}});
@@ -870,6 +908,8 @@ struct Gateway::Impl {
     auto far = invite({}, toEndPoint, caller->remoteParty, {});
     if (!far) return reply(wireError(ErrorCode::InvalidArgument, "toEndPoint must name an IP address host (the devserver does no DNS)"), {});
     caller->referTo = toEndPoint;
+    transferWebhook(room, *caller, "calltransfer.triggered", toEndPoint, false);
+    transferWebhook(room, *caller, "calltransfer.initiated", toEndPoint, false);
     const std::string farId = far->sessionId;
     auto progress = [this, sessionId, toEndPoint](const std::string& status, int code) {
       Leg* l = legOf(sessionId);
@@ -887,6 +927,9 @@ struct Gateway::Impl {
             return reply(wireError(ErrorCode::NotFound, "the caller hung up during the transfer"), {});
           }
           progress("answered", 200);
+          transferWebhook(c->room, *c, "calltransfer.answered", c->referTo, false);
+          c->transferRoom = c->room;
+          c->transferTo = c->referTo;
           c->referTo.clear();
           c->bridgedWith = farId;
           f->bridgedWith = sessionId;

@@ -5,5 +5,7 @@
 #include <daily/error.hpp>
 #include <daily/event.hpp>
 #include <daily/options.hpp>
+#include <daily/rest_client.hpp>
 #include <daily/sip_uri.hpp>
 #include <daily/version.hpp>
+#include <daily/webhook.hpp>

@@ -26,15 +26,23 @@ DAILY_API const char* toString(ErrorCode code) noexcept;
 class DAILY_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message, int sipStatus = 0);
+  /// A failed REST call: the HTTP status and Daily's error kind (the body's "error", e.g. "not-found").
+  Error(ErrorCode code, const std::string& message, int sipStatus, int httpStatus, std::string errorType);
 
   /// The kind of failure.
   ErrorCode code() const noexcept { return code_; }
   /// The SIP peer's final status (e.g. 486, 603) when a SIP peer answered; 0 when none did.
   int sipStatus() const noexcept { return sipStatus_; }
+  /// RestClient: the HTTP status of the final answer; 0 when there was none (or for CallClient errors).
+  int httpStatus() const noexcept { return httpStatus_; }
+  /// RestClient: the "error" field of Daily's error body ("authentication-error", "not-found", ...); may be empty.
+  const std::string& errorType() const noexcept { return errorType_; }
 
  private:
   ErrorCode code_;
   int sipStatus_;
+  int httpStatus_ = 0;
+  std::string errorType_;
 };
 
 }  // namespace daily

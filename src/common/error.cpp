@@ -19,4 +19,11 @@ const char* toString(ErrorCode code) noexcept {
 Error::Error(ErrorCode code, const std::string& message, int sipStatus)
     : std::runtime_error(message), code_(code), sipStatus_(sipStatus) {}
 
+Error::Error(ErrorCode code, const std::string& message, int sipStatus, int httpStatus, std::string errorType)
+    : std::runtime_error(message),
+      code_(code),
+      sipStatus_(sipStatus),
+      httpStatus_(httpStatus),
+      errorType_(std::move(errorType)) {}
+
 }  // namespace daily

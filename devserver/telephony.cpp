@@ -1,0 +1,64 @@
+#include "telephony.hpp"
+
+#include <daily/sip_uri.hpp>
+
+namespace daily::devserver {
+
+using nlohmann::json;
+
+bool dispatchTelephony(Gateway& gateway, const std::string& room, const std::string& method, const json& params,
+                       const std::string& referredBy, const Gateway::Reply& reply) {
+  if (method != "sipRefer" && method != "sipCallTransfer" && method != "startDialOut" && method != "stopDialOut" &&
+      method != "sendDTMF")
+    return false;
+  auto str = [&](const char* key) {
+    auto it = params.find(key);
+    return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto invalid = [&](const std::string& why) {
+    reply(protocol::WireError{ErrorCode::InvalidArgument, method + ": " + why, 0, {}}, {});
+    return true;
+  };
+  const std::string sessionId = str("sessionId");
+  if (method != "startDialOut" && sessionId.empty()) return invalid("sessionId must be a non-empty string");
+
+  if (method == "sipRefer" || method == "sipCallTransfer") {
+    const std::string to = str("toEndPoint");
+    if (auto why = validateSipUri(to); !why.empty()) return invalid("toEndPoint: " + why);
+    if (method == "sipCallTransfer") return gateway.sipCallTransfer(room, sessionId, to, reply), true;
+    const json headers = params.value("sipHeaders", json::object());
+    if (!headers.is_object()) return invalid("sipHeaders must be an object of strings");
+    for (const auto& [name, value] : headers.items()) {
+      if (!value.is_string()) return invalid("sipHeaders values must be strings");
+      if (auto why = validateSipHeader(name, value.get<std::string>()); !why.empty()) return invalid(why);
+    }
+    gateway.sipRefer(room, sessionId, to, headers, referredBy, reply);
+    return true;
+  }
+  if (method == "startDialOut") {
+    if (!str("phoneNumber").empty())
+      return invalid("phoneNumber dial-out needs a PSTN provider; the devserver dials SIP URIs only");
+    if (auto why = validateSipUri(str("sipUri")); !why.empty()) return invalid("sipUri: " + why);
+    const std::string displayName = str("displayName");
+    if (!validateSipHeader("X-Display-Name", displayName).empty() ||
+        displayName.find_first_of("\"\\<>") != std::string::npos)
+      return invalid("displayName must be one line without quotes, backslashes or '<' '>'");
+    if (str("userId").size() > 36 || !validateSipHeader("X-User-Id", str("userId")).empty())
+      return invalid("userId must be at most 36 printable characters");
+    gateway.startDialOut(room, params, reply);
+    return true;
+  }
+  if (method == "stopDialOut") return gateway.stopDialOut(room, sessionId, reply), true;
+  const std::string tones = str("tones");
+  if (tones.empty() || tones.size() > 64 || tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
+    return invalid("tones must be 1 to 64 of 0-9, *, #, A-D");
+  int duration = 160;
+  if (auto d = params.find("digitDurationMs"); d != params.end()) {
+    if (!d->is_number_integer() || *d < 40 || *d > 5000) return invalid("digitDurationMs must be 40 to 5000");
+    duration = d->get<int>();
+  }
+  gateway.sendDtmf(room, sessionId, tones, duration, reply);
+  return true;
+}
+
+}  // namespace daily::devserver
