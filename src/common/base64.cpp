@@ -53,7 +53,14 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
   while (!standard.empty() && standard.back() == '=') standard.pop_back();
   if (standard.size() % 4 == 1) return std::nullopt;
   while (standard.size() % 4 != 0) standard.push_back('=');
-  return base64Decode(standard);
+  auto decoded = base64Decode(standard);
+  // Refuse non-canonical encodings (non-zero padding bits): each byte string has exactly one text, so a token's
+  // signature cannot be altered without changing the bytes it stands for.
+  if (!decoded) return std::nullopt;
+  std::string_view unpadded = text;
+  while (!unpadded.empty() && unpadded.back() == '=') unpadded.remove_suffix(1);
+  if (base64UrlEncode(*decoded) != unpadded) return std::nullopt;
+  return decoded;
 }
 
 }  // namespace daily::detail

@@ -12,7 +12,7 @@ std::string base64Encode(std::string_view bytes);
 std::optional<std::string> base64Decode(std::string_view text);
 /// base64url (RFC 4648 §5) without padding, as JWTs use it.
 std::string base64UrlEncode(std::string_view bytes);
-/// Decodes unpadded (or padded) base64url; nullopt for anything malformed.
+/// Decodes unpadded (or padded) base64url; nullopt for anything malformed or not canonically encoded.
 std::optional<std::string> base64UrlDecode(std::string_view text);
 
 }  // namespace daily::detail

@@ -474,5 +474,33 @@ TEST_F(SipTest, DialoutBotDialsAndRefers) {
 }  // namespace examples
 #endif
 
+#ifdef DAILY_CLI_PATH
+TEST_F(SipTest, TheCliRefersACallerAndRefusesInjection) {
+  auto caller = sippCaller("caller_accepts_refer.xml");
+  CallClient watcher;
+  EventRecorder seen(watcher);
+  await(watcher.join({.url = room["url"]}));
+  auto connected = seen.waitFor("dialin-connected");
+  ASSERT_TRUE(connected);
+  const std::string id = connected->payload["sessionId"];
+  const std::vector<std::string> base{DAILY_CLI_PATH, "--api-url", server.httpUrl() + "/v1", "--api-key", kApiKey};
+  auto run = [&](std::vector<std::string> args, const std::string& name) {
+    args.insert(args.begin(), base.begin(), base.end());
+    Process p(args, dir, dir + "/" + name);
+    return p.wait(20s);
+  };
+  EXPECT_EQ(run({"sip-refer", "--room", "support", "--session", id, "--to", "sip:agent@127.0.0.1\r\nX: y"}, "bad"), 1);
+  EXPECT_EQ(run({"sip-refer", "--room", "support", "--session", id, "--to", "sip:agent@127.0.0.1:5099", "--header",
+                 "X-Ticket", "T-9"},
+                "good"),
+            0)
+      << readFile(dir + "/good");
+  EXPECT_NE(readFile(dir + "/good").find("REFER accepted"), std::string::npos);
+  EXPECT_TRUE(seen.waitFor("dialin-stopped"));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  EXPECT_NE(sippMessages("caller_accepts_refer.xml").find("X-Ticket: T-9"), std::string::npos);
+}
+#endif
+
 }  // namespace
 }  // namespace daily::test

@@ -26,6 +26,9 @@ TEST(Base64, RoundTripsEveryByte) {
 TEST(Base64, RejectsMalformedInput) {
   for (const char* bad : {"Zg=", "Z", "Zm9v YmFy", "Zm9v\nYmFy", "Zm=v", "****"}) EXPECT_FALSE(base64Decode(bad)) << bad;
   for (const char* bad : {"a", "ab+c", "ab/c", "a b"}) EXPECT_FALSE(base64UrlDecode(bad)) << bad;
+  // "Zg" is canonical for "f"; "Zh" carries the same byte with a padding bit set: refused.
+  EXPECT_EQ(base64UrlDecode("Zg"), std::string("f"));
+  EXPECT_FALSE(base64UrlDecode("Zh"));
 }
 
 }  // namespace

@@ -63,6 +63,12 @@ TEST(Tokens, RefusesForgedExpiredEarlyAndForeignTokens) {
   const std::string tampered = token.substr(0, a + 1) + detail::base64UrlEncode(c.dump()) + token.substr(b);
   EXPECT_FALSE(kSigner.verify(tampered, "hello", false, &e));
 
+  // The same signature bytes written with a padding bit set: not the token that was signed.
+  std::string token2 = make({{"is_owner", false}});
+  char& last = token2.back();
+  last = static_cast<char>(last + 1);
+  EXPECT_FALSE(kSigner.verify(token2, "hello", false, &e));
+
   // alg "none" with an empty signature.
   const std::string none = detail::base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
                            detail::base64UrlEncode(R"({"o":true})") + ".";
