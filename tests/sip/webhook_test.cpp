@@ -214,5 +214,48 @@ TEST_F(WebhookTest, ADeadReceiverGoesFailedWithoutBlockingTheGateway) {
   EXPECT_EQ(rest->updateWebhook(hook.uuid, {.url = receiver.url() + "/again"}).state, "ACTIVE");
 }
 
+#ifdef DAILY_EXAMPLES_DIR
+TEST_F(WebhookTest, TheExampleReceiverVerifiesAndPrintsTheTransfer) {
+  int port = 0;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+    port = probe.local_endpoint().port();
+  }
+  Process example({std::string(DAILY_EXAMPLES_DIR) + "/webhook_receiver", "--port", std::to_string(port), "--secret",
+                   "c2VjcmV0LWtleS1mb3ItdGVzdHM=", "--count", "100"},
+                  dir, dir + "/receiver.log");
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/daily";
+  // The receiver may take a moment to listen: creating the webhook is refused until its verification POST gets 200.
+  std::optional<Webhook> created;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; !created && std::chrono::steady_clock::now() < deadline;) {
+    try {
+      created = rest->createWebhook({.url = url, .hmac = "c2VjcmV0LWtleS1mb3ItdGVzdHM="});
+    } catch (const Error&) {
+    }
+  }
+  ASSERT_TRUE(created);
+  // A webhook signing with another secret cannot even be created: the receiver refuses its verification POST.
+  EXPECT_EQ(expectError([&] { rest->createWebhook({.url = url, .hmac = "b3RoZXItc2VjcmV0"}); }).code(),
+            ErrorCode::InvalidArgument);
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = server.httpUrl() + "/support", .token = server.token({{"is_owner", true}})}));
+  auto sipp = caller("caller_accepts_refer.xml");
+  auto connected = events.waitFor("dialin-connected");
+  ASSERT_TRUE(connected);
+  await(bot.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5099"}));
+  ASSERT_TRUE(events.waitFor("dialin-stopped"));
+  EXPECT_EQ(sipp->wait(15s), 0);
+  ASSERT_TRUE(waitForType("dialin.stopped"));  // the test receiver got it; the example got it at the same time
+  const std::string log = readFile(dir + "/receiver.log");
+  EXPECT_NE(log.find("verification POST answered"), std::string::npos) << log;
+  EXPECT_NE(log.find("calltransfer.triggered  session " + connected->payload["sessionId"].get<std::string>()),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("-> sip:agent@127.0.0.1:5099  (SIP REFER)"), std::string::npos) << log;
+  EXPECT_NE(log.find("REFUSED"), std::string::npos) << log;  // the other secret's verification POST
+}
+#endif
+
 }  // namespace
 }  // namespace daily::test
