@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <sys/resource.h>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -55,6 +56,13 @@ int main(int argc, char** argv) {
   options.sipT1 = std::chrono::milliseconds(t1);
   options.sipTransactionTimeout = std::chrono::milliseconds(timeout);
   options.sipAnswerDelay = std::chrono::milliseconds(answerDelay);
+
+  // One file descriptor per websocket client: allow as many as the hard limit does.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   // SIGINT/SIGTERM stop the server from a thread of their own.
   sigset_t signals;

@@ -19,8 +19,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# A random high UDP port for the SIP peers (a clash makes sipp or baresip fail loudly, not silently).
-pick_port() { echo $(( 20000 + RANDOM % 20000 )); }
+# A random UDP port for the SIP peers, below the kernel's ephemeral range and above the tests' media ports
+# (a clash makes sipp or baresip fail loudly, not silently).
+pick_port() { echo $(( 20000 + RANDOM % 12000 )); }
 
 echo "== daily-devserver"
 exec 3< <(exec "$build/devserver/daily-devserver" --api-key demo-key --log-level info 2>"$work/devserver.log")

@@ -9,6 +9,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <map>
@@ -69,7 +70,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   using Completion = std::function<void(const json* result, const Error* error)>;
   struct Pending {
     Completion complete;
-    std::shared_ptr<asio::steady_timer> timer;
+    std::string method;
+    std::chrono::steady_clock::time_point deadline;
   };
   struct Listener {
     std::string event;
@@ -96,6 +98,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   ListenerId nextListenerId = 1;
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
+  std::unique_ptr<asio::steady_timer> sweeper;       // network thread only: fails requests past their deadline
+  bool sweeping = false;
 
   static const char* stateName(State s) {
     switch (s) {
@@ -155,15 +159,49 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // Sends a request on the open connection; the caller holds mu and has checked state.
   void sendLocked(const std::string& method, const json& params, Completion complete) {
     const std::uint64_t id = nextRequestId++;
-    auto timer = std::make_shared<asio::steady_timer>(Runtime::instance().io(), options.requestTimeout);
-    std::weak_ptr<Impl> weak = shared_from_this();
-    timer->async_wait([weak, id, method](const asio::error_code& ec) {
-      if (ec) return;
-      if (auto self = weak.lock())
-        self->completeRequest(id, nullptr, Error(ErrorCode::Timeout, "the server did not answer " + method + " in time"));
-    });
-    pending.emplace(id, Pending{std::move(complete), std::move(timer)});
+    pending.emplace(id, Pending{std::move(complete), method, std::chrono::steady_clock::now() + options.requestTimeout});
+    if (!sweeping) startSweeper();
     conn->send(protocol::encodeRequest(id, method, params));
+  }
+
+  // Request deadlines are checked by one timer per client on the network thread, a few times per timeout, instead
+  // of a timer per request armed from the caller's thread (which would wake the network thread for every request).
+  void startSweeper() {
+    sweeping = true;
+    asio::post(Runtime::instance().io(), [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->sweep();
+    });
+  }
+
+  void sweep() {
+    const auto tick = std::clamp(options.requestTimeout / 4, std::chrono::milliseconds(10),
+                                 std::chrono::milliseconds(1000));
+    std::vector<Pending> expired;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = pending.begin(); it != pending.end();) {
+        if (it->second.deadline <= now) {
+          expired.push_back(std::move(it->second));
+          it = pending.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (closed.load() || pending.empty()) {  // idle clients cost nothing; the next request starts it again
+        sweeping = false;
+      } else {
+        if (!sweeper) sweeper = std::make_unique<asio::steady_timer>(Runtime::instance().io());
+        sweeper->expires_after(tick);
+        sweeper->async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+          if (auto self = weak.lock(); self && !ec) self->sweep();
+        });
+      }
+    }
+    for (auto& p : expired) {
+      const Error timeout(ErrorCode::Timeout, "the server did not answer " + p.method + " in time");
+      p.complete(nullptr, &timeout);
+    }
   }
 
   void completeRequest(std::uint64_t id, const json* result, std::optional<Error> error) {
@@ -175,17 +213,13 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       p = std::move(it->second);
       pending.erase(it);
     }
-    p.timer->cancel();
     if (error) p.complete(nullptr, &*error);
     else p.complete(result, nullptr);
   }
 
   // Fails every pending request; the caller must not hold mu.
   void failAll(std::map<std::uint64_t, Pending> doomed, const Error& error) {
-    for (auto& [id, p] : doomed) {
-      p.timer->cancel();
-      p.complete(nullptr, &error);
-    }
+    for (auto& [id, p] : doomed) p.complete(nullptr, &error);
   }
 
   // A telephony request: checks shared by every SIP method, then the request.
@@ -401,6 +435,10 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       if (state == State::Joining || state == State::Joined) state = State::Left;
     }
     if (old) old->close();
+    // The sweeper's timer belongs to the network thread: cancel it there (it holds only a weak_ptr to us).
+    asio::post(Runtime::instance().io(), [weak = weak_from_this()] {
+      if (auto self = weak.lock(); self && self->sweeper) self->sweeper->cancel();
+    });
     Error destroyed(ErrorCode::ConnectionLost, "the CallClient was destroyed");
     failAll(std::move(doomed), destroyed);
     if (joined) joined->set_exception(std::make_exception_ptr(destroyed));

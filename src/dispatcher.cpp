@@ -13,16 +13,19 @@ Dispatcher::~Dispatcher() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.notify_all();  // (not conditional: the dispatcher may be about to wait)
   if (thread_.joinable()) thread_.join();
 }
 
 void Dispatcher::post(const void* owner, std::function<void()> task) {
+  bool wasIdle;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    wasIdle = idleWaiting_;
+    idleWaiting_ = false;
     queue_.emplace_back(owner, std::move(task));
   }
-  wake_.notify_one();
+  if (wasIdle) wake_.notify_one();  // a busy dispatcher finds the task without a wake-up (no futex call per event)
 }
 
 void Dispatcher::waitIdle(const void* owner) {
@@ -34,7 +37,11 @@ void Dispatcher::waitIdle(const void* owner) {
 void Dispatcher::run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) {
+      idleWaiting_ = true;
+      wake_.wait(lock);
+    }
+    idleWaiting_ = false;
     if (queue_.empty()) return;  // stopping and drained
     auto [owner, task] = std::move(queue_.front());
     queue_.pop_front();

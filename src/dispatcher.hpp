@@ -31,6 +31,7 @@ class Dispatcher {
   std::condition_variable idle_;
   std::deque<std::pair<const void*, std::function<void()>>> queue_;
   const void* running_ = nullptr;
+  bool idleWaiting_ = false;  // the thread is (about to be) blocked on wake_
   bool stopping_ = false;
   std::thread thread_;
 };

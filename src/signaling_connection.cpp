@@ -12,6 +12,7 @@
 #include <websocketpp/config/asio_no_tls_client.hpp>
 
 #include <chrono>
+#include <mutex>
 
 namespace daily::detail {
 namespace {
@@ -46,15 +47,24 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     asio::post(Runtime::instance().io(), [self = this->shared_from_this()] { self->connect(); });
   }
 
+  // Writes from the calling thread: websocketpp's connection::send is thread-safe, and asio tries the write at
+  // once, so a request costs no hand-off to the network thread (which would add a thread wake-up to its latency).
   void send(std::string text) override {
-    asio::post(Runtime::instance().io(), [self = this->shared_from_this(), text = std::move(text)]() mutable {
-      if (!self->con_ || self->con_->get_state() != websocketpp::session::state::open) return;
-      const websocketpp::lib::error_code ec = self->con_->send(text, websocketpp::frame::opcode::text);
-      if (ec) DAILY_LOG(Warn, "signaling", "send failed: " << ec.message());
-    });
+    typename Client::connection_ptr con;
+    {
+      std::lock_guard<std::mutex> lock(openMu_);
+      con = open_;
+    }
+    if (!con) return;
+    const websocketpp::lib::error_code ec = con->send(text, websocketpp::frame::opcode::text);
+    if (ec) DAILY_LOG(Warn, "signaling", "send failed: " << ec.message());
   }
 
   void close() override {
+    {
+      std::lock_guard<std::mutex> lock(openMu_);
+      open_.reset();
+    }
     asio::post(Runtime::instance().io(), [self = this->shared_from_this()] {
       self->handlers_ = {};
       self->keepalive_.cancel();
@@ -135,6 +145,10 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   }
 
   void opened() {
+    {
+      std::lock_guard<std::mutex> lock(openMu_);
+      open_ = con_;
+    }
     scheduleKeepalive();
     if (handlers_.onOpen) handlers_.onOpen();
   }
@@ -152,6 +166,10 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   }
 
   void closed(const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(openMu_);
+      open_.reset();
+    }
     keepalive_.cancel();
     auto onClosed = std::move(handlers_.onClosed);
     handlers_ = {};
@@ -161,7 +179,9 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   Handlers handlers_;
   CallClientOptions options_;
   RoomUrl url_;
-  typename Client::connection_ptr con_;
+  typename Client::connection_ptr con_;  // network thread only
+  std::mutex openMu_;
+  typename Client::connection_ptr open_;  // con_ while it is open: what send() writes to, from any thread
   asio::steady_timer keepalive_;
 };
 

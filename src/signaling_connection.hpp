@@ -26,7 +26,7 @@ class SignalingConnection {
                                                    Handlers handlers);
 
   virtual ~SignalingConnection() = default;
-  /// Queues one text frame (dropped when the connection is not open).
+  /// Writes one text frame from the calling thread (dropped when the connection is not open).
   virtual void send(std::string text) = 0;
   /// Closes (or abandons a connection attempt) without calling onClosed.
   virtual void close() = 0;

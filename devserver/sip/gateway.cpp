@@ -718,11 +718,12 @@ struct Gateway::Impl {
           if (code < 200) return;
           Leg* l = legOf(sessionId);
           if (code < 300) {
+            reply(std::nullopt, json::object());  // first: the caller's latency must not grow with the room
             if (l) {
               referProgress(*l, "accepted", code, false, {});
               transferWebhook(l->room, *l, "calltransfer.initiated", l->referTo, true);
             }
-            return reply(std::nullopt, json::object());
+            return;
           }
           if (l) {
             referProgress(*l, "rejected", code, true, {});

@@ -53,7 +53,7 @@ class SipTest : public ::testing::Test {
     args.insert(args.begin(), "sipp");
     args.insert(args.end(), {"-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
                              "-trace_msg", "-message_file", base + ".messages", "-trace_err", "-error_file",
-                             base + ".errors", "-mp", std::to_string(freeUdpPort())});
+                             base + ".errors", "-mp", std::to_string(freeMediaPort())});
     return std::make_unique<Process>(args, dir, base + ".log");
   }
   std::string sippMessages(const std::string& name) const { return readFile(dir + "/" + name + ".messages"); }
@@ -310,7 +310,7 @@ TEST(SipFaults, DevserverKilledDuringAPendingSipRefer) {
   const std::string dir = tempDir("daily-sip-kill");
   Process caller({"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/caller_ignores_refer.xml",
                   "-s", "support", "-i", "127.0.0.1", "-m", "1", "-timeout", "10s", "-nostdin", "-mp",
-                  std::to_string(freeUdpPort())},
+                  std::to_string(freeMediaPort())},
                  dir, dir + "/sipp.log");
   auto connected = events.waitFor("dialin-connected");
   ASSERT_TRUE(connected);

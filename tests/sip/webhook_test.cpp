@@ -40,7 +40,7 @@ class WebhookTest : public ::testing::Test {
     return std::make_unique<Process>(
         std::vector<std::string>{"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario,
                                  "-s", "support", "-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error",
-                                 "-nostdin", "-mp", std::to_string(freeUdpPort())},
+                                 "-nostdin", "-mp", std::to_string(freeMediaPort())},
         dir, dir + "/sipp.log");
   }
 
@@ -148,7 +148,7 @@ TEST_F(WebhookTest, ASipCallTransferThroughRestEndsWithCompletedWhenTheBridgedCa
   await(watcher.join({.url = server.httpUrl() + "/support"}));
   const int targetPort = freeUdpPort();
   Process target({"sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", std::to_string(targetPort), "-m", "1", "-timeout", "20s",
-                  "-timeout_error", "-nostdin", "-mp", std::to_string(freeUdpPort())},
+                  "-timeout_error", "-nostdin", "-mp", std::to_string(freeMediaPort())},
                  dir, dir + "/target.log");
   auto sipp = caller("caller_hangs_up.xml");  // hangs up 3 s after it called: that ends the bridge
   auto connected = events.waitFor("dialin-connected");

@@ -76,6 +76,31 @@ int freeUdpPort() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+
+bool udpBindable(int port) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int freeMediaPort() {
+  static int next = 0;
+  const int base = 10000 + static_cast<int>(getpid() % 156) * 64;
+  for (int attempt = 0; attempt < 20000; ++attempt) {
+    const int port = 10000 + (base - 10000 + (next += 4)) % 10000;
+    if (udpBindable(port) && udpBindable(port + 2)) return port;
+  }
+  throw std::runtime_error("no free media port pair");
+}
+
 std::string tempDir(const std::string& prefix) {
   std::string pattern = "/tmp/" + prefix + "-XXXXXX";
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");

@@ -1,0 +1,541 @@
+// daily_bench: every figure beside the floor it is compared to, measured in the same run, and their ratio.
+//
+//   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
+//   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
+//
+// Prints Markdown: one table per benchmark.
+
+#include "floors.hpp"
+#include "refer_responder.hpp"
+
+#include "devserver.hpp"
+
+#include <daily/daily.hpp>
+
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/server.hpp>
+
+#include "common/protocol.hpp"
+
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <dirent.h>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace daily::bench {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+bool quick = false;
+int failures = 0;
+
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+std::string fmt(double v, int precision = 1) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(precision) << v;
+  return s.str();
+}
+
+void fail(const std::string& what) {
+  std::cout << "\n**FAILED: " << what << "**\n";
+  ++failures;
+}
+
+void table(const std::string& title, const std::vector<std::vector<std::string>>& rows) {
+  std::cout << "\n### " << title << "\n\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::cout << "|";
+    for (const auto& cell : rows[i]) std::cout << " " << cell << " |";
+    std::cout << "\n";
+    if (i == 0) {
+      std::cout << "|";
+      for (std::size_t c = 0; c < rows[i].size(); ++c) std::cout << "---|";
+      std::cout << "\n";
+    }
+  }
+  std::cout << std::flush;
+}
+
+int threadCount() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+double rssKiB() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1024.0;
+}
+
+devserver::Options serverOptions() {
+  devserver::Options o;
+  o.apiKey = "bench";
+  return o;
+}
+
+// (This file includes websocketpp, so it is C++17: no designated initializers here.)
+MeetingTokenProperties ownerTokenProperties(const std::string& room) {
+  MeetingTokenProperties p;
+  p.roomName = room;
+  p.isOwner = true;
+  return p;
+}
+
+RestClientOptions restOptions(const std::string& httpUrl) {
+  RestClientOptions o;
+  o.apiKey = "bench";
+  o.baseUrl = httpUrl + "/v1";
+  return o;
+}
+
+CreateRoomOptions roomOptions(const std::string& name, bool dialIn) {
+  CreateRoomOptions o;
+  o.name = name;
+  if (dialIn) o.properties = {{"sip", {{"sip_mode", "dial-in"}}}};
+  return o;
+}
+
+std::string ownerToken(RestClient& rest, const std::string& room) {
+  return rest.createMeetingToken(ownerTokenProperties(room));
+}
+
+RestClient restFor(const std::string& httpUrl) {
+  return RestClient(restOptions(httpUrl));
+}
+
+// ---- sipRefer latency, and its growth with the room's size -------------------------------------------------------
+
+struct ReferRun {
+  Percentiles latency;
+  int refers = 0;
+};
+
+// Refers one in-process SIP call `iterations` times with `extraClients` more participants in the room.
+ReferRun referLoop(int iterations, int extraClients) {
+  devserver::Devserver server(serverOptions());
+  server.start();
+  RestClient rest = restFor(server.httpUrl());
+  const Room room = rest.createRoom(roomOptions("bench", true));
+  std::vector<std::unique_ptr<CallClient>> crowd;
+  std::vector<std::future<json>> joins;
+  for (int i = 0; i < extraClients; ++i) {
+    crowd.push_back(std::make_unique<CallClient>());
+    joins.push_back(crowd.back()->join(JoinOptions{room.url, "", "crowd"}));
+  }
+  for (auto& j : joins) j.get();
+
+  CallClient bot;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string caller;
+  int finals = 0;
+  bot.on("dialin-connected", [&](const Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    caller = e.payload["sessionId"];
+    cv.notify_all();
+  });
+  bot.on("sip-refer-progress", [&](const Event& e) {
+    if (e.payload["final"] != true) return;
+    std::lock_guard<std::mutex> lock(mu);
+    ++finals;
+    cv.notify_all();
+  });
+  bot.join(JoinOptions{room.url, ownerToken(rest, "bench"), "bot"}).get();
+  ReferResponder phone("bench", server.sipPort());
+  phone.dialIn();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return !caller.empty(); });
+  }
+  std::vector<double> samples;
+  const int warmup = std::max(5, iterations / 10);
+  for (int i = 0; i < iterations + warmup; ++i) {
+    const auto start = Clock::now();
+    bot.sipRefer(SipReferOptions{caller, "sip:agent@127.0.0.1:5099", {}}).get();
+    const auto took = Clock::now() - start;
+    if (i >= warmup) samples.push_back(micros(took));
+    // Not measured: the NOTIFY that reports the (failed) transfer, so that the call can be referred again.
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return finals == i + 1; });
+  }
+  return {percentiles(std::move(samples)), phone.refersAnswered()};
+}
+
+// ---- request round trip and event throughput ---------------------------------------------------------------------
+
+Percentiles requestRoundTrip(int iterations) {
+  devserver::Devserver server(serverOptions());
+  server.start();
+  RestClient rest = restFor(server.httpUrl());
+  const Room room = rest.createRoom(roomOptions("rtt", false));
+  CallClient bot;
+  bot.join(JoinOptions{room.url, ownerToken(rest, "rtt"), ""}).get();
+  std::vector<double> samples;
+  for (int i = 0; i < iterations + iterations / 10; ++i) {
+    const auto start = Clock::now();
+    try {
+      // The cheapest full request: checked by the client, sent, checked by the server, answered NotFound.
+      bot.stopDialOut(StopDialOutOptions{"nobody"}).get();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::NotFound) throw;
+    }
+    if (i >= iterations / 10) samples.push_back(micros(Clock::now() - start));
+  }
+  return percentiles(std::move(samples));
+}
+
+// A websocketpp server that answers join and then sends `events` participant-updated events as fast as it can;
+// the figure is events handled per second by a handler on the dispatcher thread, from join() to the last one.
+double eventsPerSecond(int events) {
+  using WsServer = websocketpp::server<websocketpp::config::asio>;
+  WsServer ws;
+  ws.clear_access_channels(websocketpp::log::alevel::all);
+  ws.clear_error_channels(websocketpp::log::elevel::all);
+  ws.init_asio();
+  const std::string frame = protocol::encodeEvent(
+      "participant-updated", {{"participant", {{"session_id", "6f0ce557-e6e4-409f-bae9-fe5663ba4ae7"},
+                                               {"user_name", "bench"}, {"owner", false}}}});
+  ws.set_message_handler([&](websocketpp::connection_hdl h, WsServer::message_ptr m) {
+    auto f = protocol::decodeFrame(m->get_payload(), nullptr);
+    if (!f || f->method != "join") return;
+    ws.send(h, protocol::encodeResult(f->id, {{"local", {{"session_id", "me"}, {"owner", false}}},
+                                              {"participants", json::array()}}),
+            websocketpp::frame::opcode::text);
+    for (int i = 0; i < events; ++i) ws.send(h, frame, websocketpp::frame::opcode::text);
+  });
+  ws.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  ws.start_accept();
+  asio::error_code ec;
+  const auto port = ws.get_local_endpoint(ec).port();
+  std::thread serverThread([&] { ws.run(); });
+
+  double rate = 0;
+  {
+    CallClient client;
+    std::mutex mu;
+    std::condition_variable cv;
+    int received = 0;
+    client.on("participant-updated", [&](const Event&) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (++received == events) cv.notify_all();
+    });
+    const auto start = Clock::now();
+    client.join(JoinOptions{"http://127.0.0.1:" + std::to_string(port) + "/bench", "", ""}).get();
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return received == events; });
+    rate = events / std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  ws.stop();
+  serverThread.join();
+  return rate;
+}
+
+// ---- many clients --------------------------------------------------------------------------------------------------
+
+// The devserver binary in a child process, so that this process's threads and memory are the clients' alone.
+struct ChildDevserver {
+  pid_t pid = -1;
+  json ready;
+  explicit ChildDevserver(const std::vector<std::string>& extra = {}) {
+    int out[2];
+    if (pipe(out) != 0) throw std::runtime_error("pipe");
+    std::vector<std::string> args{DAILY_DEVSERVER_PATH, "--api-key", "bench", "--log-level", "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid = fork();
+    if (pid == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    FILE* f = fdopen(out[0], "r");
+    char line[1024];
+    if (!f || !std::fgets(line, sizeof line, f)) throw std::runtime_error("daily-devserver did not start");
+    std::fclose(f);
+    ready = json::parse(line);
+  }
+  ~ChildDevserver() {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+  std::string httpUrl() const { return ready["http_url"]; }
+  int sipPort() const { return ready["sip_port"]; }
+};
+
+void manyClients(int count) {
+  ChildDevserver server;
+  RestClient rest = restFor(server.httpUrl());
+  const Room room = rest.createRoom(roomOptions("crowd", false));
+  {
+    CallClient warm;  // the shared runtime's threads exist before the baseline is taken
+    warm.join(JoinOptions{room.url, "", ""}).get();
+    warm.leave().get();
+  }
+  const int threadsBefore = threadCount();
+  const double rssBefore = rssKiB();
+  std::vector<std::unique_ptr<CallClient>> clients;
+  std::vector<std::future<json>> joins;
+  const auto start = Clock::now();
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<CallClient>());
+    joins.push_back(clients.back()->join(JoinOptions{room.url, "", "client-" + std::to_string(i)}));
+  }
+  int joined = 0;
+  for (auto& j : joins) {
+    try {
+      j.get();
+      ++joined;
+    } catch (const Error& e) {
+      std::cerr << "join failed: " << e.what() << "\n";
+    }
+  }
+  const double joinSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // Everyone saw everyone: wait until the last client's view holds the whole room.
+  for (auto deadline = Clock::now() + 60s; Clock::now() < deadline;) {
+    if (clients.back()->participants().size() >= static_cast<std::size_t>(count) &&
+        clients.front()->participants().size() >= static_cast<std::size_t>(count))
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  const int threads = threadCount();
+  const double perClient = (rssKiB() - rssBefore) / count;
+  if (joined != count) fail(std::to_string(count - joined) + " of " + std::to_string(count) + " joins failed");
+  table("Many clients: " + std::to_string(count) + " CallClients joined to one devserver from one process",
+        {{"figure", "value", "target"},
+         {"threads in the process (main + SDK)", std::to_string(threads) + " (" + std::to_string(threadsBefore) +
+                                                     " with 1 client)", "independent of clients, <= 4 besides main"},
+         {"RSS per joined client", fmt(perClient) + " KiB", "<= 100 KiB"},
+         {"join time for all (concurrent joins)", fmt(joinSeconds * 1000) + " ms", "-"},
+         {"joined", std::to_string(joined) + " / " + std::to_string(count), "all"}});
+  if (threads != threadsBefore) fail("the thread count grew with the clients");
+}
+
+// ---- gateway load with sipp ----------------------------------------------------------------------------------------
+
+void gatewayLoad(int calls, int rate, std::chrono::seconds hold) {
+  ChildDevserver server;
+  RestClient rest = restFor(server.httpUrl());
+  const Room room = rest.createRoom(roomOptions("load", true));
+  CallClient bot;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<Clock::time_point, std::string>> due;  // when to refer which caller
+  int inRoom = 0, maxInRoom = 0, stopped = 0;
+  bot.on("dialin-connected", [&](const Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    maxInRoom = std::max(maxInRoom, ++inRoom);
+    due.emplace_back(Clock::now() + hold, e.payload["sessionId"]);
+    cv.notify_all();
+  });
+  bot.on("dialin-stopped", [&](const Event&) {
+    std::lock_guard<std::mutex> lock(mu);
+    --inRoom;
+    ++stopped;
+    cv.notify_all();
+  });
+  bot.join(JoinOptions{room.url, ownerToken(rest, "load"), "load-bot"}).get();
+
+  // The referrer: sipRefer each caller once its hold is over; a collector takes the answers in order.
+  std::deque<std::pair<Clock::time_point, std::future<void>>> inFlight;
+  std::vector<Clock::time_point> accepted;
+  int referFailures = 0;
+  std::atomic<bool> done{false};
+  std::thread referrer([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!done) {
+      if (due.empty()) {
+        cv.wait_for(lock, 100ms);
+        continue;
+      }
+      if (due.front().first > Clock::now()) {
+        cv.wait_until(lock, due.front().first);
+        continue;
+      }
+      const std::string id = due.front().second;
+      due.pop_front();
+      inFlight.emplace_back(Clock::now(), bot.sipRefer(SipReferOptions{id, "sip:agent@127.0.0.1:5099", {}}));
+      cv.notify_all();
+    }
+  });
+  std::thread collector([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!done || !inFlight.empty()) {
+      if (inFlight.empty()) {
+        cv.wait_for(lock, 100ms);
+        continue;
+      }
+      auto f = std::move(inFlight.front().second);
+      inFlight.pop_front();
+      lock.unlock();
+      bool ok = true;
+      try {
+        f.get();
+      } catch (const Error& e) {
+        ok = false;
+        std::cerr << "sipRefer failed: " << e.what() << "\n";
+      }
+      lock.lock();
+      if (ok) accepted.push_back(Clock::now());
+      else ++referFailures;
+    }
+  });
+
+  const std::string dir = "/tmp/daily-bench-sipp-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string stats = dir + "/stats.csv";
+  pid_t sipp = fork();
+  if (sipp == 0) {
+    if (chdir(dir.c_str()) != 0) _exit(126);
+    freopen((dir + "/sipp.log").c_str(), "w", stdout);
+    freopen((dir + "/sipp.log").c_str(), "a", stderr);
+    const std::string target = "127.0.0.1:" + std::to_string(server.sipPort());
+    execlp("sipp", "sipp", target.c_str(), "-sf", DAILY_SIP_SCENARIOS "/caller_accepts_refer.xml", "-s", "load", "-i",
+           "127.0.0.1", "-r", std::to_string(rate).c_str(), "-l", std::to_string(calls).c_str(), "-m",
+           std::to_string(calls).c_str(), "-timeout", "300s", "-timeout_error", "-nostdin", "-trace_stat", "-stf",
+           stats.c_str(), "-fd", "1", "-max_socket", "4096", nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  const auto start = Clock::now();
+  waitpid(sipp, &status, 0);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, 30s, [&] { return stopped >= calls || referFailures + static_cast<int>(accepted.size()) >= calls; });
+  }
+  done = true;
+  cv.notify_all();
+  referrer.join();
+  collector.join();
+
+  // sipp's own count of successful and failed calls: the last line of its statistics file.
+  long successful = -1, failed = -1;
+  {
+    std::ifstream csv(stats);
+    std::string header, line, last;
+    std::getline(csv, header);
+    while (std::getline(csv, line))
+      if (!line.empty()) last = line;
+    auto column = [&](const std::string& name) {
+      std::stringstream h(header), v(last);
+      std::string hc, vc;
+      while (std::getline(h, hc, ';') && std::getline(v, vc, ';'))
+        if (hc == name) return std::atol(vc.c_str());
+      return -1L;
+    };
+    successful = column("SuccessfulCall(C)");
+    failed = column("FailedCall(C)");
+  }
+  double refersPerSecond = 0;
+  if (accepted.size() > 1) {
+    std::sort(accepted.begin(), accepted.end());
+    const double span = std::chrono::duration<double>(accepted.back() - accepted.front()).count();
+    refersPerSecond = span > 0 ? static_cast<double>(accepted.size() - 1) / span : 0;
+  }
+  table("Gateway load: sipp callers at " + std::to_string(rate) + " calls/s, each referred after " +
+            std::to_string(hold.count()) + " s",
+        {{"figure", "value", "target"},
+         {"calls placed by sipp", std::to_string(calls), "-"},
+         {"concurrent dial-in calls held (max in the room)", std::to_string(maxInRoom), "1,000"},
+         {"REFER transfers accepted per second", fmt(refersPerSecond), ">= 200"},
+         {"sipp successful / failed calls", std::to_string(successful) + " / " + std::to_string(failed), "0 failed"},
+         {"sipRefer() failures", std::to_string(referFailures), "0"},
+         {"wall time of the sipp run", fmt(elapsed) + " s", "-"}});
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || failed != 0 || referFailures != 0)
+    fail("the gateway load run had failed calls (sipp exit " + std::to_string(WEXITSTATUS(status)) + ", logs in " + dir + ")");
+  else std::filesystem::remove_all(dir);
+}
+
+void run() {
+  const int rttIterations = quick ? 500 : 5000;
+  std::cout << "# daily_bench" << (quick ? " --quick" : "") << "\n\nAll times in microseconds unless marked; "
+            << "p50/p99 over the stated number of samples after a warm-up.\n";
+
+  const Percentiles ws = rawWebsocketRoundTrip(rttIterations);
+  const double wsFrames = rawWebsocketFramesPerSecond(quick ? 20000 : 200000);
+  const Percentiles udp = rawUdpRoundTrip(rttIterations);
+  table("Floors (raw websocketpp and UDP on loopback, no SDK)",
+        {{"floor", "p50", "p99", "samples"},
+         {"websocket round trip, 200-byte JSON frame", fmt(ws.p50), fmt(ws.p99), std::to_string(rttIterations)},
+         {"UDP round trip, 800-byte datagram", fmt(udp.p50), fmt(udp.p99), std::to_string(rttIterations)},
+         {"websocket frames per second, pipelined", fmt(wsFrames, 0) + " /s", "", ""}});
+
+  const int refers = quick ? 200 : 2000;
+  const ReferRun refer = referLoop(refers, 0);
+  const double floor = ws.p50 + udp.p50;
+  table("sipRefer(): call to future resolved, the SIP peer answering 202 (in-process UDP responder)",
+        {{"figure", "p50", "p99", "floor (ws RTT + UDP RTT, p50)", "ratio p50 / floor", "target"},
+         {"sipRefer latency over " + std::to_string(refers) + " transfers", fmt(refer.latency.p50), fmt(refer.latency.p99),
+          fmt(floor), fmt(refer.latency.p50 / floor, 2), "<= 1.3"}});
+  if (refer.refers < refers) fail("the responder answered fewer REFERs than were sent");
+
+  const Percentiles rtt = requestRoundTrip(rttIterations);
+  const int events = quick ? 20000 : 200000;
+  const double eps = eventsPerSecond(events);
+  table("Request round trip and event throughput",
+        {{"figure", "value", "floor", "ratio", "target"},
+         {"request round trip p50 (stopDialOut answered NotFound)", fmt(rtt.p50), fmt(ws.p50) + " (raw ws RTT)",
+          fmt(rtt.p50 / ws.p50, 2), "<= 1.2"},
+         {"request round trip p99", fmt(rtt.p99), fmt(ws.p99), fmt(rtt.p99 / ws.p99, 2), "-"},
+         {"events/s to a handler on the dispatcher thread (" + std::to_string(events) + " events)", fmt(eps, 0),
+          fmt(wsFrames, 0) + " (raw frames/s)", fmt(eps / wsFrames, 2), ">= 0.5"}});
+
+  manyClients(quick ? 100 : 1000);
+
+  std::vector<std::vector<std::string>> growth{{"participants in the room", "sipRefer p50", "p99", "vs 1 participant"}};
+  double base = 0;
+  for (int n : quick ? std::vector<int>{1, 10, 100} : std::vector<int>{1, 10, 100, 1000}) {
+    const ReferRun r = referLoop(quick ? 50 : 300, n - 1);
+    if (base == 0) base = r.latency.p50;
+    growth.push_back({std::to_string(n), fmt(r.latency.p50), fmt(r.latency.p99), fmt(r.latency.p50 / base, 2)});
+  }
+  table("Cost growth: sipRefer p50 against the room's size (target: flat)", growth);
+
+  if (quick) gatewayLoad(40, 20, 1s);
+  else gatewayLoad(6000, 200, 5s);
+}
+
+}  // namespace
+}  // namespace daily::bench
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--quick") daily::bench::quick = true;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    daily::bench::run();
+  } catch (const std::exception& e) {
+    std::cout << "\n**FAILED: " << e.what() << "**\n";
+    return 1;
+  }
+  return daily::bench::failures == 0 ? 0 : 1;
+}

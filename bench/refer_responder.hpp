@@ -1,0 +1,40 @@
+#pragma once
+
+// An in-process SIP user agent for the tight sipRefer loop: it dials into a room once, then answers every REFER
+// with 202 Accepted and reports the transfer as failed (NOTIFY with a 486 sipfrag), so that the same call can be
+// referred again and again. Its messages are parsed and built with the devserver's libosip2 helpers.
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+namespace daily::bench {
+
+class ReferResponder {
+ public:
+  ReferResponder(const std::string& room, std::uint16_t gatewayPort);
+  ~ReferResponder();
+  /// Sends the INVITE and the ACK for its 200; returns when the call is up.
+  void dialIn();
+  int refersAnswered() const { return refers_.load(); }
+
+ private:
+  void run();
+  void send(const std::string& text);
+
+  asio::io_context io_;
+  asio::ip::udp::socket socket_;
+  asio::ip::udp::endpoint gateway_;
+  std::string room_;
+  std::string gatewayTag_;
+  std::uint32_t cseq_ = 1;
+  std::atomic<int> refers_{0};
+  std::atomic<bool> up_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace daily::bench
