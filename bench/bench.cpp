@@ -135,13 +135,17 @@ ReferRun referLoop(int iterations, int extraClients) {
   server.start();
   RestClient rest = restFor(server.httpUrl());
   const Room room = rest.createRoom(roomOptions("bench", true));
+  // The crowd joins in batches of 50: every join is announced to everyone already there, so a thousand
+  // concurrent joins keep the devserver busy past websocketpp's 5 s handshake timeout.
   std::vector<std::unique_ptr<CallClient>> crowd;
-  std::vector<std::future<json>> joins;
-  for (int i = 0; i < extraClients; ++i) {
-    crowd.push_back(std::make_unique<CallClient>());
-    joins.push_back(crowd.back()->join(JoinOptions{room.url, "", "crowd"}));
+  for (int i = 0; i < extraClients; i += 50) {
+    std::vector<std::future<json>> joins;
+    for (int k = i; k < std::min(extraClients, i + 50); ++k) {
+      crowd.push_back(std::make_unique<CallClient>());
+      joins.push_back(crowd.back()->join(JoinOptions{room.url, "", "crowd"}));
+    }
+    for (auto& j : joins) j.get();
   }
-  for (auto& j : joins) j.get();
 
   CallClient bot;
   std::mutex mu;
@@ -286,13 +290,16 @@ struct ChildDevserver {
   int sipPort() const { return ready["sip_port"]; }
 };
 
-void manyClients(int count) {
+// count clients in rooms of roomSize (a bot farm: each bot in its own call with a few others).
+void manyClients(int count, int roomSize) {
   ChildDevserver server;
   RestClient rest = restFor(server.httpUrl());
-  const Room room = rest.createRoom(roomOptions("crowd", false));
+  std::vector<std::string> urls;
+  for (int r = 0; r < (count + roomSize - 1) / roomSize; ++r)
+    urls.push_back(rest.createRoom(roomOptions("crowd-" + std::to_string(r), false)).url);
   {
     CallClient warm;  // the shared runtime's threads exist before the baseline is taken
-    warm.join(JoinOptions{room.url, "", ""}).get();
+    warm.join(JoinOptions{urls[0], "", ""}).get();
     warm.leave().get();
   }
   const int threadsBefore = threadCount();
@@ -302,7 +309,7 @@ void manyClients(int count) {
   const auto start = Clock::now();
   for (int i = 0; i < count; ++i) {
     clients.push_back(std::make_unique<CallClient>());
-    joins.push_back(clients.back()->join(JoinOptions{room.url, "", "client-" + std::to_string(i)}));
+    joins.push_back(clients.back()->join(JoinOptions{urls[i / roomSize], "", "client-" + std::to_string(i)}));
   }
   int joined = 0;
   for (auto& j : joins) {
@@ -314,17 +321,19 @@ void manyClients(int count) {
     }
   }
   const double joinSeconds = std::chrono::duration<double>(Clock::now() - start).count();
-  // Everyone saw everyone: wait until the last client's view holds the whole room.
+  // Wait until every room's first member has seen the whole room (the last participant-joined events).
   for (auto deadline = Clock::now() + 60s; Clock::now() < deadline;) {
-    if (clients.back()->participants().size() >= static_cast<std::size_t>(count) &&
-        clients.front()->participants().size() >= static_cast<std::size_t>(count))
-      break;
+    bool all = true;
+    for (int i = 0; i < count && all; i += roomSize)
+      all = clients[static_cast<std::size_t>(i)]->participants().size() >= static_cast<std::size_t>(std::min(roomSize, count - i));
+    if (all) break;
     std::this_thread::sleep_for(10ms);
   }
   const int threads = threadCount();
   const double perClient = (rssKiB() - rssBefore) / count;
   if (joined != count) fail(std::to_string(count - joined) + " of " + std::to_string(count) + " joins failed");
-  table("Many clients: " + std::to_string(count) + " CallClients joined to one devserver from one process",
+  table("Many clients: " + std::to_string(count) + " CallClients joined to one devserver from one process, in rooms of " +
+            std::to_string(roomSize),
         {{"figure", "value", "target"},
          {"threads in the process (main + SDK)", std::to_string(threads) + " (" + std::to_string(threadsBefore) +
                                                      " with 1 client)", "independent of clients, <= 4 besides main"},
@@ -504,7 +513,8 @@ void run() {
          {"events/s to a handler on the dispatcher thread (" + std::to_string(events) + " events)", fmt(eps, 0),
           fmt(wsFrames, 0) + " (raw frames/s)", fmt(eps / wsFrames, 2), ">= 0.5"}});
 
-  manyClients(quick ? 100 : 1000);
+  manyClients(quick ? 100 : 1000, 10);
+  manyClients(quick ? 100 : 300, quick ? 100 : 300);  // one big room: each client also holds every participant
 
   std::vector<std::vector<std::string>> growth{{"participants in the room", "sipRefer p50", "p99", "vs 1 participant"}};
   double base = 0;

@@ -62,6 +62,9 @@ void ReferResponder::run() {
     }
     send(sip::serialize(sip::newResponse(m.get(), 202, {}).get()));
     ++refers_;
+    // A transferee reports on the transfer after it has tried the target, not in the same breath as its 202:
+    // wait 2 ms, so that the NOTIFY's handling does not compete with the 202's for the measured round trip.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
     const std::string frag = "SIP/2.0 486 Busy Here";
     ++cseq_;
     send("NOTIFY sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/UDP " + me + ";branch=z9hG4bK-bench-n" +

@@ -134,7 +134,7 @@ json Hub::newParticipant(const std::string& sessionId, const std::string& userNa
 }
 
 void Hub::notify(const Room& room, const std::string& type, json payload) const {
-  if (!webhookSink) return;
+  if (!wantsWebhook(type)) return;
   payload["room"] = room.name;
   if (!payload.contains("timestamp")) payload["timestamp"] = unixNow();
   webhookSink(type, std::move(payload));
@@ -152,7 +152,7 @@ json participantWebhook(const json& p) {
 
 void Hub::addMember(Room& room, const std::string& sessionId, Member member) {
   const json participant = member.participant;
-  notify(room, "participant.joined", participantWebhook(participant));
+  if (wantsWebhook("participant.joined")) notify(room, "participant.joined", participantWebhook(participant));
   room.members[sessionId] = std::move(member);
   sessionRooms_[sessionId] = room.name;
   broadcast(room, "participant-joined", {{"participant", participant}}, sessionId);
@@ -166,7 +166,7 @@ void Hub::removeMember(Room& room, const std::string& sessionId) {
   room.members.erase(it);
   sessionRooms_.erase(sessionId);
   broadcast(room, "participant-left", {{"participant", participant}});
-  notify(room, "participant.left", participantWebhook(participant));
+  if (wantsWebhook("participant.left")) notify(room, "participant.left", participantWebhook(participant));
   DAILY_LOG(Info, "hub", "room " << room.name << ": " << sessionId << " left (" << room.members.size() << " present)");
 }
 

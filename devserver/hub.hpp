@@ -77,6 +77,9 @@ class Hub {
 
   /// Where webhook events go (type, payload); set by the server. notify() adds room and timestamp.
   std::function<void(const std::string& type, nlohmann::json payload)> webhookSink;
+  /// Whether any webhook wants events of this type (so callers can skip building payloads nobody receives).
+  std::function<bool(const std::string& type)> webhookWanted;
+  bool wantsWebhook(const std::string& type) const { return webhookSink && (!webhookWanted || webhookWanted(type)); }
   void notify(const Room& room, const std::string& type, nlohmann::json payload) const;
 
   /// A fresh participant object for this server's clock.

@@ -94,6 +94,7 @@ struct Devserver::Impl {
 
     gateway.start();
     hub.webhookSink = [this](const std::string& type, json payload) { webhooks.emit(type, std::move(payload)); };
+    hub.webhookWanted = [this](const std::string& type) { return webhooks.wants(type); };
     hub.config().httpUrl = "http://" + hostForUrl() + ":" + std::to_string(boundPort);
     hub.config().sipPort = gateway.port();
     DAILY_LOG(Info, "devserver", "serving " << hub.config().httpUrl << " and SIP on udp " << options.host << ":"

@@ -142,6 +142,15 @@ bool Webhooks::remove(const std::string& uuid) {
   return hooks_.erase(uuid) > 0;
 }
 
+bool Webhooks::wants(const std::string& type) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, h] : hooks_)
+    if (h.state == "ACTIVE" &&
+        (h.eventTypes.empty() || std::find(h.eventTypes.begin(), h.eventTypes.end(), type) != h.eventTypes.end()))
+      return true;
+  return false;
+}
+
 void Webhooks::emit(const std::string& type, json payload) {
   payload["domain_id"] = domainId_;
   const auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -42,6 +42,8 @@ class Webhooks {
   std::optional<nlohmann::json> get(const std::string& uuid) const;
   bool remove(const std::string& uuid);
 
+  /// Whether an ACTIVE webhook is subscribed to type.
+  bool wants(const std::string& type) const;
   /// Queues an event for every ACTIVE webhook subscribed to type. payload gets domain_id added.
   void emit(const std::string& type, nlohmann::json payload);
 

@@ -326,7 +326,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
 
   void onMessage(std::uint64_t generation, std::string&& text) {
     std::string why;
-    auto frame = protocol::decodeFrame(text, &why);
+    auto frame = protocol::decodeFrame(text, &why, protocol::kMaxServerFrameBytes);
     if (!frame) {
       DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
       return;

@@ -85,7 +85,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     if (ec) return closed("cannot connect to " + url_.signalingUrl + ": " + ec.message());
     con_ = con;
     con->set_open_handshake_timeout(static_cast<long>(options_.connectTimeout.count()));
-    con->set_max_message_size(protocol::kMaxFrameBytes);
+    con->set_max_message_size(protocol::kMaxServerFrameBytes);
     con->set_pong_timeout(kPongTimeoutMs);
     std::weak_ptr<WsConnection> weak = this->shared_from_this();
     con->set_open_handler([weak](websocketpp::connection_hdl) {
@@ -113,6 +113,9 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
         reason = "the connection to the server was lost";
       }
       if (!self->con_->get_remote_close_reason().empty()) reason += " (" + self->con_->get_remote_close_reason() + ")";
+      DAILY_LOG(Info, "signaling", "closed: remote code " << self->con_->get_remote_close_code() << ", local code "
+                                    << self->con_->get_local_close_code() << " (" << self->con_->get_local_close_reason()
+                                    << "), " << self->con_->get_ec().message());
       self->closed(reason);
     });
     con->set_pong_timeout_handler([weak](websocketpp::connection_hdl, std::string) {

@@ -684,6 +684,7 @@ struct Gateway::Impl {
   // A calltransfer.* webhook, Daily's payload; leg is the SIP participant being transferred.
   void transferWebhook(const std::string& roomName, const Leg& leg, const std::string& type, const std::string& to,
                        bool isRefer) {
+    if (!hub.wantsWebhook(type)) return;
     Room* room = hub.findRoom(roomName);
     if (!room) return;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -1031,6 +1032,11 @@ void Gateway::sendDtmf(const std::string& room, const std::string& sessionId, co
   impl_->sendDtmf(room, sessionId, tones, durationMs, std::move(reply));
 }
 void Gateway::roomDeleted(const std::string& room) { impl_->roomDeleted(room); }
+
+void Gateway::handleDatagram(std::string_view datagram) {
+  if (datagram.size() > kMaxDatagram) return;  // the socket could not have delivered it
+  impl_->onDatagram(datagram, Endpoint(asio::ip::make_address("127.0.0.1"), 9));
+}
 
 void Gateway::greet(const Room& room, const std::function<void(const std::string&, const json&)>& send) {
   if (room.dialInEnabled())

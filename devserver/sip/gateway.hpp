@@ -58,6 +58,9 @@ class Gateway {
                 Reply reply);
   /// Hangs up every leg of a room that is being deleted.
   void roomDeleted(const std::string& room);
+  /// Handles one datagram as if it had arrived on the SIP socket from 127.0.0.1:9 (the discard port, where any
+  /// answer goes). For the fuzzer and torture tests: the same code path as the socket's.
+  void handleDatagram(std::string_view datagram);
   /// The events a client that just joined room should get about the room's SIP side (dialin-ready).
   void greet(const Room& room, const std::function<void(const std::string& action, const nlohmann::json&)>& send);
 

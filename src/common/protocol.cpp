@@ -87,8 +87,8 @@ std::string encodeEvent(std::string_view action, const nlohmann::json& payload) 
   return encode({{"type", "event"}, {"action", action}, {"payload", payload}});
 }
 
-std::optional<Frame> decodeFrame(std::string_view text, std::string* why) {
-  if (text.size() > kMaxFrameBytes) return reject(why, "frame too large");
+std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::size_t maxBytes) {
+  if (text.size() > maxBytes) return reject(why, "frame too large");
   if (!depthWithinLimit(text)) return reject(why, "frame nested too deeply");
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return reject(why, "frame is not a JSON object");

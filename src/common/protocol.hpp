@@ -14,8 +14,11 @@
 namespace daily::protocol {
 
 inline constexpr int kVersion = 1;
-/// The largest text frame either side accepts; bigger ones close the connection with 1009.
+/// The largest text frame the server accepts from a client; bigger ones close the connection with 1009.
 inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
+/// The largest text frame a client accepts from its server: a join answer lists every participant of the room
+/// (about 500 bytes each), so it is larger, but still bounded.
+inline constexpr std::size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
 /// The deepest JSON nesting either side accepts in a frame.
 inline constexpr int kMaxJsonDepth = 32;
 /// The path of the signaling websocket on the server.
@@ -56,7 +59,8 @@ std::string encodeEvent(std::string_view action, const nlohmann::json& payload);
 /// Decodes and validates one text frame. On failure returns nullopt and sets *why.
 /// Unknown fields are ignored; missing or mistyped required fields, a wrong version, oversized or
 /// too deeply nested input are failures.
-std::optional<Frame> decodeFrame(std::string_view text, std::string* why);
+/// maxBytes: kMaxFrameBytes for what a client sent, kMaxServerFrameBytes for what a server sent.
+std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::size_t maxBytes = kMaxFrameBytes);
 
 /// Turns a wire error into the daily::Error a future fails with.
 Error toError(const WireError& error);

@@ -112,7 +112,7 @@ TEST(ProtocolFaults, MalformedFramesFromTheServerAreDroppedAndTheClientCarriesOn
     s.send(h, R"({"v":99,"type":"event","action":"participant-joined","payload":{}})");
     s.send(h, R"({"v":1,"type":"response","id":424242,"result":{}})");  // nobody asked
     s.send(h, R"({"v":1,"type":"request","id":1,"method":"evil"})");
-    s.send(h, std::string(70 * 1024, '['));  // over the size limit: the client closes the connection
+    s.send(h, std::string(protocol::kMaxServerFrameBytes + 1, ' '));  // over the limit: the client closes the connection
   });
   CallClient client;
   EventRecorder events(client);
