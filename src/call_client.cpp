@@ -75,7 +75,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   };
   struct Listener {
     std::string event;
-    std::function<void(const Event&)> handler;
+    std::shared_ptr<const std::function<void(const Event&)>> handler;  // shared: delivery copies a pointer, not the closure
     bool once = false;
   };
   enum class State { New, Joining, Joined, Left, Error };
@@ -133,24 +133,26 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // On the dispatcher thread: calls each matching listener that is still registered at the moment of its call.
+  // Listener ids only grow, so walking the map from the last id called finds every listener added before this
+  // event (and none added by its handlers, as an EventEmitter does) and notices any an earlier handler removed.
   void deliver(const Event& event) {
-    std::vector<ListenerId> ids;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (const auto& [id, l] : listeners)
-        if (l.event == event.action || l.event == "*") ids.push_back(id);
-    }
-    for (ListenerId id : ids) {
+    ListenerId after = 0;
+    ListenerId end = 0;  // the first id handed out after delivery began
+    for (;;) {
       if (closed.load()) return;
-      std::function<void(const Event&)> handler;
+      std::shared_ptr<const std::function<void(const Event&)>> handler;
       {
         std::lock_guard<std::mutex> lock(mu);
-        auto it = listeners.find(id);
-        if (it == listeners.end()) continue;  // removed by an earlier handler of this event
+        if (end == 0) end = nextListenerId;
+        auto it = listeners.upper_bound(after);
+        while (it != listeners.end() && it->first < end && it->second.event != event.action && it->second.event != "*")
+          ++it;
+        if (it == listeners.end() || it->first >= end) return;
+        after = it->first;
         handler = it->second.handler;
         if (it->second.once) listeners.erase(it);
       }
-      handler(event);
+      (*handler)(event);
     }
   }
 
@@ -541,7 +543,8 @@ ListenerId CallClient::on(const std::string& event, std::function<void(const Eve
   if (!handler) throw Error(ErrorCode::InvalidArgument, "on(): empty handler");
   std::lock_guard<std::mutex> lock(impl_->mu);
   const ListenerId id = impl_->nextListenerId++;
-  impl_->listeners.emplace(id, Impl::Listener{event, std::move(handler), false});
+  impl_->listeners.emplace(
+      id, Impl::Listener{event, std::make_shared<const std::function<void(const Event&)>>(std::move(handler)), false});
   return id;
 }
 

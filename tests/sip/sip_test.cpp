@@ -386,6 +386,7 @@ TEST_F(SipRingingTest, CancelBeforeAnswerLeavesNoGhostParticipant) {
   // Nothing joined, and a later caller still gets in: the gateway kept no state for the cancelled one.
   auto next = sippCaller("caller_hangs_up.xml");
   const std::string id = waitForCaller();
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, id); }));
   EXPECT_EQ(bot.participants().size(), 2u);  // local + the second caller only
   EXPECT_EQ(next->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
   std::size_t connected = 0;
