@@ -9,6 +9,7 @@
 #include "refer_responder.hpp"
 
 #include "devserver.hpp"
+#include "devserver_fixture.hpp"
 
 #include <daily/daily.hpp>
 
@@ -88,7 +89,7 @@ double rssKiB() {
 
 devserver::Options serverOptions() {
   devserver::Options o;
-  o.apiKey = "bench";
+  o.apiKey = test::kApiKey;
   return o;
 }
 
@@ -102,7 +103,7 @@ MeetingTokenProperties ownerTokenProperties(const std::string& room) {
 
 RestClientOptions restOptions(const std::string& httpUrl) {
   RestClientOptions o;
-  o.apiKey = "bench";
+  o.apiKey = test::kApiKey;
   o.baseUrl = httpUrl + "/v1";
   return o;
 }
@@ -138,10 +139,19 @@ ReferRun referLoop(int iterations, int extraClients) {
   // The crowd joins in batches of 50: every join is announced to everyone already there, so a thousand
   // concurrent joins keep the devserver busy past websocketpp's 5 s handshake timeout.
   std::vector<std::unique_ptr<CallClient>> crowd;
+  std::mutex crowdMu;
+  std::condition_variable crowdCv;
+  long crowdFinals = 0;  // final sip-refer-progress events the crowd has received
   for (int i = 0; i < extraClients; i += 50) {
     std::vector<std::future<json>> joins;
     for (int k = i; k < std::min(extraClients, i + 50); ++k) {
       crowd.push_back(std::make_unique<CallClient>());
+      crowd.back()->on("sip-refer-progress", [&](const Event& e) {
+        if (e.payload["final"] != true) return;
+        std::lock_guard<std::mutex> lock(crowdMu);
+        ++crowdFinals;
+        crowdCv.notify_all();
+      });
       joins.push_back(crowd.back()->join(JoinOptions{room.url, "", "crowd"}));
     }
     for (auto& j : joins) j.get();
@@ -177,9 +187,14 @@ ReferRun referLoop(int iterations, int extraClients) {
     bot.sipRefer(SipReferOptions{caller, "sip:agent@127.0.0.1:5099", {}}).get();
     const auto took = Clock::now() - start;
     if (i >= warmup) samples.push_back(micros(took));
-    // Not measured: the NOTIFY that reports the (failed) transfer, so that the call can be referred again.
+    // Not measured: the NOTIFY that reports the (failed) transfer, so that the call can be referred again, and
+    // its announcement to the whole room: each sipRefer then starts with the server and this process idle, and
+    // measures its own cost rather than the backlog of the previous one's broadcast.
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return finals == i + 1; });
+    lock.unlock();
+    std::unique_lock<std::mutex> crowdLock(crowdMu);
+    crowdCv.wait(crowdLock, [&] { return crowdFinals >= static_cast<long>(i + 1) * extraClients; });
   }
   return {percentiles(std::move(samples)), phone.refersAnswered()};
 }
@@ -255,44 +270,9 @@ double eventsPerSecond(int events) {
 
 // ---- many clients --------------------------------------------------------------------------------------------------
 
-// The devserver binary in a child process, so that this process's threads and memory are the clients' alone.
-struct ChildDevserver {
-  pid_t pid = -1;
-  json ready;
-  explicit ChildDevserver(const std::vector<std::string>& extra = {}) {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args{DAILY_DEVSERVER_PATH, "--api-key", "bench", "--log-level", "warn"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid = fork();
-    if (pid == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* f = fdopen(out[0], "r");
-    char line[1024];
-    if (!f || !std::fgets(line, sizeof line, f)) throw std::runtime_error("daily-devserver did not start");
-    std::fclose(f);
-    ready = json::parse(line);
-  }
-  ~ChildDevserver() {
-    kill(pid, SIGTERM);
-    waitpid(pid, nullptr, 0);
-  }
-  std::string httpUrl() const { return ready["http_url"]; }
-  int sipPort() const { return ready["sip_port"]; }
-};
-
 // count clients in rooms of roomSize (a bot farm: each bot in its own call with a few others).
 void manyClients(int count, int roomSize) {
-  ChildDevserver server;
+  test::ChildServer server;  // in a child process: this process's threads and memory are the clients' alone
   RestClient rest = restFor(server.httpUrl());
   std::vector<std::string> urls;
   for (int r = 0; r < (count + roomSize - 1) / roomSize; ++r)
@@ -346,7 +326,7 @@ void manyClients(int count, int roomSize) {
 // ---- gateway load with sipp ----------------------------------------------------------------------------------------
 
 void gatewayLoad(int calls, int rate, std::chrono::seconds hold) {
-  ChildDevserver server;
+  test::ChildServer server;  // in a child process: this process's threads and memory are the clients' alone
   RestClient rest = restFor(server.httpUrl());
   const Room room = rest.createRoom(roomOptions("load", true));
   CallClient bot;
