@@ -20,6 +20,7 @@ for t in "${targets[@]}"; do
   cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   log="$build/fuzz_$t.log"
   if "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$build/fuzz_$t-" \
       -print_final_stats=1 "$corpus" >"$log" 2>&1; then
     runs="$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')"
     echo "fuzz_$t: ${seconds}s, ${runs:-?} executions, no crash"

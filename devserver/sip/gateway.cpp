@@ -407,6 +407,7 @@ struct Gateway::Impl {
     if (!MSG_IS_REQUEST(raw) || !raw->sip_method || std::strcmp(raw->sip_method, "ACK") == 0) return;
     if (osip_list_size(&raw->vias) < 1 || !raw->from || !raw->to || !raw->call_id || !raw->cseq) return;
     auto response = sip::newResponse(raw, 400, {});
+    osip_free(response->reason_phrase);  // osip_message_set_reason_phrase does not free the one it replaces
     osip_message_set_reason_phrase(response.get(), osip_strdup(("Bad Request (" + why + ")").c_str()));
     sendTo(sip::serialize(response.get()), from);
   }

@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <asio.hpp>
+#include <sys/socket.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -241,6 +244,37 @@ TEST_F(SipTest, BadTargetsAndSessionsAreRefusedBeforeAnythingIsSent) {
             ErrorCode::NotFound);
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
   EXPECT_EQ(sippMessages("caller_hangs_up.xml").find("REFER sip:"), std::string::npos);
+}
+
+TEST_F(SipTest, MalformedSipGetsA400OrIsDroppedAndTheGatewayKeepsServing) {
+  asio::io_context io;
+  asio::ip::udp::socket peer(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const asio::ip::udp::endpoint gateway(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.sipPort()));
+  auto exchange = [&](const std::string& datagram) {
+    peer.send_to(asio::buffer(datagram), gateway);
+    std::array<char, 4096> buf{};
+    // Answers come at once on loopback; a 1 s receive timeout tells "dropped" from "answered". (recv() itself:
+    // asio's synchronous receive would wait out EAGAIN by polling, ignoring SO_RCVTIMEO.)
+    timeval tv{1, 0};
+    setsockopt(peer.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const ssize_t n = ::recv(peer.native_handle(), buf.data(), buf.size(), 0);
+    return n <= 0 ? std::string() : std::string(buf.data(), static_cast<std::size_t>(n));
+  };
+  const std::string head = "INVITE sip:support@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
+                           std::to_string(peer.local_endpoint().port()) +
+                           ";branch=z9hG4bK-bad\r\nMax-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\n"
+                           "To: <sip:support@127.0.0.1>\r\nCall-ID: bad-1\r\n";
+  const std::string mismatched = exchange(head + "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(mismatched.rfind("SIP/2.0 400 Bad Request (CSeq method does not match)", 0), 0u) << mismatched;
+  const std::string negative = exchange(head + "CSeq: 1 INVITE\r\nContent-Length: -5\r\n\r\n");
+  EXPECT_EQ(negative.rfind("SIP/2.0 400", 0), 0u) << negative;
+  EXPECT_EQ(exchange("\x01\x02 not SIP at all"), "");                           // dropped
+  EXPECT_EQ(exchange("SIP/2.0 200 OK\r\nVia: nonsense\r\n\r\n"), "");       // responses are never answered
+  // And the gateway still takes a real call.
+  joinOwner();
+  auto caller = sippCaller("caller_hangs_up.xml");
+  EXPECT_FALSE(waitForCaller().empty());
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
 }
 
 class SipReferRefused : public SipTest, public ::testing::WithParamInterface<std::pair<const char*, int>> {};
