@@ -14,6 +14,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <random>
 
 namespace daily {
 namespace {
@@ -78,7 +79,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<const std::function<void(const Event&)>> handler;  // shared: delivery copies a pointer, not the closure
     bool once = false;
   };
-  enum class State { New, Joining, Joined, Left, Error };
+  // Reconnecting: joined, but the connection dropped and the client is joining again (reported as joined).
+  enum class State { New, Joining, Joined, Reconnecting, Left, Error };
 
   explicit Impl(CallClientOptions o) : options(std::move(o)), callClientId(nextCallClientId()) {}
 
@@ -100,12 +102,18 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
   std::unique_ptr<asio::steady_timer> sweeper;       // network thread only: fails requests past their deadline
   bool sweeping = false;
+  std::optional<detail::RoomUrl> url;                // what join() connected to, for reconnecting
+  json joinParams;                                   // the join request, sent again on every reconnection
+  std::unique_ptr<asio::steady_timer> reconnectTimer;  // network thread only
+  std::chrono::steady_clock::time_point reconnectDeadline;
+  int reconnectAttempts = 0;
 
   static const char* stateName(State s) {
     switch (s) {
       case State::New: return "new";
       case State::Joining: return "joining-meeting";
-      case State::Joined: return "joined-meeting";
+      case State::Joined:
+      case State::Reconnecting: return "joined-meeting";
       case State::Left: return "left-meeting";
       case State::Error: return "error";
     }
@@ -231,6 +239,11 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
     std::lock_guard<std::mutex> lock(mu);
+    if (state == State::Reconnecting) {
+      promise->set_exception(std::make_exception_ptr(
+          Error(ErrorCode::ConnectionLost, method + "(): the signaling connection is down; reconnecting")));
+      return future;
+    }
     if (state != State::Joined) {
       promise->set_exception(std::make_exception_ptr(Error(ErrorCode::NotJoined, method + "() needs a joined meeting")));
       return future;
@@ -262,12 +275,93 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- connection callbacks (network thread) ------------------------------------------------------------------
 
-  void onOpen(std::uint64_t generation, const json& joinParams) {
+  // Opens a new signaling connection for a join or a rejoin; the caller holds mu. Callbacks of any older
+  // connection are ignored from here on.
+  void connectLocked() {
+    const std::uint64_t generation = ++connGeneration;
+    std::weak_ptr<Impl> weak = shared_from_this();
+    detail::SignalingConnection::Handlers handlers;
+    handlers.onOpen = [weak, generation] {
+      if (auto self = weak.lock()) self->onOpen(generation);
+    };
+    handlers.onMessage = [weak, generation](std::string&& text) {
+      if (auto self = weak.lock()) self->onMessage(generation, std::move(text));
+    };
+    handlers.onClosed = [weak, generation](const std::string& reason, bool retryable) {
+      if (auto self = weak.lock()) self->onClosed(generation, reason, retryable);
+    };
+    conn = detail::SignalingConnection::open(*url, options, std::move(handlers));
+  }
+
+  void onOpen(std::uint64_t generation) {
     std::lock_guard<std::mutex> lock(mu);
-    if (generation != connGeneration || state != State::Joining) return;
+    if (generation != connGeneration || (state != State::Joining && state != State::Reconnecting)) return;
     sendLocked("join", joinParams, [weak = weak_from_this()](const json* result, const Error* error) {
       if (auto self = weak.lock()) self->onJoinAnswer(result, error);
     });
+  }
+
+  // ---- reconnecting ---------------------------------------------------------------------------------------
+
+  // The next attempt after a growing, jittered delay, or giving up once the window has passed. Holds mu.
+  void scheduleReconnectLocked(const std::string& reason) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= reconnectDeadline) return giveUpLocked("could not reconnect to the server: " + reason);
+    auto delay = options.reconnectDelay;
+    for (int i = 0; i < reconnectAttempts && delay < options.reconnectMaxDelay; ++i) delay *= 2;
+    delay = std::min(delay, options.reconnectMaxDelay);
+    thread_local std::minstd_rand random{std::random_device{}()};
+    delay = std::chrono::milliseconds(
+        static_cast<long long>(delay.count() * std::uniform_real_distribution<double>(0.8, 1.2)(random)));
+    delay = std::min<std::chrono::milliseconds>(
+        delay, std::chrono::duration_cast<std::chrono::milliseconds>(reconnectDeadline - now));
+    ++reconnectAttempts;
+    DAILY_LOG(Info, "call-client", "reconnecting in " << delay.count() << " ms (attempt " << reconnectAttempts << ")");
+    asio::post(Runtime::instance().io(), [weak = weak_from_this(), delay] {
+      auto self = weak.lock();
+      if (!self || self->closed.load()) return;
+      if (!self->reconnectTimer) self->reconnectTimer = std::make_unique<asio::steady_timer>(Runtime::instance().io());
+      self->reconnectTimer->expires_after(delay);
+      self->reconnectTimer->async_wait([weak](const asio::error_code& ec) {
+        auto me = weak.lock();
+        if (ec || !me || me->closed.load()) return;
+        std::lock_guard<std::mutex> lock(me->mu);
+        if (me->state == State::Reconnecting && !me->conn) me->connectLocked();
+      });
+    });
+  }
+
+  void giveUpLocked(const std::string& why) {
+    state = State::Error;
+    remotes.clear();
+    emit("error", {{"errorMsg", why}, {"error", {{"type", "connection-error"}, {"msg", why}}}});
+  }
+
+  // A successful rejoin: our participant and the room as the server now has them. Participants that left or
+  // came while we were away are reported as such; the local participant has a new session_id.
+  void rejoinedLocked(const json& result) {
+    state = State::Joined;
+    reconnectAttempts = 0;
+    local = result["local"];
+    local["local"] = true;
+    std::map<std::string, json> now;
+    for (const auto& p : result["participants"]) {
+      if (!isParticipant(p)) continue;
+      json remote = p;
+      remote["local"] = false;
+      const std::string id = remote["session_id"].get<std::string>();  // before the move below
+      now[id] = std::move(remote);
+    }
+    for (const auto& [id, p] : remotes)
+      if (!now.count(id)) emit("participant-left", {{"participant", p}});
+    for (const auto& [id, p] : now) {
+      auto before = remotes.find(id);
+      if (before == remotes.end()) emit("participant-joined", {{"participant", p}});
+      else if (before->second != p) emit("participant-updated", {{"participant", p}});
+    }
+    remotes = std::move(now);
+    emit("participant-updated", {{"participant", local}});
+    emit("network-connection", {{"type", "signaling"}, {"event", "connected"}});
   }
 
   // The join request's answer. When the join was abandoned meanwhile (leave(), a drop, destruction), whoever
@@ -284,6 +378,23 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       std::shared_ptr<detail::SignalingConnection> old;
       {
         std::lock_guard<std::mutex> lock(mu);
+        if (state == State::Reconnecting) {
+          old = std::move(conn);
+          ++connGeneration;
+          // A lost connection or a slow server may do better next time; a refusal (the room is gone, the token
+          // expired) will not.
+          if (error->code() == ErrorCode::ConnectionLost || error->code() == ErrorCode::Timeout ||
+              error->code() == ErrorCode::ServerError) {
+            scheduleReconnectLocked(error->what());
+          } else {
+            state = State::Error;
+            remotes.clear();
+            const std::string why = std::string("the server refused the rejoin: ") + error->what();
+            emit("error", {{"errorMsg", why}, {"error", {{"type", fatalType(*error)}, {"msg", why}}}});
+          }
+          if (old) old->close();
+          return;
+        }
         if (state != State::Joining) return;
         state = State::Error;
         old = std::move(conn);
@@ -298,6 +409,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     json participants;
     {
       std::lock_guard<std::mutex> lock(mu);
+      if (state == State::Reconnecting) return rejoinedLocked(*result);
       if (state != State::Joining) return;
       state = State::Joined;
       joined = std::move(joinPromise);
@@ -374,7 +486,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
 
   // The connection of this generation is gone (closed by the server, lost, or let go by leave()): fails what
   // was waiting on it, finishes a leave() in progress, and otherwise reports the loss as daily-js does.
-  void onClosed(std::uint64_t generation, const std::string& reason) {
+  void onClosed(std::uint64_t generation, const std::string& reason, bool retryable) {
     std::map<std::uint64_t, Pending> doomed;
     std::shared_ptr<std::promise<void>> leavingPromise;
     std::shared_ptr<std::promise<json>> joined;
@@ -391,6 +503,14 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
         state = State::Left;
         remotes.clear();
         emit("left-meeting", json::object());
+      } else if (state == State::Reconnecting) {
+        scheduleReconnectLocked(reason);
+      } else if (state == State::Joined && retryable && options.reconnect && !closed.load()) {
+        state = State::Reconnecting;
+        reconnectDeadline = std::chrono::steady_clock::now() + options.reconnectWindow;
+        reconnectAttempts = 0;
+        emit("network-connection", {{"type", "signaling"}, {"event", "interrupted"}});
+        scheduleReconnectLocked(reason);
       } else if (state == State::Joining || state == State::Joined) {
         state = State::Error;
         emit("error", {{"errorMsg", reason}, {"error", {{"type", "connection-error"}, {"msg", reason}}}});
@@ -414,7 +534,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       generation = connGeneration;
     }
     if (c) c->close();
-    onClosed(generation, "left the meeting");
+    onClosed(generation, "left the meeting", false);
   }
 
   // ---- shutdown -----------------------------------------------------------------------------------------------
@@ -434,12 +554,15 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       pending.clear();
       leavingPromise = std::move(leaving);
       joined = std::move(joinPromise);
-      if (state == State::Joining || state == State::Joined) state = State::Left;
+      if (state == State::Joining || state == State::Joined || state == State::Reconnecting) state = State::Left;
     }
     if (old) old->close();
     // The sweeper's timer belongs to the network thread: cancel it there (it holds only a weak_ptr to us).
     asio::post(Runtime::instance().io(), [weak = weak_from_this()] {
-      if (auto self = weak.lock(); self && self->sweeper) self->sweeper->cancel();
+      auto self = weak.lock();
+      if (!self) return;
+      if (self->sweeper) self->sweeper->cancel();
+      if (self->reconnectTimer) self->reconnectTimer->cancel();
     });
     Error destroyed(ErrorCode::ConnectionLost, "the CallClient was destroyed");
     failAll(std::move(doomed), destroyed);
@@ -477,22 +600,11 @@ std::future<nlohmann::json> CallClient::join(JoinOptions options) {
     impl.joinPromise = joined;
     impl.local = json();
     impl.remotes.clear();
-    const std::uint64_t generation = ++impl.connGeneration;
-    json params{{"room", url->roomName}, {"userName", options.userName}};
-    if (!options.token.empty()) params["token"] = options.token;
-    std::weak_ptr<Impl> weak = impl_;
-    detail::SignalingConnection::Handlers handlers;
-    handlers.onOpen = [weak, generation, params] {
-      if (auto self = weak.lock()) self->onOpen(generation, params);
-    };
-    handlers.onMessage = [weak, generation](std::string&& text) {
-      if (auto self = weak.lock()) self->onMessage(generation, std::move(text));
-    };
-    handlers.onClosed = [weak, generation](const std::string& reason) {
-      if (auto self = weak.lock()) self->onClosed(generation, reason);
-    };
+    impl.url = std::move(url);
+    impl.joinParams = json{{"room", impl.url->roomName}, {"userName", options.userName}};
+    if (!options.token.empty()) impl.joinParams["token"] = options.token;
     impl.emit("joining-meeting", json::object());
-    impl.conn = detail::SignalingConnection::open(*url, impl.options, std::move(handlers));
+    impl.connectLocked();
   }
   return future;
 }
@@ -516,12 +628,13 @@ std::future<void> CallClient::leave() {
       });
       return future;
     }
-    if (impl.state != Impl::State::Joining) {
+    if (impl.state != Impl::State::Joining && impl.state != Impl::State::Reconnecting) {
       promise->set_exception(std::make_exception_ptr(
           Error(ErrorCode::NotJoined, std::string("leave() called in meeting state '") + Impl::stateName(impl.state) + "'")));
       return future;
     }
-    // Leaving while the join is in flight: abandon the connection; the join future fails with ConnectionLost.
+    // Leaving while the join (or a rejoin) is in flight: abandon the connection; a join future fails with
+    // ConnectionLost.
     impl.leaving = promise;
   }
   impl.finishLeave();

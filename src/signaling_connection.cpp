@@ -82,7 +82,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   void connect() {
     websocketpp::lib::error_code ec;
     auto con = endpoint<Client>().get_connection(url_.signalingUrl, ec);
-    if (ec) return closed("cannot connect to " + url_.signalingUrl + ": " + ec.message());
+    if (ec) return closed("cannot connect to " + url_.signalingUrl + ": " + ec.message(), false);
     con_ = con;
     con->set_open_handshake_timeout(static_cast<long>(options_.connectTimeout.count()));
     con->set_max_message_size(protocol::kMaxServerFrameBytes);
@@ -102,21 +102,25 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     });
     con->set_fail_handler([weak](websocketpp::connection_hdl) {
       if (auto self = weak.lock())
-        self->closed("cannot connect to " + self->url_.signalingUrl + ": " + self->con_->get_ec().message());
+        self->closed("cannot connect to " + self->url_.signalingUrl + ": " + self->con_->get_ec().message(), true);
     });
     con->set_close_handler([weak](websocketpp::connection_hdl) {
       auto self = weak.lock();
       if (!self) return;
+      namespace status = websocketpp::close::status;
+      const auto code = self->con_->get_remote_close_code();
       std::string reason = "the server closed the connection";
-      if (self->con_->get_remote_close_code() == websocketpp::close::status::abnormal_close ||
-          self->con_->get_remote_close_code() == websocketpp::close::status::no_status) {
-        reason = "the connection to the server was lost";
-      }
+      const bool lost = code == status::abnormal_close || code == status::no_status;
+      if (lost) reason = "the connection to the server was lost";
+      // A lost connection, or a server going away / restarting / overloaded, may come back; a server that
+      // closed us on purpose (normal close, policy violation, message too big...) is not asked again.
+      const bool retryable = lost || code == status::going_away || code == status::internal_endpoint_error ||
+                             code == status::service_restart || code == status::try_again_later;
       if (!self->con_->get_remote_close_reason().empty()) reason += " (" + self->con_->get_remote_close_reason() + ")";
       DAILY_LOG(Info, "signaling", "closed: remote code " << self->con_->get_remote_close_code() << ", local code "
                                     << self->con_->get_local_close_code() << " (" << self->con_->get_local_close_reason()
                                     << "), " << self->con_->get_ec().message());
-      self->closed(reason);
+      self->closed(reason, retryable);
     });
     con->set_pong_timeout_handler([weak](websocketpp::connection_hdl, std::string) {
       auto self = weak.lock();
@@ -168,7 +172,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     });
   }
 
-  void closed(const std::string& reason) {
+  void closed(const std::string& reason, bool retryable) {
     {
       std::lock_guard<std::mutex> lock(openMu_);
       open_.reset();
@@ -176,7 +180,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     keepalive_.cancel();
     auto onClosed = std::move(handlers_.onClosed);
     handlers_ = {};
-    if (onClosed) onClosed(reason);
+    if (onClosed) onClosed(reason, retryable);
   }
 
   Handlers handlers_;

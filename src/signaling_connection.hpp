@@ -18,7 +18,9 @@ class SignalingConnection {
   struct Handlers {
     std::function<void()> onOpen;
     std::function<void(std::string&& text)> onMessage;
-    std::function<void(const std::string& reason)> onClosed;
+    /// retryable: the connection failed or was lost in a way a new connection may fix (network errors, the
+    /// server going away or restarting), as opposed to the server closing it on purpose.
+    std::function<void(const std::string& reason, bool retryable)> onClosed;
   };
 
   /// Starts connecting to url.signalingUrl.

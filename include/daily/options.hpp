@@ -18,6 +18,20 @@ struct CallClientOptions {
   /// How long any request waits for the server's answer before failing with ErrorCode::Timeout.
   /// Telephony requests are answered by the server only after the SIP peer answered or its transaction timed out.
   std::chrono::milliseconds requestTimeout = std::chrono::seconds(60);
+  /// When the signaling connection drops while joined, reconnect and join again, as daily-js does: the client
+  /// emits "network-connection" {type: "signaling", event: "interrupted"}, then {event: "connected"} once it
+  /// has rejoined (with a new session_id, as every join has), and stays in "joined-meeting" meanwhile. Requests
+  /// in flight at the drop fail with ErrorCode::ConnectionLost and are never re-sent; requests made while
+  /// reconnecting fail the same way. When the server refuses the rejoin, or reconnectWindow passes, the client
+  /// gives up with an "error" event (meeting state "error"). A server that closes the connection on purpose
+  /// (normal close, policy violation) is not reconnected to.
+  bool reconnect = true;
+  /// How long to keep trying, from the drop.
+  std::chrono::milliseconds reconnectWindow = std::chrono::seconds(30);
+  /// The delay before the first attempt; it doubles after each failed one, up to reconnectMaxDelay, and each
+  /// delay is spread by ±20 % so that many clients dropped at once do not come back in lockstep.
+  std::chrono::milliseconds reconnectDelay = std::chrono::milliseconds(250);
+  std::chrono::milliseconds reconnectMaxDelay = std::chrono::seconds(5);
 };
 
 /// join(): as daily-js join({url, token, userName}).

@@ -321,10 +321,10 @@ TEST(CallClientFaults, AServerThatAcceptsAndHangsUpMidJoinIsConnectionLost) {
   EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
 }
 
-TEST(CallClientFaults, DevserverKilledWhileJoined) {
+TEST(CallClientFaults, DevserverKilledWhileJoinedWithReconnectOff) {
   ChildServer server;
   const json room = server.createRoom();
-  CallClient client;
+  CallClient client(CallClientOptions{.reconnect = false});
   EventRecorder events(client);
   await(client.join({.url = room["url"]}));
   server.kill();

@@ -13,6 +13,7 @@
 #include <websocketpp/config/asio_no_tls_client.hpp>
 #include <websocketpp/server.hpp>
 
+#include <atomic>
 #include <thread>
 
 namespace daily::test {
@@ -73,19 +74,33 @@ class FakeServer {
   std::thread thread_;
 };
 
-TEST(ProtocolFaults, ConnectionDroppedWithARequestInFlightFailsItWithConnectionLost) {
-  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
-    if (f.method == "join") return s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
-    if (f.method == "sipRefer") return s.drop(h);  // never answers: goes away instead
+TEST(ProtocolFaults, ARequestInFlightAtADropFailsWithConnectionLostAndIsNeverResent) {
+  std::atomic<int> joins{0}, refers{0};
+  FakeServer server([&](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method == "join") {
+      ++joins;
+      return s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
+    }
+    if (f.method != "sipRefer") return;
+    if (++refers == 1) return s.drop(h);  // the first never gets an answer: the server goes away instead
+    s.send(h, protocol::encodeResult(f.id, json::object()));
   });
-  CallClient client(withTimeout(std::chrono::minutes(5)));
+  CallClientOptions options = withTimeout(std::chrono::minutes(5));
+  options.reconnectDelay = std::chrono::milliseconds(20);
+  CallClient client(options);
   EventRecorder events(client);
   await(client.join(JoinOptions{server.roomUrl(), "", ""}));
   auto refer = client.sipRefer({"caller", "sip:support@127.0.0.1"});
   Error e = expectError([&] { await(std::move(refer), 10s); });
   EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
-  EXPECT_EQ(client.meetingState(), "error");
-  EXPECT_TRUE(events.waitFor("error"));
+  auto connected = events.waitFor("network-connection", [](const Event& ev) { return ev.payload["event"] == "connected"; });
+  ASSERT_TRUE(connected);
+  EXPECT_EQ(connected->payload["type"], "signaling");
+  EXPECT_EQ(client.meetingState(), "joined-meeting");
+  // A ping through the new connection proves everything sent before it has arrived: the refer was not re-sent.
+  await(client.sipRefer({"other", "sip:support@127.0.0.1"}));
+  EXPECT_EQ(refers.load(), 2);  // the first (dropped) and the new one; never the first again
+  EXPECT_EQ(joins.load(), 2);
 }
 
 TEST(ProtocolFaults, AServerThatNeverAnswersTimesOut) {

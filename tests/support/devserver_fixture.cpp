@@ -65,8 +65,13 @@ ChildServer::ChildServer(std::vector<std::string> extraArgs) {
 ChildServer::~ChildServer() {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a stopped server must wake up to take the SIGTERM
     waitpid(pid_, nullptr, 0);
   }
+}
+
+void ChildServer::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
 }
 
 void ChildServer::kill() {

@@ -53,6 +53,8 @@ class ChildServer : public ServerHandle {
   int sipPort() const override { return ready_["sip_port"]; }
   /// SIGKILL, then reap.
   void kill();
+  /// Sends a signal without reaping (SIGSTOP freezes it: connections are accepted by the kernel, nothing answers).
+  void signal(int sig);
 
  private:
   pid_t pid_ = -1;

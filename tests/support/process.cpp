@@ -64,8 +64,10 @@ void Process::kill() {
   pid_ = -1;
 }
 
-int freeUdpPort() {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+namespace {
+
+int freePort(int type) {
+  const int fd = socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -75,6 +77,11 @@ int freeUdpPort() {
   close(fd);
   return ntohs(addr.sin_port);
 }
+
+}  // namespace
+
+int freeUdpPort() { return freePort(SOCK_DGRAM); }
+int freeTcpPort() { return freePort(SOCK_STREAM); }
 
 namespace {
 
