@@ -19,10 +19,14 @@ struct Options {
   std::chrono::milliseconds sipAnswerDelay{0};
   std::chrono::milliseconds webhookTimeout{5000};    // per delivery attempt
   std::chrono::milliseconds webhookRetryBase{1000};  // first retry delay; doubles per retry
+  // PEM files: with both, HTTP and the websocket are served over TLS only (https:// and wss:// room URLs).
+  std::string tlsCertFile;  // the certificate chain, leaf first
+  std::string tlsKeyFile;
 };
 
 class Devserver {
  public:
+  /// Throws std::invalid_argument when only one of tlsCertFile and tlsKeyFile is given.
   explicit Devserver(Options options);
   ~Devserver();
   Devserver(const Devserver&) = delete;

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sys/resource.h>
 #include <thread>
 
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--webhook-retry-ms", webhookRetry, "first retry delay of a failed webhook delivery (doubles)")
       ->capture_default_str();
+  app.add_option("--tls-cert", options.tlsCertFile, "PEM certificate chain: serve https:// and wss:// only")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tlsKeyFile, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   app.add_option("--log-level", logLevel, "debug, info, warn, error or off (debug prints every SIP message)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -46,6 +50,10 @@ int main(int argc, char** argv) {
                              : logLevel == "error" ? LogLevel::Error
                              : logLevel == "off"  ? LogLevel::Off
                                                   : LogLevel::Info);
+  if (options.tlsCertFile.empty() != options.tlsKeyFile.empty()) {
+    std::cerr << "daily-devserver: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
   if (t1 < 1 || timeout < t1 || answerDelay < 0 || webhookTimeout < 1 || webhookRetry < 1) {
     std::cerr << "daily-devserver: --sip-t1-ms must be >= 1, --sip-timeout-ms >= T1, --sip-answer-delay-ms >= 0, "
                  "the webhook timings >= 1\n";
@@ -71,18 +79,19 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  daily::devserver::Devserver server(options);
+  std::optional<daily::devserver::Devserver> server;
   try {
-    server.start();
+    server.emplace(options);
+    server->start();
   } catch (const std::exception& e) {
     std::cerr << "daily-devserver: cannot start: " << e.what() << "\n";
     return 1;
   }
-  std::cout << server.readyLine() << std::endl;
+  std::cout << server->readyLine() << std::endl;
 
   int received = 0;
   sigwait(&signals, &received);
   std::cerr << "daily-devserver: stopping (signal " << received << ")\n";
-  server.stop();
+  server->stop();
   return 0;
 }

@@ -13,6 +13,8 @@
 #include "webhooks.hpp"
 
 #include <asio/post.hpp>
+#include <asio/ssl/context.hpp>
+#include <websocketpp/config/asio.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
 
@@ -25,7 +27,6 @@ namespace daily::devserver {
 namespace {
 
 using nlohmann::json;
-using WsServer = websocketpp::server<websocketpp::config::asio>;
 using protocol::WireError;
 
 constexpr int kMaxBadFrames = 10;
@@ -45,8 +46,28 @@ WireError wireError(ErrorCode code, std::string message, std::string type = {}) 
 
 }  // namespace
 
+// What Devserver needs of its server, whichever transport (plain or TLS) it was made with.
 struct Devserver::Impl {
-  explicit Impl(Options o)
+  virtual ~Impl() = default;
+  virtual void bind() = 0;
+  virtual void runLoop() = 0;
+  virtual void shutdown() = 0;
+  virtual std::string httpUrl() const = 0;
+  virtual std::uint16_t port() const = 0;
+  virtual std::uint16_t sipPort() const = 0;
+  virtual const std::string& host() const = 0;
+  std::thread thread;
+};
+
+namespace {
+
+// Serves ws:// and http:// (websocketpp::config::asio) or wss:// and https:// (asio_tls) on one port.
+template <class Config>
+struct Server final : Devserver::Impl {
+  using WsServer = websocketpp::server<Config>;
+  static constexpr bool kTls = !std::is_same_v<Config, websocketpp::config::asio>;
+
+  explicit Server(Options o)
       : options(std::move(o)),
         hub(HubConfig{options.apiKey, "", options.host, 0, detail::newUuid()}),
         gateway(io, hub,
@@ -64,10 +85,33 @@ struct Devserver::Impl {
   WsServer ws;
   std::uint16_t boundPort = 0;
   std::map<websocketpp::connection_hdl, ClientSession, std::owner_less<websocketpp::connection_hdl>> sessions;
-  std::thread thread;
   std::atomic<bool> stopped{false};
+  std::shared_ptr<asio::ssl::context> tls;  // loaded once, before listening: a bad cert or key stops the start
 
-  void bind() {
+  std::string httpUrl() const override { return hub.config().httpUrl; }
+  std::uint16_t port() const override { return boundPort; }
+  std::uint16_t sipPort() const override { return gateway.port(); }
+  const std::string& host() const override { return options.host; }
+
+  void loadTls() {
+    tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                     asio::ssl::context::single_dh_use);
+    asio::error_code ec;
+    tls->use_certificate_chain_file(options.tlsCertFile, ec);
+    if (ec) throw std::system_error(ec, "cannot load --tls-cert " + options.tlsCertFile);
+    tls->use_private_key_file(options.tlsKeyFile, asio::ssl::context::pem, ec);
+    if (ec) throw std::system_error(ec, "cannot load --tls-key " + options.tlsKeyFile);
+    if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
+      throw std::runtime_error("--tls-key does not match --tls-cert");
+  }
+
+  void bind() override {
+    if constexpr (kTls) {
+      loadTls();
+      ws.set_tls_init_handler([this](websocketpp::connection_hdl) { return tls; });
+    }
     ws.clear_access_channels(websocketpp::log::alevel::all);
     ws.clear_error_channels(websocketpp::log::elevel::all);
     ws.init_asio(&io);
@@ -82,7 +126,7 @@ struct Devserver::Impl {
     ws.set_open_handler([this](websocketpp::connection_hdl h) { sessions.emplace(h, ClientSession{}); });
     ws.set_close_handler([this](websocketpp::connection_hdl h) { onGone(h); });
     ws.set_fail_handler([this](websocketpp::connection_hdl h) { onGone(h); });
-    ws.set_message_handler([this](websocketpp::connection_hdl h, WsServer::message_ptr m) { onFrame(h, m); });
+    ws.set_message_handler([this](websocketpp::connection_hdl h, typename WsServer::message_ptr m) { onFrame(h, m); });
 
     asio::error_code ec;
     const auto address = asio::ip::make_address(options.host, ec);
@@ -95,7 +139,7 @@ struct Devserver::Impl {
     gateway.start();
     hub.webhookSink = [this](const std::string& type, json payload) { webhooks.emit(type, std::move(payload)); };
     hub.webhookWanted = [this](const std::string& type) { return webhooks.wants(type); };
-    hub.config().httpUrl = "http://" + hostForUrl() + ":" + std::to_string(boundPort);
+    hub.config().httpUrl = (kTls ? "https://" : "http://") + hostForUrl() + ":" + std::to_string(boundPort);
     hub.config().sipPort = gateway.port();
     DAILY_LOG(Info, "devserver", "serving " << hub.config().httpUrl << " and SIP on udp " << options.host << ":"
                                             << gateway.port());
@@ -105,7 +149,7 @@ struct Devserver::Impl {
     return options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   }
 
-  void runLoop() {
+  void runLoop() override {
     for (;;) {
       try {
         io.run();
@@ -116,7 +160,7 @@ struct Devserver::Impl {
     }
   }
 
-  void shutdown() {
+  void shutdown() override {
     if (stopped.exchange(true)) return;
     asio::post(io, [this] {
       websocketpp::lib::error_code ec;
@@ -171,7 +215,7 @@ struct Devserver::Impl {
     s.room.clear();
   }
 
-  void onFrame(websocketpp::connection_hdl h, WsServer::message_ptr message) {
+  void onFrame(websocketpp::connection_hdl h, typename WsServer::message_ptr message) {
     auto it = sessions.find(h);
     if (it == sessions.end()) return;
     ClientSession& s = it->second;
@@ -266,7 +310,17 @@ struct Devserver::Impl {
   }
 };
 
-Devserver::Devserver(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+std::unique_ptr<Devserver::Impl> makeServer(Options options) {
+  const bool tls = !options.tlsCertFile.empty() || !options.tlsKeyFile.empty();
+  if (tls && (options.tlsCertFile.empty() || options.tlsKeyFile.empty()))
+    throw std::invalid_argument("TLS needs both a certificate and a key");
+  if (tls) return std::make_unique<Server<websocketpp::config::asio_tls>>(std::move(options));
+  return std::make_unique<Server<websocketpp::config::asio>>(std::move(options));
+}
+
+}  // namespace
+
+Devserver::Devserver(Options options) : impl_(makeServer(std::move(options))) {}
 
 Devserver::~Devserver() {
   stop();
@@ -285,10 +339,10 @@ void Devserver::run() {
 
 void Devserver::stop() { impl_->shutdown(); }
 
-std::string Devserver::httpUrl() const { return impl_->hub.config().httpUrl; }
-std::uint16_t Devserver::port() const { return impl_->boundPort; }
-std::string Devserver::sipHost() const { return impl_->options.host; }
-std::uint16_t Devserver::sipPort() const { return impl_->gateway.port(); }
+std::string Devserver::httpUrl() const { return impl_->httpUrl(); }
+std::uint16_t Devserver::port() const { return impl_->port(); }
+std::string Devserver::sipHost() const { return impl_->host(); }
+std::uint16_t Devserver::sipPort() const { return impl_->sipPort(); }
 
 std::string Devserver::readyLine() const {
   return json{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()}}.dump();

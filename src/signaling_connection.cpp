@@ -23,6 +23,43 @@ constexpr long kPongTimeoutMs = 10'000;
 using PlainClient = websocketpp::client<websocketpp::config::asio_client>;
 using TlsClient = websocketpp::client<websocketpp::config::asio_tls_client>;
 
+// websocketpp asks the *endpoint's* TLS init handler for a context while get_connection() creates the
+// connection, before a per-connection handler could be set. Each client has its own trust settings, so the
+// connection being created names them here; connect() runs on the network thread, as get_connection() does.
+struct TlsSettings {
+  const CallClientOptions* options = nullptr;
+  const std::string* host = nullptr;
+  std::string* verifyError = nullptr;  // where the certificate check says why it refused
+};
+thread_local TlsSettings tlsForNewConnection;
+
+std::shared_ptr<asio::ssl::context> clientTlsContext(const CallClientOptions& options, const std::string& host,
+                                                     std::string* verifyError) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  if (options.verifyTls) {
+    asio::error_code ec;
+    if (options.caFile.empty()) ctx->set_default_verify_paths(ec);
+    else ctx->load_verify_file(options.caFile, ec);
+    if (ec) DAILY_LOG(Error, "signaling", "cannot load CA certificates: " << ec.message());
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    ctx->set_verify_callback([check = asio::ssl::host_name_verification(host), host, verifyError](
+                                 bool preverified, asio::ssl::verify_context& vc) {
+      const bool ok = check(preverified, vc);
+      if (!ok && verifyError->empty()) {
+        const int err = X509_STORE_CTX_get_error(vc.native_handle());
+        *verifyError = err != X509_V_OK ? X509_verify_cert_error_string(err)
+                                        : "the certificate is not for host " + host;
+      }
+      return ok;
+    });
+  } else {
+    ctx->set_verify_mode(asio::ssl::verify_none);
+  }
+  return ctx;
+}
+
 template <class Client>
 Client& endpoint() {
   // One endpoint per transport kind for the whole process, on the shared io_context; never destroyed (see Runtime).
@@ -31,6 +68,13 @@ Client& endpoint() {
     c->clear_access_channels(websocketpp::log::alevel::all);
     c->clear_error_channels(websocketpp::log::elevel::all);
     c->init_asio(&Runtime::instance().io());
+    if constexpr (std::is_same_v<Client, TlsClient>) {
+      c->set_tls_init_handler([](websocketpp::connection_hdl) -> std::shared_ptr<asio::ssl::context> {
+        const TlsSettings settings = tlsForNewConnection;
+        if (!settings.options) return nullptr;  // not ours: websocketpp fails the connection (invalid context)
+        return clientTlsContext(*settings.options, *settings.host, settings.verifyError);
+      });
+    }
     return c;
   }();
   return *client;
@@ -81,7 +125,9 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
  private:
   void connect() {
     websocketpp::lib::error_code ec;
+    tlsForNewConnection = TlsSettings{&options_, &url_.host, &verifyError_};
     auto con = endpoint<Client>().get_connection(url_.signalingUrl, ec);
+    tlsForNewConnection = TlsSettings{};
     if (ec) return closed("cannot connect to " + url_.signalingUrl + ": " + ec.message(), false);
     con_ = con;
     con->set_open_handshake_timeout(static_cast<long>(options_.connectTimeout.count()));
@@ -101,8 +147,11 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
       if (self->handlers_.onMessage) self->handlers_.onMessage(std::move(message->get_raw_payload()));
     });
     con->set_fail_handler([weak](websocketpp::connection_hdl) {
-      if (auto self = weak.lock())
-        self->closed("cannot connect to " + self->url_.signalingUrl + ": " + self->con_->get_ec().message(), true);
+      auto self = weak.lock();
+      if (!self) return;
+      std::string why = self->con_->get_ec().message();
+      if (!self->verifyError_.empty()) why += " (certificate refused: " + self->verifyError_ + ")";
+      self->closed("cannot connect to " + self->url_.signalingUrl + ": " + why, true);
     });
     con->set_close_handler([weak](websocketpp::connection_hdl) {
       auto self = weak.lock();
@@ -129,25 +178,6 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
       websocketpp::lib::error_code ignored;
       self->con_->terminate(ignored);
     });
-    if constexpr (std::is_same_v<Client, TlsClient>) {
-      con->set_tls_init_handler([options = options_, host = url_.host](websocketpp::connection_hdl) {
-        auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                         asio::ssl::context::no_tlsv1_1);
-        if (options.verifyTls) {
-          asio::error_code ec;
-          if (options.caFile.empty()) ctx->set_default_verify_paths(ec);
-          else ctx->load_verify_file(options.caFile, ec);
-          if (ec) DAILY_LOG(Error, "signaling", "cannot load CA certificates: " << ec.message());
-          ctx->set_verify_mode(asio::ssl::verify_peer);
-          ctx->set_verify_callback(asio::ssl::host_name_verification(host));
-        } else {
-          ctx->set_verify_mode(asio::ssl::verify_none);
-        }
-        return ctx;
-      });
-    }
     endpoint<Client>().connect(con);
   }
 
@@ -190,6 +220,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   std::mutex openMu_;
   typename Client::connection_ptr open_;  // con_ while it is open: what send() writes to, from any thread
   asio::steady_timer keepalive_;
+  std::string verifyError_;  // written by the TLS handshake on the network thread, read there by the fail handler
 };
 
 template <class Client>
