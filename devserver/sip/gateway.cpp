@@ -379,6 +379,14 @@ struct Gateway::Impl {
         return;
       }
     }
+    // A request we cannot serve whatever its method (RFC 3261 8.2.1 and 8.2.2.1; RFC 4475 badvers, unkscm).
+    if (method != "ACK") {
+      const osip_message_t* m = message.get();
+      if (!m->sip_version || std::strcmp(m->sip_version, "SIP/2.0") != 0) return respond(message.get(), from, 505, {});
+      const char* scheme = m->req_uri ? m->req_uri->scheme : nullptr;
+      if (!scheme || (osip_strcasecmp(scheme, "sip") != 0 && osip_strcasecmp(scheme, "sips") != 0))
+        return respond(message.get(), from, 416, {});
+    }
     if (method == "INVITE") return onInvite(std::move(message), from);
     if (method == "ACK") return onAck(message.get());
     if (method == "CANCEL") return onCancel(message.get(), from);
