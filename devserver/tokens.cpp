@@ -1,6 +1,7 @@
 #include "tokens.hpp"
 
 #include "common/base64.hpp"
+#include "common/openssl_init.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -49,7 +50,9 @@ json TokenClaims::toProperties() const {
 }
 
 TokenSigner::TokenSigner(std::string secret, std::string domainId)
-    : secret_(std::move(secret)), domainId_(std::move(domainId)) {}
+    : secret_(std::move(secret)), domainId_(std::move(domainId)) {
+  detail::initOpenSsl();
+}
 
 std::string TokenSigner::sign(std::string_view input) const {
   unsigned char mac[EVP_MAX_MD_SIZE];

@@ -2,6 +2,7 @@
 #include <daily/version.hpp>
 
 #include "common/log.hpp"
+#include "common/openssl_init.hpp"
 
 #include <curl/curl.h>
 
@@ -19,7 +20,10 @@ using nlohmann::json;
 
 void globalInit() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] {
+    detail::initOpenSsl();  // before curl initialises OpenSSL with its atexit clean-up
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  });
 }
 
 ErrorCode codeForStatus(long status) {

@@ -1,6 +1,7 @@
 #include "runtime.hpp"
 
 #include "common/log.hpp"
+#include "common/openssl_init.hpp"
 
 #include <exception>
 
@@ -9,7 +10,7 @@ namespace daily::detail {
 Runtime& Runtime::instance() {
   // Deliberately never destroyed: handlers may still be running at exit, and joining the network thread from a
   // static destructor would race with them. The OS reclaims the threads.
-  static Runtime* runtime = new Runtime();
+  static Runtime* runtime = (initOpenSsl(), new Runtime());
   return *runtime;
 }
 

@@ -1,4 +1,5 @@
 #include "common/ids.hpp"
+#include "common/openssl_init.hpp"
 
 #include <openssl/rand.h>
 
@@ -10,6 +11,7 @@ namespace daily::detail {
 namespace {
 
 void fillRandom(unsigned char* data, std::size_t size) {
+  initOpenSsl();
   if (RAND_bytes(data, static_cast<int>(size)) != 1) throw std::runtime_error("OpenSSL RAND_bytes failed");
 }
 

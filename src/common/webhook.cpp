@@ -2,6 +2,7 @@
 #include <daily/webhook.hpp>
 
 #include "common/base64.hpp"
+#include "common/openssl_init.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -20,6 +21,7 @@ std::optional<std::string> hmacBase64(std::string_view secret, std::string_view 
   message.append(timestamp).append(".").append(body);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
+  detail::initOpenSsl();
   HMAC(EVP_sha256(), key->data(), static_cast<int>(key->size()), reinterpret_cast<const unsigned char*>(message.data()),
        message.size(), mac, &len);
   return detail::base64Encode(std::string_view(reinterpret_cast<const char*>(mac), len));

@@ -81,12 +81,11 @@ int freePort(int type) {
 }  // namespace
 
 int freeUdpPort() { return freePort(SOCK_DGRAM); }
-int freeTcpPort() { return freePort(SOCK_STREAM); }
 
 namespace {
 
-bool udpBindable(int port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+bool bindable(int type, int port) {
+  const int fd = socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -96,7 +95,21 @@ bool udpBindable(int port) {
   return ok;
 }
 
+bool udpBindable(int port) { return bindable(SOCK_DGRAM, port); }
+
 }  // namespace
+
+int freeTcpPort() {
+  // Outside the kernel's ephemeral range (32768-60999), so that no client socket of a test running in parallel
+  // takes it while a killed server is down; the block depends on the process id, as freeMediaPort's does.
+  static int next = 0;
+  const int base = 20000 + static_cast<int>(getpid() % 190) * 64;
+  for (int attempt = 0; attempt < 12000; ++attempt) {
+    const int port = 20000 + (base - 20000 + ++next) % 12000;
+    if (bindable(SOCK_STREAM, port)) return port;
+  }
+  throw std::runtime_error("no free TCP port");
+}
 
 int freeMediaPort() {
   static int next = 0;

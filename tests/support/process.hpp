@@ -28,7 +28,8 @@ class Process {
 
 /// A UDP port that was free a moment ago on 127.0.0.1.
 int freeUdpPort();
-/// A TCP port that was free a moment ago on 127.0.0.1 (for a server that must come back on the same port).
+/// A TCP port that was free a moment ago on 127.0.0.1, outside the ephemeral range (for a server that must come
+/// back on the same port after being killed).
 int freeTcpPort();
 /// A port p for sipp's -mp: p and p+2 (sipp binds both, for audio and video) were free a moment ago. Taken from
 /// 10000-20000 (the demo takes 20000-32000), outside the kernel's ephemeral range, starting in a block that
