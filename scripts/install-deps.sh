@@ -12,7 +12,7 @@ packages=(
   # real SIP peers for the tests and the demo; curl and jq for the demo's REST calls
   sip-tester baresip-core curl jq
   # certificates made by the TLS tests; network namespaces and tc netem for the packet-loss tests
-  openssl iproute2
+  openssl iproute2 iptables
   # fuzzing (scripts/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
   clang libclang-rt-14-dev
 )

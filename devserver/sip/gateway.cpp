@@ -10,6 +10,7 @@
 
 #include <array>
 #include <map>
+#include <utility>
 
 namespace daily::devserver {
 namespace {
@@ -92,10 +93,16 @@ struct Leg {
   json sipHeaders = json::object();
   // Transfers.
   std::string referTo;      // a REFER is in progress toward this
+  // While our REFER has no final answer: the NOTIFY that implies its acceptance (RFC 3515 2.4.4: it may overtake a
+  // lost or late 202) calls referImplied; the dialog ending first calls referAbandoned. Each finishes the REFER.
+  std::function<void()> referImplied;
+  std::function<void()> referAbandoned;
   std::string bridgedWith;  // sessionId of the other leg of a sipCallTransfer bridge
   std::string transferRoom; // the room a bridged caller left (for calltransfer.completed)
   std::string transferTo;
   std::function<void()> onEnded;  // stopDialOut waiting for the leg to end
+  // Dial-in: requests of ours waiting for the ACK of our 2xx; called with true once it came, false if it never will.
+  std::vector<std::function<void(bool acked)>> untilAck;
 };
 
 // The request or status line: one rung of the SIP ladder in the log.
@@ -258,6 +265,15 @@ struct Gateway::Impl {
       if (t->onTimeout) t->onTimeout();
     });
     return tx;
+  }
+
+  // Ends a client transaction without an answer, silently (a late response to it is then ignored).
+  void abandonClient(ClientTransaction& tx) {
+    if (tx.completed) return;
+    tx.completed = true;
+    tx.retransmit.cancel();
+    tx.timeout.cancel();
+    clients.erase(tx.key);
   }
 
   void scheduleRetransmit(const std::shared_ptr<ClientTransaction>& tx) {
@@ -535,6 +551,7 @@ struct Gateway::Impl {
       if (Clock::now() >= l->okDeadline) {
         DAILY_LOG(Warn, "sip", "no ACK for call " << l->callId << "; hanging up");
         l->okWire.clear();
+        releaseUntilAck(*l, false);
         return hangUp(*l, {});
       }
       sendTo(l->okWire, l->peer);
@@ -550,7 +567,21 @@ struct Gateway::Impl {
     if (!leg.okWire.empty() && sip::fromTag(ack) == leg.remoteTag) {
       leg.okWire.clear();
       leg.timer.cancel();
+      releaseUntilAck(leg, true);
     }
+  }
+
+  // Our own requests in a dial-in dialog wait for the ACK of our 2xx: RFC 3261 section 15 requires it of a BYE,
+  // and a REFER or INFO that overtakes the ACK (when our 2xx or the ACK was lost) makes callers abort the call.
+  void whenAcked(Leg& leg, std::function<void(bool acked)> action) {
+    if (leg.okWire.empty()) return action(true);
+    leg.untilAck.push_back(std::move(action));
+  }
+
+  void releaseUntilAck(Leg& leg, bool acked) {
+    auto waiting = std::move(leg.untilAck);
+    leg.untilAck.clear();
+    for (auto& action : waiting) action(acked);
   }
 
   void onCancel(osip_message_t* cancel, const Endpoint& from) {
@@ -581,6 +612,7 @@ struct Gateway::Impl {
     if (event.rfind("refer", 0) != 0) return respond(notify, from, 489, {});
     respond(notify, from, 200, {});
     if (leg->referTo.empty()) return;
+    if (auto implied = std::move(leg->referImplied)) implied();
     const int code = sip::sipfragStatus(sip::body(notify));
     const bool terminated = sip::header(notify, "subscription-state").rfind("terminated", 0) == 0;
     if (code == 0 && !terminated) return;
@@ -649,6 +681,8 @@ struct Gateway::Impl {
       }
     }
     if (!leg.transferRoom.empty()) transferWebhook(leg.transferRoom, leg, "calltransfer.completed", leg.transferTo, false);
+    if (auto abandoned = std::move(leg.referAbandoned)) abandoned();
+    releaseUntilAck(leg, false);
     auto onEnded = std::move(leg.onEnded);
     const std::string bridged = leg.bridgedWith;
     forgetLeg(leg);
@@ -669,13 +703,20 @@ struct Gateway::Impl {
       if (done) done();
       return;
     }
-    auto bye = inDialogRequest(leg, "BYE");
     const std::string sessionId = leg.sessionId;
-    auto finish = [this, sessionId, done] {
-      if (Leg* l = legOf(sessionId)) endLeg(*l);
-      if (done) done();
-    };
-    sendRequest(bye.get(), leg.peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); }, finish);
+    whenAcked(leg, [this, sessionId, done](bool) {
+      Leg* l = legOf(sessionId);
+      if (!l || l->state != LegState::Confirmed) {
+        if (done) done();
+        return;
+      }
+      auto bye = inDialogRequest(*l, "BYE");
+      auto finish = [this, sessionId, done] {
+        if (Leg* ended = legOf(sessionId)) endLeg(*ended);
+        if (done) done();
+      };
+      sendRequest(bye.get(), l->peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); }, finish);
+    });
   }
 
   void referProgress(const Leg& leg, const std::string& status, int code, bool final, const std::string& sipfrag) {
@@ -714,42 +755,75 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
     if (!leg->referTo.empty())
       return reply(wireError(ErrorCode::InvalidArgument, "a transfer of session " + sessionId + " is already in progress"), {});
+    leg->referTo = toEndPoint;
+    whenAcked(*leg, [this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
+      Leg* l = legOf(sessionId);
+      if (acked && l) return sendRefer(*l, toEndPoint, headers, referredBy, reply);
+      if (l) l->referTo.clear();
+      reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
+    });
+  }
+
+  void sendRefer(Leg& target, const std::string& toEndPoint, const json& headers, const std::string& referredBy,
+                 const Reply& reply) {
+    Leg* leg = &target;
+    const std::string sessionId = leg->sessionId;
+    const std::string room = leg->room;
     auto refer = inDialogRequest(*leg, "REFER");
     sip::addHeader(refer.get(), "Refer-To", "<" + toEndPoint + ">");
     sip::addHeader(refer.get(), "Referred-By", "<" + referredBy + ">");
     for (const auto& [name, value] : headers.items()) sip::addHeader(refer.get(), name, value.get<std::string>());
-    leg->referTo = toEndPoint;
     DAILY_LOG(Info, "sip", "REFER " << leg->callId << " to " << toEndPoint);
     transferWebhook(room, *leg, "calltransfer.triggered", toEndPoint, true);
-    sendRequest(
+    // Exactly one of accepted / refused / timed out / abandoned answers the caller; `done` says it happened.
+    auto done = std::make_shared<bool>(false);
+    auto accepted = [this, sessionId, reply, done](int code) {
+      if (std::exchange(*done, true)) return;
+      reply(std::nullopt, json::object());  // first: the caller's latency must not grow with the room
+      if (Leg* l = legOf(sessionId)) {
+        l->referImplied = nullptr;
+        l->referAbandoned = nullptr;
+        referProgress(*l, "accepted", code, false, {});
+        transferWebhook(l->room, *l, "calltransfer.initiated", l->referTo, true);
+      }
+    };
+    auto tx = sendRequest(
         refer.get(), leg->peer,
-        [this, sessionId, reply](osip_message_t* response) {
+        [this, sessionId, reply, done, accepted](osip_message_t* response) {
           const int code = sip::status(response);
           if (code < 200) return;
-          Leg* l = legOf(sessionId);
-          if (code < 300) {
-            reply(std::nullopt, json::object());  // first: the caller's latency must not grow with the room
-            if (l) {
-              referProgress(*l, "accepted", code, false, {});
-              transferWebhook(l->room, *l, "calltransfer.initiated", l->referTo, true);
-            }
-            return;
-          }
-          if (l) {
+          if (code < 300) return accepted(code);
+          if (std::exchange(*done, true)) return;
+          if (Leg* l = legOf(sessionId)) {
             referProgress(*l, "rejected", code, true, {});
             l->referTo.clear();
+            l->referImplied = nullptr;
+            l->referAbandoned = nullptr;
           }
           reply(wireError(ErrorCode::SipRejected,
                           "the SIP peer refused the REFER: " + std::to_string(code) + " " + sip::reason(response), code),
                 {});
         },
-        [this, sessionId, reply] {
+        [this, sessionId, reply, done] {
+          if (std::exchange(*done, true)) return;
           if (Leg* l = legOf(sessionId)) {
             referProgress(*l, "timeout", 0, true, {});
             l->referTo.clear();
+            l->referImplied = nullptr;
+            l->referAbandoned = nullptr;
           }
           reply(wireError(ErrorCode::Timeout, "the SIP peer did not answer the REFER"), {});
         });
+    std::weak_ptr<ClientTransaction> weakTx = tx;
+    leg->referImplied = [this, weakTx, accepted] {
+      if (auto t = weakTx.lock()) abandonClient(*t);  // no more retransmissions: the peer has it
+      accepted(0);  // 0: no SIP status was seen; the NOTIFY says the REFER was accepted
+    };
+    leg->referAbandoned = [this, weakTx, reply, done] {
+      if (auto t = weakTx.lock()) abandonClient(*t);
+      if (std::exchange(*done, true)) return;
+      reply(wireError(ErrorCode::ConnectionLost, "the call ended before the SIP peer answered the REFER"), {});
+    };
   }
 
   // Sends an INVITE for a new leg of ours (dial-out, or the far side of a bridge).
@@ -972,7 +1046,10 @@ struct Gateway::Impl {
     if (!leg) return reply(wireError(ErrorCode::NotFound, "no SIP participant with session " + sessionId + " in this room"), {});
     if (leg->state != LegState::Confirmed)
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
-    sendDigit(sessionId, tones, 0, durationMs, std::move(reply));
+    whenAcked(*leg, [this, sessionId, tones, durationMs, reply](bool acked) {
+      if (acked) return sendDigit(sessionId, tones, 0, durationMs, reply);
+      reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
+    });
   }
 
   // One INFO per digit, each after the previous one was answered (RFC 6086 has no ordering across transactions).

@@ -1,0 +1,156 @@
+// Packet loss on the SIP path: sipp callers in a network namespace of their own, 20 % of their packets dropped
+// in each direction, and the bot referring every one of them. RFC 3261's retransmissions (the gateway's and
+// sipp's) must carry every call and every transfer through.
+//
+// The namespace, the veth pair and the loss are made by the test itself (it needs root, as CI has). Loss comes
+// from tc netem where the kernel has it; kernels built without netem (this project's CI machines among them)
+// get the same random 20 % drop from netfilter's statistic match instead, and the test says which it used.
+
+#include "devserver_fixture.hpp"
+#include "events.hpp"
+#include "process.hpp"
+
+#include <daily/daily.hpp>
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+namespace daily::test {
+namespace {
+
+using nlohmann::json;
+
+int sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
+
+// A network namespace joined to this one by a veth pair, with random loss on the namespace's side.
+class LossyNamespace {
+ public:
+  explicit LossyNamespace(int lossPercent) {
+    const int id = static_cast<int>(getpid() % 16384);
+    name_ = "dloss" + std::to_string(id);
+    hostIf_ = "dl" + std::to_string(id) + "h";
+    nsIf_ = "dl" + std::to_string(id) + "n";
+    const int base = id * 4;
+    const std::string prefix = "10.213." + std::to_string(base >> 8) + ".";
+    hostIp_ = prefix + std::to_string((base & 255) + 1);
+    nsIp_ = prefix + std::to_string((base & 255) + 2);
+    teardown();
+    const std::string in = "ip netns exec " + name_ + " ";
+    const std::vector<std::string> setup{
+        "ip netns add " + name_,
+        "ip link add " + hostIf_ + " type veth peer name " + nsIf_,
+        "ip link set " + nsIf_ + " netns " + name_,
+        "ip addr add " + hostIp_ + "/30 dev " + hostIf_,
+        "ip link set " + hostIf_ + " up",
+        in + "ip addr add " + nsIp_ + "/30 dev " + nsIf_,
+        in + "ip link set " + nsIf_ + " up",
+        in + "ip link set lo up",
+    };
+    for (const auto& c : setup)
+      if (sh(c) != 0) throw std::runtime_error("cannot build the test network (needs root and iproute2): " + c);
+    const std::string loss = std::to_string(lossPercent);
+    if (sh("tc qdisc add dev " + hostIf_ + " root netem loss " + loss + "% delay 5ms") == 0 &&
+        sh(in + "tc qdisc add dev " + nsIf_ + " root netem loss " + loss + "% delay 5ms") == 0) {
+      method_ = "tc netem";
+    } else {
+      // Dropped on the way in, in each namespace: a drop on the way out would fail the sender's sendto() with
+      // EPERM, which real loss never does.
+      const std::string p = std::to_string(lossPercent / 100.0);
+      hostRule_ = "INPUT -i " + hostIf_ + " -p udp -m statistic --mode random --probability " + p + " -j DROP";
+      const std::string nsRule = "INPUT -i " + nsIf_ + " -p udp -m statistic --mode random --probability " + p + " -j DROP";
+      if (sh("iptables -A " + hostRule_) != 0 || sh(in + "iptables -A " + nsRule) != 0)
+        throw std::runtime_error("neither tc netem nor iptables' statistic match works here");
+      method_ = "netfilter statistic match (this kernel has no netem)";
+    }
+  }
+  ~LossyNamespace() { teardown(); }
+
+  const std::string& name() const { return name_; }
+  const std::string& hostIp() const { return hostIp_; }
+  const std::string& nsIp() const { return nsIp_; }
+  const std::string& method() const { return method_; }
+
+  // Packets dropped so far, where the netfilter rules count them (0 with netem, which does not say).
+  long dropped() const {
+    const std::string command = "iptables -L INPUT -n -v -x | grep " + hostIf_ + "; ip netns exec " + name_ +
+                                " iptables -L INPUT -n -v -x";
+    FILE* out = popen(command.c_str(), "r");
+    if (!out) return 0;
+    long total = 0;
+    char line[512];
+    while (std::fgets(line, sizeof line, out)) {
+      if (!std::strstr(line, "DROP")) continue;
+      total += std::strtol(line, nullptr, 10);  // the first column: packets
+    }
+    pclose(out);
+    return total;
+  }
+
+ private:
+  void teardown() {
+    if (!hostRule_.empty()) sh("iptables -D " + hostRule_);
+    sh("ip netns del " + name_);
+    sh("ip link del " + hostIf_);
+  }
+
+  std::string name_, hostIf_, nsIf_, hostIp_, nsIp_, method_, hostRule_;
+};
+
+TEST(LossyPath, EveryCallAndEveryReferGetsThroughTwentyPercentLoss) {
+  ASSERT_EQ(geteuid(), 0u) << "this test makes a network namespace: run it as root (CI does)";
+  LossyNamespace net(20);
+  std::cout << "[ loss     ] 20 % each way by " << net.method() << "\n";
+
+  devserver::Options o;
+  o.apiKey = kApiKey;
+  o.host = net.hostIp();
+  o.sipT1 = std::chrono::milliseconds(100);
+  o.sipTransactionTimeout = std::chrono::milliseconds(6400);  // 64 * T1, as RFC 3261 has it
+  InProcessServer server(o);
+  const json room = server.createRoom({{"name", "support"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}}), .userName = "bot"}));
+
+  constexpr int kCalls = 8;
+  const std::string dir = tempDir("daily-lossy");
+  // One call at a time (-l 1), kCalls in all; sipp retransmits as long as RFC 3261's timers allow.
+  Process callers({"ip", "netns", "exec", net.name(), "sipp", net.hostIp() + ":" + std::to_string(server.sipPort()),
+                   "-sf", std::string(DAILY_SIP_SCENARIOS) + "/caller_accepts_refer.xml", "-s", "support", "-i",
+                   net.nsIp(), "-m", std::to_string(kCalls), "-l", "1", "-r", "5", "-max_invite_retrans", "20",
+                   "-max_non_invite_retrans", "20", "-timeout", "100s", "-timeout_error", "-nostdin", "-trace_err",
+                   "-error_file", dir + "/sipp.errors", "-trace_stat", "-stf", dir + "/sipp.stat", "-mp",
+                   std::to_string(freeMediaPort())},
+                  dir, dir + "/sipp.log");
+
+  std::set<std::string> transferred;
+  for (int call = 0; call < kCalls; ++call) {
+    SCOPED_TRACE("call " + std::to_string(call + 1));
+    auto connected = events.waitFor(
+        "dialin-connected", [&](const Event& e) { return !transferred.count(e.payload.value("sessionId", "")); }, 30s);
+    ASSERT_TRUE(connected);
+    const std::string id = connected->payload["sessionId"];
+    EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@" + net.nsIp() + ":5099"}), 30s));
+    auto done = events.waitFor(
+        "sip-refer-progress",
+        [&](const Event& e) { return e.payload.value("sessionId", "") == id && e.payload.value("final", false); }, 30s);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->payload["status"], "transferred") << done->payload.dump();
+    transferred.insert(id);
+  }
+  EXPECT_EQ(callers.wait(60s), 0) << readFile(dir + "/sipp.log") << readFile(dir + "/sipp.errors");
+  EXPECT_EQ(transferred.size(), static_cast<std::size_t>(kCalls));
+  if (net.method() != "tc netem") {
+    EXPECT_GT(net.dropped(), 0) << "the loss was not applied";
+  }
+  std::cout << "[ loss     ] packets dropped: " << net.dropped() << "\n";
+}
+
+}  // namespace
+}  // namespace daily::test
