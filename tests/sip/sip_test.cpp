@@ -1,6 +1,7 @@
 // Telephony end to end: the devserver's SIP gateway, CallClient's telephony calls, and real SIP user agents
 // (sipp from Debian's sip-tester, and baresip). Each case checks what the bot saw and what the SIP peer saw.
 
+#include "baresip.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
 #include "process.hpp"
@@ -156,28 +157,7 @@ TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
   auto target = sippServer("uas", targetPort);
   // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone.
   const int phonePort = freeUdpPort();
-  const std::string config = dir + "/baresip";
-  std::filesystem::create_directories(config);
-  {
-    std::ofstream wav(config + "/tone.wav", std::ios::binary);
-    const std::uint32_t samples = 8000 * 4;  // four seconds of silence
-    auto u32 = [&](std::uint32_t v) { wav.write(reinterpret_cast<const char*>(&v), 4); };
-    auto u16 = [&](std::uint16_t v) { wav.write(reinterpret_cast<const char*>(&v), 2); };
-    wav << "RIFF";
-    u32(36 + samples * 2);
-    wav << "WAVEfmt ";
-    u32(16); u16(1); u16(1); u32(8000); u32(16000); u16(2); u16(16);
-    wav << "data";
-    u32(samples * 2);
-    const std::string silence(samples * 2, '\0');
-    wav.write(silence.data(), static_cast<std::streamsize>(silence.size()));
-    std::ofstream(config + "/config") << "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:" << phonePort
-                                      << "\nmodule stdio.so\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\n"
-                                         "module_app menu.so\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n"
-                                         "audio_source aufile,"
-                                      << config << "/tone.wav\n";
-    std::ofstream(config + "/accounts") << "<sip:caller@127.0.0.1:" << phonePort << ">;regint=0\n";
-  }
+  const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller");
   Process phone({"baresip", "-f", config, "-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipPort()), "-t",
                  "10"},
                 dir, dir + "/baresip.log");

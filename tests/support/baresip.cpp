@@ -1,0 +1,34 @@
+#include "baresip.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+
+namespace daily::test {
+
+std::string writeBaresipConfig(const std::string& dir, const std::string& host, int port, const std::string& user) {
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream wav(dir + "/tone.wav", std::ios::binary);
+    const std::uint32_t samples = 8000 * 4;  // four seconds of silence
+    auto u32 = [&](std::uint32_t v) { wav.write(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](std::uint16_t v) { wav.write(reinterpret_cast<const char*>(&v), 2); };
+    wav << "RIFF";
+    u32(36 + samples * 2);
+    wav << "WAVEfmt ";
+    u32(16); u16(1); u16(1); u32(8000); u32(16000); u16(2); u16(16);
+    wav << "data";
+    u32(samples * 2);
+    const std::string silence(samples * 2, '\0');
+    wav.write(silence.data(), static_cast<std::streamsize>(silence.size()));
+  }
+  std::ofstream(dir + "/config") << "module_path /usr/lib/baresip/modules\nsip_listen " << host << ":" << port
+                                 << "\nmodule stdio.so\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\n"
+                                    "module_app menu.so\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n"
+                                    "audio_source aufile,"
+                                 << dir << "/tone.wav\n";
+  std::ofstream(dir + "/accounts") << "<sip:" << user << "@" << host << ":" << port << ">;regint=0\n";
+  return dir;
+}
+
+}  // namespace daily::test
