@@ -8,6 +8,8 @@
 #include <daily/daily.hpp>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <websocketpp/client.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/config/asio_no_tls_client.hpp>
@@ -191,10 +193,11 @@ class RawClient {
     thread_.join();
   }
   void send(const std::string& text) { con_->send(text, websocketpp::frame::opcode::text); }
-  std::optional<json> waitFrame(const std::function<bool(const json&)>& pred) {
+  std::optional<json> waitFrame(const std::function<bool(const json&)>& pred,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     std::unique_lock<std::mutex> lock(mu_);
     std::optional<json> found;
-    cv_.wait_for(lock, 5s, [&] {
+    cv_.wait_for(lock, timeout, [&] {
       for (const auto& f : frames_) {
         json j = json::parse(f, nullptr, false);
         if (!j.is_discarded() && pred(j)) {
@@ -315,6 +318,122 @@ TEST(ProtocolFaults, AnOwnerStillCannotInjectSipHeadersPastTheServer) {
     ASSERT_TRUE(answer) << params.dump();
     EXPECT_EQ((*answer)["error"]["code"], "invalid-argument") << params.dump();
   }
+}
+
+
+TEST(ProtocolFaults, AFloodOfJoinsFromOneClientIsAnsweredAndChangesNothing) {
+  InProcessServer server;
+  const json room = server.createRoom({{"name", "flooded"}});
+  RawClient raw("ws" + server.httpUrl().substr(4) + "/ws");
+  constexpr int kJoins = 5000;
+  for (int i = 1; i <= kJoins; ++i)
+    raw.send(protocol::encodeRequest(static_cast<std::uint64_t>(i), "join", {{"room", "flooded"}, {"userName", "flood"}}));
+  // Every request is answered, in order: the first joins, every other one is refused.
+  auto last = raw.waitFrame([](const json& j) { return j.value("id", 0) == kJoins; }, 30s);
+  ASSERT_TRUE(last);
+  EXPECT_EQ((*last)["error"]["code"], "invalid-argument");
+  auto first = raw.waitFrame([](const json& j) { return j.value("id", 0) == 1; });
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->contains("result"));
+  // The room holds one participant for the flooding connection, and a newcomer is served at once.
+  CallClient newcomer;
+  const json joined = await(newcomer.join({room["url"].get<std::string>(), "", "newcomer"}));
+  EXPECT_EQ(joined.size(), 2u);
+  EXPECT_EQ(server.rest("GET", "/v1/rooms/flooded/presence").body["total_count"], 2);
+}
+
+// A websocket server written by hand, to misbehave below websocketpp's level: it answers the handshake and the
+// join, then answers the next request with the first bytes of a frame and closes the TCP connection.
+class MidFrameServer {
+ public:
+  MidFrameServer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~MidFrameServer() { thread_.join(); }
+  std::string roomUrl() const { return "http://127.0.0.1:" + std::to_string(port_) + "/room"; }
+
+ private:
+  static std::string acceptKey(const std::string& key) {
+    const std::string magic = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(magic.data()), magic.size(), digest);
+    std::string out(32, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest, SHA_DIGEST_LENGTH);
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+  }
+
+  // One client frame (masked, as clients must send them), unmasked.
+  std::string readFrame(asio::ip::tcp::socket& s) {
+    unsigned char head[2];
+    asio::read(s, asio::buffer(head));
+    std::uint64_t length = head[1] & 0x7f;
+    if (length == 126) {
+      unsigned char ext[2];
+      asio::read(s, asio::buffer(ext));
+      length = (ext[0] << 8) | ext[1];
+    } else if (length == 127) {
+      unsigned char ext[8];
+      asio::read(s, asio::buffer(ext));
+      length = 0;
+      for (unsigned char b : ext) length = (length << 8) | b;
+    }
+    unsigned char mask[4];
+    asio::read(s, asio::buffer(mask));
+    std::string payload(length, '\0');
+    asio::read(s, asio::buffer(payload));
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ mask[i % 4]);
+    return payload;
+  }
+
+  static std::string textFrame(const std::string& payload) {
+    std::string frame{'\x81'};
+    if (payload.size() < 126) {
+      frame += static_cast<char>(payload.size());
+    } else {
+      frame += static_cast<char>(126);
+      frame += static_cast<char>((payload.size() >> 8) & 0xff);
+      frame += static_cast<char>(payload.size() & 0xff);
+    }
+    return frame + payload;
+  }
+
+  void serve() {
+    asio::ip::tcp::socket s(io_);
+    acceptor_.accept(s);
+    asio::streambuf request;
+    asio::read_until(s, request, "\r\n\r\n");
+    std::string headers(asio::buffers_begin(request.data()), asio::buffers_end(request.data()));
+    const std::size_t at = headers.find("Sec-WebSocket-Key: ");
+    const std::string key = headers.substr(at + 19, headers.find("\r\n", at) - at - 19);
+    asio::write(s, asio::buffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Accept: " + acceptKey(key) + "\r\n\r\n"));
+    auto join = protocol::decodeFrame(readFrame(s), nullptr);
+    asio::write(s, asio::buffer(textFrame(protocol::encodeResult(join->id, FakeServer::joinResult(true)))));
+    auto next = protocol::decodeFrame(readFrame(s), nullptr);
+    const std::string answer = textFrame(protocol::encodeResult(next->id, json::object()));
+    asio::write(s, asio::buffer(answer.substr(0, answer.size() / 2)));  // half a frame...
+    s.close();                                                           // ... and the connection is gone
+  }
+
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(ProtocolFaults, AConnectionClosedMidFrameFailsThePendingRequestWithConnectionLost) {
+  MidFrameServer server;
+  CallClientOptions options;
+  options.reconnect = false;  // nothing to reconnect to: the server served one connection
+  CallClient client(options);
+  EventRecorder events(client);
+  await(client.join(JoinOptions{server.roomUrl(), "", ""}));
+  Error e = expectError([&] { await(client.sipRefer({"caller", "sip:support@127.0.0.1"}), 10s); });
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost) << e.what();
+  EXPECT_TRUE(events.waitFor("error"));
+  EXPECT_EQ(client.meetingState(), "error");
 }
 
 }  // namespace
