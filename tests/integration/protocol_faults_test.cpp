@@ -187,8 +187,8 @@ class RawClient {
     cv_.wait_for(lock, 5s, [&] { return open_ || closed_; });
   }
   ~RawClient() {
-    websocketpp::lib::error_code ec;
-    if (!closed_) con_->terminate(ec);
+    // Not con_->terminate() from here: a connection belongs to its io thread (TSan caught the race). Stopping the
+    // io loop is thread-safe; the socket closes when the connection is destroyed.
     ws_.stop();
     thread_.join();
   }
