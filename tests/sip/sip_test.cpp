@@ -278,7 +278,8 @@ TEST_P(SipReferRefused, IsSipRejectedWithTheStatusAndTheCallerStays) {
 
 INSTANTIATE_TEST_SUITE_P(Statuses, SipReferRefused,
                          ::testing::Values(std::pair{"caller_declines_refer.xml", 603},
-                                           std::pair{"caller_refuses_refer_405.xml", 405}));
+                                           std::pair{"caller_refuses_refer_405.xml", 405},
+                                           std::pair{"caller_refuses_refer_503.xml", 503}));
 
 TEST_F(SipTest, ACallerThatNeverAnswersTheReferTimesOut) {
   joinOwner();
