@@ -2,6 +2,7 @@
 //
 //   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
 //   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
+//   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
 // Prints Markdown: one table per benchmark.
 
@@ -130,32 +131,114 @@ struct ReferRun {
   int refers = 0;
 };
 
-// Refers one in-process SIP call `iterations` times with `extraClients` more participants in the room.
+// N clients joined to one room, counting the final sip-refer-progress events they receive.
+class CrowdMembers {
+ public:
+  CrowdMembers(const std::string& url, int n) : n_(n) {
+    // In batches of 50: every join is announced to everyone already there, so a thousand concurrent joins keep
+    // the devserver busy past websocketpp's 5 s handshake timeout.
+    for (int i = 0; i < n; i += 50) {
+      std::vector<std::future<json>> joins;
+      for (int k = i; k < std::min(n, i + 50); ++k) {
+        clients_.push_back(std::make_unique<CallClient>());
+        clients_.back()->on("sip-refer-progress", [this](const Event& e) {
+          if (e.payload["final"] != true) return;
+          std::lock_guard<std::mutex> lock(mu_);
+          ++finals_;
+          cv_.notify_all();
+        });
+        joins.push_back(clients_.back()->join(JoinOptions{url, "", "crowd"}));
+      }
+      for (auto& j : joins) j.get();
+    }
+  }
+  // Waits until every member has seen `transfers` final events.
+  void waitFor(long transfers) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return finals_ >= transfers * n_; });
+  }
+
+ private:
+  int n_;
+  std::vector<std::unique_ptr<CallClient>> clients_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  long finals_ = 0;
+};
+
+// The other participants of a room, in a process of their own (this binary with --crowd), as the people in a
+// real room are: they do not share the bot's network and dispatcher threads. Talks over two pipes: it says
+// "ready" once joined, then the number of transfers every member has seen, as that grows.
+class Crowd {
+ public:
+  Crowd(const std::string& url, int n) {
+    if (n == 0) return;
+    int toChild[2], fromChild[2];
+    if (pipe(toChild) != 0 || pipe(fromChild) != 0) throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(toChild[0], STDIN_FILENO);
+      dup2(fromChild[1], STDOUT_FILENO);
+      for (int fd : {toChild[0], toChild[1], fromChild[0], fromChild[1]}) close(fd);
+      const std::string count = std::to_string(n);
+      execl("/proc/self/exe", "daily_bench", "--crowd", url.c_str(), count.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(toChild[0]);
+    close(fromChild[1]);
+    toChild_ = toChild[1];
+    fromChild_ = fdopen(fromChild[0], "r");
+    if (readLine() != "ready") throw std::runtime_error("the crowd process did not join");
+  }
+  ~Crowd() {
+    if (pid_ <= 0) return;
+    close(toChild_);  // its stdin closes: it leaves and exits
+    std::fclose(fromChild_);
+    waitpid(pid_, nullptr, 0);
+  }
+  void waitFor(long transfers) {
+    while (pid_ > 0 && seen_ < transfers) seen_ = std::stol(readLine());
+  }
+
+  // The child's side.
+  static int serve(const std::string& url, int n) {
+    CrowdMembers members(url, n);
+    std::cout << "ready" << std::endl;
+    std::thread reporter([&] {
+      for (long t = 1;; ++t) {
+        members.waitFor(t);
+        std::cout << t << std::endl;
+      }
+    });
+    reporter.detach();
+    while (std::cin.get() != EOF) {
+    }
+    std::_Exit(0);  // the crowd need not leave politely: the bench tears its server down next
+  }
+
+ private:
+  std::string readLine() {
+    char line[64];
+    if (!fromChild_ || !std::fgets(line, sizeof line, fromChild_)) throw std::runtime_error("the crowd process died");
+    std::string text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+  }
+
+  pid_t pid_ = -1;
+  int toChild_ = -1;
+  FILE* fromChild_ = nullptr;
+  long seen_ = 0;
+};
+
+// Refers one in-process SIP call `iterations` times with `extraClients` more participants in the room, who are
+// in a process of their own.
 ReferRun referLoop(int iterations, int extraClients) {
   devserver::Devserver server(serverOptions());
   server.start();
   RestClient rest = restFor(server.httpUrl());
   const Room room = rest.createRoom(roomOptions("bench", true));
-  // The crowd joins in batches of 50: every join is announced to everyone already there, so a thousand
-  // concurrent joins keep the devserver busy past websocketpp's 5 s handshake timeout.
-  std::vector<std::unique_ptr<CallClient>> crowd;
-  std::mutex crowdMu;
-  std::condition_variable crowdCv;
-  long crowdFinals = 0;  // final sip-refer-progress events the crowd has received
-  for (int i = 0; i < extraClients; i += 50) {
-    std::vector<std::future<json>> joins;
-    for (int k = i; k < std::min(extraClients, i + 50); ++k) {
-      crowd.push_back(std::make_unique<CallClient>());
-      crowd.back()->on("sip-refer-progress", [&](const Event& e) {
-        if (e.payload["final"] != true) return;
-        std::lock_guard<std::mutex> lock(crowdMu);
-        ++crowdFinals;
-        crowdCv.notify_all();
-      });
-      joins.push_back(crowd.back()->join(JoinOptions{room.url, "", "crowd"}));
-    }
-    for (auto& j : joins) j.get();
-  }
+  Crowd crowd(room.url, extraClients);
 
   CallClient bot;
   std::mutex mu;
@@ -193,8 +276,7 @@ ReferRun referLoop(int iterations, int extraClients) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return finals == i + 1; });
     lock.unlock();
-    std::unique_lock<std::mutex> crowdLock(crowdMu);
-    crowdCv.wait(crowdLock, [&] { return crowdFinals >= static_cast<long>(i + 1) * extraClients; });
+    crowd.waitFor(i + 1);
   }
   return {percentiles(std::move(samples)), phone.refersAnswered()};
 }
@@ -503,7 +585,8 @@ void run() {
     if (base == 0) base = r.latency.p50;
     growth.push_back({std::to_string(n), fmt(r.latency.p50), fmt(r.latency.p99), fmt(r.latency.p50 / base, 2)});
   }
-  table("Cost growth: sipRefer p50 against the room's size (target: flat)", growth);
+  table("Cost growth: sipRefer p50 against the room's size, the others in a process of their own (target: flat)",
+        growth);
 
   if (quick) gatewayLoad(40, 20, 1s);
   else gatewayLoad(6000, 200, 5s);
@@ -513,13 +596,14 @@ void run() {
 }  // namespace daily::bench
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--quick") daily::bench::quick = true;
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  if (argc == 4 && std::string(argv[1]) == "--crowd") return daily::bench::Crowd::serve(argv[2], std::stoi(argv[3]));
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--quick") daily::bench::quick = true;
   std::signal(SIGPIPE, SIG_IGN);
   try {
     daily::bench::run();

@@ -97,6 +97,7 @@ struct Leg {
   // lost or late 202) calls referImplied; the dialog ending first calls referAbandoned. Each finishes the REFER.
   std::function<void()> referImplied;
   std::function<void()> referAbandoned;
+  std::function<void()> announceAccepted;  // the "accepted" event, until it has been broadcast
   std::string bridgedWith;  // sessionId of the other leg of a sipCallTransfer bridge
   std::string transferRoom; // the room a bridged caller left (for calltransfer.completed)
   std::string transferTo;
@@ -613,6 +614,7 @@ struct Gateway::Impl {
     respond(notify, from, 200, {});
     if (leg->referTo.empty()) return;
     if (auto implied = std::move(leg->referImplied)) implied();
+    announceAccepted(*leg);  // before any progress it reports
     const int code = sip::sipfragStatus(sip::body(notify));
     const bool terminated = sip::header(notify, "subscription-state").rfind("terminated", 0) == 0;
     if (code == 0 && !terminated) return;
@@ -661,6 +663,7 @@ struct Gateway::Impl {
   // Tells the room the leg is gone (participant-left, then dialin-stopped / dialout-stopped) and forgets it.
   void endLeg(Leg& leg) {
     if (leg.state == LegState::Ended) return;
+    announceAccepted(leg);  // the room hears of an accepted REFER before it hears the call is gone
     leg.state = LegState::Ended;
     leg.timer.cancel();
     const std::string sessionId = leg.sessionId;
@@ -717,6 +720,12 @@ struct Gateway::Impl {
       };
       sendRequest(bye.get(), l->peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); }, finish);
     });
+  }
+
+  void announceAccepted(Leg& leg) {
+    auto announce = std::move(leg.announceAccepted);
+    leg.announceAccepted = nullptr;
+    if (announce) announce();
   }
 
   void referProgress(const Leg& leg, const std::string& status, int code, bool final, const std::string& sipfrag) {
@@ -779,13 +788,23 @@ struct Gateway::Impl {
     auto done = std::make_shared<bool>(false);
     auto accepted = [this, sessionId, reply, done](int code) {
       if (std::exchange(*done, true)) return;
-      reply(std::nullopt, json::object());  // first: the caller's latency must not grow with the room
-      if (Leg* l = legOf(sessionId)) {
-        l->referImplied = nullptr;
-        l->referAbandoned = nullptr;
-        referProgress(*l, "accepted", code, false, {});
-        transferWebhook(l->room, *l, "calltransfer.initiated", l->referTo, true);
-      }
+      reply(std::nullopt, json::object());
+      Leg* l = legOf(sessionId);
+      if (!l) return;
+      l->referImplied = nullptr;
+      l->referAbandoned = nullptr;
+      // The room hears of it once the answer is on its way: websocketpp writes the answer from a handler it has
+      // just queued, and this broadcast (a frame per participant) would otherwise run first, making sipRefer's
+      // latency grow with the room. A NOTIFY or the call's end handled meanwhile announces it first.
+      l->announceAccepted = [this, sessionId, code] {
+        if (Leg* leg = legOf(sessionId)) {
+          referProgress(*leg, "accepted", code, false, {});
+          transferWebhook(leg->room, *leg, "calltransfer.initiated", leg->referTo, true);
+        }
+      };
+      asio::post(io, [this, sessionId] {
+        if (Leg* leg = legOf(sessionId)) announceAccepted(*leg);
+      });
     };
     auto tx = sendRequest(
         refer.get(), leg->peer,
