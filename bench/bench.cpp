@@ -2,6 +2,7 @@
 //
 //   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
 //   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
+//   daily_bench --events N   only the event throughput, N events (for profiling: perf record daily_bench --events ...)
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
 // Prints Markdown: one table per benchmark.
@@ -602,6 +603,10 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &files);
   }
   if (argc == 4 && std::string(argv[1]) == "--crowd") return daily::bench::Crowd::serve(argv[2], std::stoi(argv[3]));
+  if (argc == 3 && std::string(argv[1]) == "--events") {
+    std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2])) << " events/s\n";
+    return 0;
+  }
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--quick") daily::bench::quick = true;
   std::signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -25,12 +26,18 @@ class Dispatcher {
 
  private:
   void run();
+  void finished();  // after each task: wakes waitIdle() callers, if any
 
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<std::pair<const void*, std::function<void()>>> queue_;
-  const void* running_ = nullptr;
+  // The owner of the task running now. Atomic, not under mu_: the dispatcher runs a whole batch of tasks with one
+  // lock (the network thread posting events as fast as it reads them would otherwise meet it on mu_ twice per
+  // event). waitIdle() and finished() pair a seq_cst store and load each way, so neither misses the other.
+  std::atomic<const void*> running_{nullptr};
+  std::atomic<int> idleWaiters_{0};
+  std::atomic<bool> pending_{false};  // set by post(): what the dispatcher watches for while it lingers
   bool idleWaiting_ = false;  // the thread is (about to be) blocked on wake_
   bool stopping_ = false;
   std::thread thread_;
