@@ -331,6 +331,7 @@ TEST(CallClientFaults, DevserverKilledWhileJoinedWithReconnectOff) {
   auto err = events.waitFor("error");
   ASSERT_TRUE(err);
   EXPECT_EQ(err->payload["error"]["type"], "connection-error");
+  EXPECT_FALSE(events.seen("network-connection"));  // no reconnection was tried
   EXPECT_EQ(client.meetingState(), "error");
   EXPECT_EQ(expectError([&] { await(client.leave()); }).code(), ErrorCode::NotJoined);
   EXPECT_EQ(expectError([&] { await(client.sipRefer({"s", "sip:a@127.0.0.1"})); }).code(), ErrorCode::NotJoined);

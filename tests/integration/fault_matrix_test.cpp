@@ -102,12 +102,20 @@ bool isSignaling(const Event& e, const std::string& what) {
   return e.payload.value("type", "") == "signaling" && e.payload.value("event", "") == what;
 }
 
-TEST(Reconnect, RejoinsAfterTheDevserverRestartsAndReportsItAsDailyJsDoes) {
+// A daily-devserver child that can be killed and restarted, the process's threads and sockets before the case,
+// the room "ops" and an owner token for it.
+class Restartable {
+ protected:
   RestartableServer server;
   const Resources baseline = warmBaseline(*server);
+  const json room = server->createRoom(kRoom);
+  const std::string token = server->token({{"room_name", "ops"}, {"is_owner", true}});
+};
+
+class Reconnect : public Restartable, public ::testing::Test {};
+
+TEST_F(Reconnect, RejoinsAfterTheDevserverRestartsAndReportsItAsDailyJsDoes) {
   {
-    const json room = server->createRoom(kRoom);
-    const std::string token = server->token({{"room_name", "ops"}, {"is_owner", true}});
     CallClient bot(fastReconnect());
     CallClient other(fastReconnect());
     EventRecorder events(bot);
@@ -139,9 +147,7 @@ TEST(Reconnect, RejoinsAfterTheDevserverRestartsAndReportsItAsDailyJsDoes) {
   EXPECT_TRUE(backTo(baseline));
 }
 
-TEST(Reconnect, GivesUpWithAnErrorWhenTheServerDoesNotComeBack) {
-  RestartableServer server;
-  const json room = server->createRoom(kRoom);
+TEST_F(Reconnect, GivesUpWithAnErrorWhenTheServerDoesNotComeBack) {
   CallClient bot(fastReconnect(1500ms));
   EventRecorder events(bot);
   await(bot.join({.url = room["url"]}));
@@ -155,9 +161,7 @@ TEST(Reconnect, GivesUpWithAnErrorWhenTheServerDoesNotComeBack) {
   EXPECT_EQ(expectError([&] { await(bot.leave()); }).code(), ErrorCode::NotJoined);
 }
 
-TEST(Reconnect, GivesUpWhenTheRestartedServerRefusesTheRejoin) {
-  RestartableServer server;
-  const json room = server->createRoom(kRoom);
+TEST_F(Reconnect, GivesUpWhenTheRestartedServerRefusesTheRejoin) {
   CallClient bot(fastReconnect());
   EventRecorder events(bot);
   await(bot.join({.url = room["url"]}));
@@ -170,9 +174,7 @@ TEST(Reconnect, GivesUpWhenTheRestartedServerRefusesTheRejoin) {
   EXPECT_FALSE(events.waitFor("network-connection", [](const Event& e) { return isSignaling(e, "connected"); }, 0ms));
 }
 
-TEST(Reconnect, LeaveWhileReconnectingEndsAtOnce) {
-  RestartableServer server;
-  const json room = server->createRoom(kRoom);
+TEST_F(Reconnect, LeaveWhileReconnectingEndsAtOnce) {
   CallClient bot(fastReconnect());
   EventRecorder events(bot);
   await(bot.join({.url = room["url"]}));
@@ -188,34 +190,14 @@ TEST(Reconnect, LeaveWhileReconnectingEndsAtOnce) {
   EXPECT_FALSE(events.waitFor("network-connection", [](const Event& e) { return isSignaling(e, "connected"); }, 0ms));
 }
 
-TEST(Reconnect, CanBeTurnedOff) {
-  RestartableServer server;
-  const json room = server->createRoom(kRoom);
-  CallClientOptions options;
-  options.reconnect = false;
-  CallClient bot(options);
-  EventRecorder events(bot);
-  await(bot.join({.url = room["url"]}));
-  server.kill();
-  auto error = events.waitFor("error");
-  ASSERT_TRUE(error);
-  EXPECT_EQ(error->payload["error"]["type"], "connection-error");
-  EXPECT_FALSE(events.seen("network-connection"));
-  EXPECT_EQ(bot.meetingState(), "error");
-}
-
 // The devserver freezes (SIGSTOP: the kernel still accepts connections and data, nothing answers) with one
 // request in flight, then dies and comes back on the same ports.
 enum class Op { Join, SipRefer, StartDialOut };
 
-class KilledMidRequest : public ::testing::TestWithParam<Op> {};
+class KilledMidRequest : public Restartable, public ::testing::TestWithParam<Op> {};
 
 TEST_P(KilledMidRequest, ThePendingFutureFailsWithConnectionLostAndTheServerServesAfterwards) {
-  RestartableServer server;
-  const Resources baseline = warmBaseline(*server);
   {
-    const json room = server->createRoom(kRoom);
-    const std::string token = server->token({{"room_name", "ops"}, {"is_owner", true}});
     CallClient bot(fastReconnect());
     EventRecorder events(bot);
     // The one request left pending, whatever its kind.
