@@ -3,15 +3,32 @@
 #include "common/log.hpp"
 #include "common/openssl_init.hpp"
 
+#include <cstdlib>
+#include <unistd.h>
 #include <exception>
 
 namespace daily::detail {
 
 Runtime& Runtime::instance() {
-  // Deliberately never destroyed: handlers may still be running at exit, and joining the network thread from a
-  // static destructor would race with them. The OS reclaims the threads.
-  static Runtime* runtime = (initOpenSsl(), new Runtime());
+  // Deliberately never destroyed: handlers may still be running at exit on the dispatcher thread, and the OS
+  // reclaims the threads. The network thread alone is stopped at exit (stopAtExit).
+  static Runtime* runtime = [] {
+    initOpenSsl();
+    auto* r = new Runtime();
+    std::atexit(&Runtime::stopAtExit);
+    return r;
+  }();
   return *runtime;
+}
+
+// Runs before the destructors of the statics that existed when the runtime started (atexit order), such as
+// websocketpp's and Asio's own: a network thread still completing a handshake while exit() destroys them
+// raced with their destruction (TSan). Stopping the io_context ends the thread after its current handler.
+void Runtime::stopAtExit() {
+  Runtime& r = instance();
+  if (getpid() != r.pid_) return;  // a forked child that exits: the threads stayed in the parent
+  r.io_.stop();
+  if (!r.onNetworkThread() && r.thread_.joinable()) r.thread_.join();
 }
 
 Runtime::Runtime()

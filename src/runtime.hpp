@@ -6,6 +6,7 @@
 #include <asio/executor_work_guard.hpp>
 
 #include <thread>
+#include <unistd.h>
 
 namespace daily::detail {
 
@@ -22,7 +23,9 @@ class Runtime {
 
  private:
   Runtime();
+  static void stopAtExit();
 
+  const pid_t pid_ = getpid();
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   Dispatcher dispatcher_;

@@ -205,13 +205,13 @@ TEST_P(KilledMidRequest, ThePendingFutureFailsWithConnectionLostAndTheServerServ
     std::future<void> refer;
     std::future<DialOutSession> dial;
     if (GetParam() == Op::Join) {
-      server->signal(SIGSTOP);
+      server->freeze();
       join = bot.join({.url = room["url"], .token = token});
       std::this_thread::sleep_for(300ms);
       ASSERT_EQ(bot.meetingState(), "joining-meeting");
     } else {
       await(bot.join({.url = room["url"], .token = token}));
-      server->signal(SIGSTOP);
+      server->freeze();
       if (GetParam() == Op::SipRefer) refer = bot.sipRefer({.sessionId = "caller", .toEndPoint = "sip:agent@127.0.0.1:5099"});
       else dial = bot.startDialOut({.sipUri = "sip:callee@127.0.0.1:5099"});
       std::this_thread::sleep_for(300ms);

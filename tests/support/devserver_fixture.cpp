@@ -70,8 +70,11 @@ ChildServer::~ChildServer() {
   }
 }
 
-void ChildServer::signal(int sig) {
-  if (pid_ > 0) ::kill(pid_, sig);
+void ChildServer::freeze() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGSTOP);
+  int status = 0;
+  waitpid(pid_, &status, WUNTRACED);  // kill() returns before a process running on another core has stopped
 }
 
 void ChildServer::kill() {

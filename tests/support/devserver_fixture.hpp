@@ -53,8 +53,8 @@ class ChildServer : public ServerHandle {
   int sipPort() const override { return ready_["sip_port"]; }
   /// SIGKILL, then reap.
   void kill();
-  /// Sends a signal without reaping (SIGSTOP freezes it: connections are accepted by the kernel, nothing answers).
-  void signal(int sig);
+  /// SIGSTOP, returning once it has stopped: the kernel still accepts connections and data, nothing answers.
+  void freeze();
 
  private:
   pid_t pid_ = -1;
