@@ -266,6 +266,11 @@ TEST(Churn, HundredClientsJoinAndLeaveInALoopWithoutLeakingThreadsOrSockets) {
       joins.push_back(clients.back()->join({.url = room["url"], .userName = "bot" + std::to_string(i)}));
     }
     for (auto& j : joins) await(std::move(j), 30s);
+    // Joins were concurrent: the last to join learns of the others from its join answer or from their
+    // participant-joined events, which may still be on their way when its own join completes.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (clients.back()->participants().size() < 100u && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
     EXPECT_EQ(clients.back()->participants().size(), 100u);
     std::vector<std::future<void>> leaves;
     for (std::size_t i = 0; i < clients.size(); i += 2) leaves.push_back(clients[i]->leave());  // half leave...
