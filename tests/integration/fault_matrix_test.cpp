@@ -52,16 +52,18 @@ struct Resources {
 }
 
 // The baseline: the SDK's process-wide threads are started by the first client, so one client joins and leaves first.
+// Its sockets are those from before the warm-up client: once that client's socket has closed, none is the SDK's.
 Resources warmBaseline(ServerHandle& server) {
   const json room = server.createRoom();
+  const int socketsBefore = Resources::now().sockets;
   {
     CallClient warm;
     await(warm.join({.url = room["url"]}));
     await(warm.leave());
   }
-  Resources r = Resources::now();
-  std::this_thread::sleep_for(100ms);  // let the closed socket go
-  return Resources::now().sockets < r.sockets ? Resources::now() : r;
+  const Resources baseline{Resources::now().threads, socketsBefore};
+  if (!backTo(baseline)) throw std::runtime_error("the warm-up client's socket did not close");
+  return baseline;
 }
 
 // A daily-devserver child that can be killed and started again on the same ports.
@@ -185,9 +187,9 @@ TEST_F(Reconnect, LeaveWhileReconnectingEndsAtOnce) {
   EXPECT_TRUE(events.waitFor("left-meeting"));
   server.start();
   recreateRoom(*server);
-  std::this_thread::sleep_for(600ms);  // longer than the largest backoff: no late attempt rejoins
+  // No late attempt rejoins: nothing connects for longer than the largest backoff (400 ms).
+  EXPECT_FALSE(events.waitFor("network-connection", [](const Event& e) { return isSignaling(e, "connected"); }, 600ms));
   EXPECT_EQ(bot.meetingState(), "left-meeting");
-  EXPECT_FALSE(events.waitFor("network-connection", [](const Event& e) { return isSignaling(e, "connected"); }, 0ms));
 }
 
 // The devserver freezes (SIGSTOP: the kernel still accepts connections and data, nothing answers) with one
@@ -207,14 +209,14 @@ TEST_P(KilledMidRequest, ThePendingFutureFailsWithConnectionLostAndTheServerServ
     if (GetParam() == Op::Join) {
       server->freeze();
       join = bot.join({.url = room["url"], .token = token});
-      std::this_thread::sleep_for(300ms);
       ASSERT_EQ(bot.meetingState(), "joining-meeting");
     } else {
       await(bot.join({.url = room["url"], .token = token}));
       server->freeze();
       if (GetParam() == Op::SipRefer) refer = bot.sipRefer({.sessionId = "caller", .toEndPoint = "sip:agent@127.0.0.1:5099"});
       else dial = bot.startDialOut({.sipUri = "sip:callee@127.0.0.1:5099"});
-      std::this_thread::sleep_for(300ms);
+      // The request was written from this thread before the call returned; the frozen server cannot answer it.
+      ASSERT_EQ(refer.valid() ? refer.wait_for(0s) : dial.wait_for(0s), std::future_status::timeout);
     }
     auto awaitPending = [&] {
       if (join.valid()) await(std::move(join), 5s);

@@ -17,6 +17,7 @@
 #include <asio.hpp>
 
 #include <optional>
+#include <poll.h>
 
 namespace daily::test {
 namespace {
@@ -600,14 +601,15 @@ class SipTorture : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     socket.non_blocking(true);
     char buf[65536];
-    while (std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
+      // Blocks until a datagram arrives or the deadline passes.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd readable{socket.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
       asio::error_code ec;
       asio::ip::udp::endpoint from;
       const std::size_t n = socket.receive_from(asio::buffer(buf), from, 0, ec);
-      if (ec == asio::error::would_block) {
-        std::this_thread::sleep_for(5ms);
-        continue;
-      }
+      if (ec == asio::error::would_block) continue;
       if (ec) break;
       std::string text(buf, n);
       answers.push_back(text.substr(0, text.find("\r\n")));
