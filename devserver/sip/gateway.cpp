@@ -8,7 +8,10 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -93,6 +96,8 @@ struct Leg {
   json sipHeaders = json::object();
   // Transfers.
   std::string referTo;      // a REFER is in progress toward this
+  bool referAccepted = false;  // ... and the transferee accepted it: a refer subscription exists (RFC 3515)
+  std::chrono::seconds subscriptionExpires{0};  // from the last NOTIFY's Subscription-State, 0 when not given
   // While our REFER has no final answer: the NOTIFY that implies its acceptance (RFC 3515 2.4.4: it may overtake a
   // lost or late 202) calls referImplied; the dialog ending first calls referAbandoned. Each finishes the REFER.
   std::function<void()> referImplied;
@@ -165,6 +170,9 @@ struct Gateway::Impl {
   std::map<std::string, std::shared_ptr<ServerTransaction>> servers;  // branch|method
   std::map<std::string, std::shared_ptr<Leg>> legs;                   // Call-ID
   std::map<std::string, std::string> sessions;                        // session_id -> Call-ID
+  // Dialogs whose call has ended while their refer subscription lives on (RFC 5057 section 5.4: a BYE ends the
+  // invite usage only): a transferee may send its final NOTIFY after its BYE, or retransmit it after a loss.
+  std::map<std::string, std::shared_ptr<Leg>> subscriptions;          // Call-ID
 
   // ---- transport ----------------------------------------------------------------------------------------------
 
@@ -193,6 +201,8 @@ struct Gateway::Impl {
     servers.clear();
     for (auto& [id, leg] : legs) leg->timer.cancel();
     legs.clear();
+    for (auto& [id, leg] : subscriptions) leg->timer.cancel();
+    subscriptions.clear();
     sessions.clear();
   }
 
@@ -608,15 +618,26 @@ struct Gateway::Impl {
 
   void onNotify(osip_message_t* notify, const Endpoint& from) {
     Leg* leg = dialogOf(notify);
-    if (!leg) return respond(notify, from, 481, {});
+    std::shared_ptr<Leg> lingering;  // a subscription that outlived its call, kept alive until this returns
+    if (!leg) {
+      auto it = subscriptions.find(sip::callId(notify));
+      if (it == subscriptions.end() || sip::toTag(notify) != it->second->localTag ||
+          sip::fromTag(notify) != it->second->remoteTag)
+        return respond(notify, from, 481, {});
+      lingering = it->second;
+      leg = lingering.get();
+    }
     const std::string event = sip::header(notify, "event");
     if (event.rfind("refer", 0) != 0) return respond(notify, from, 489, {});
     respond(notify, from, 200, {});
     if (leg->referTo.empty()) return;
+    const std::string state = sip::header(notify, "subscription-state");
+    if (const auto at = state.find("expires="); at != std::string::npos)
+      leg->subscriptionExpires = std::chrono::seconds(std::strtol(state.c_str() + at + 8, nullptr, 10));
     if (auto implied = std::move(leg->referImplied)) implied();
     announceAccepted(*leg);  // before any progress it reports
     const int code = sip::sipfragStatus(sip::body(notify));
-    const bool terminated = sip::header(notify, "subscription-state").rfind("terminated", 0) == 0;
+    const bool terminated = state.rfind("terminated", 0) == 0;
     if (code == 0 && !terminated) return;
     const bool final = code >= 200 || terminated;
     const std::string status = code == 0 ? "unknown" : code < 200 ? "progress" : code < 300 ? "transferred" : "failed";
@@ -625,7 +646,34 @@ struct Gateway::Impl {
     const bool success = code >= 200 && code < 300;
     if (success) transferWebhook(leg->room, *leg, "calltransfer.answered", leg->referTo, true);
     leg->referTo.clear();
+    if (lingering) return endSubscription(*leg);
     if (success) hangUp(*leg, {});  // RFC 5589: the transferor leaves once the transfer succeeded
+  }
+
+  // The call of a leg with an accepted REFER has ended: its subscription waits for the final NOTIFY until it
+  // expires (as the last NOTIFY said; 64*T1 at least), then reports the transfer's outcome as unknown.
+  void keepSubscription(std::shared_ptr<Leg> leg) {
+    const auto lifetime = std::max<std::chrono::milliseconds>(
+        options.transactionTimeout, std::min<std::chrono::seconds>(leg->subscriptionExpires, std::chrono::hours(1)));
+    DAILY_LOG(Info, "sip", "call " << leg->callId << " ended; its refer subscription waits "
+                                   << lifetime.count() << " ms for a final NOTIFY");
+    const std::string callId = leg->callId;
+    leg->timer.expires_after(lifetime);
+    leg->timer.async_wait([this, callId](const asio::error_code& ec) {
+      if (ec) return;
+      auto it = subscriptions.find(callId);
+      if (it == subscriptions.end()) return;
+      auto expired = it->second;
+      referProgress(*expired, "unknown", 0, true, {});
+      expired->referTo.clear();
+      endSubscription(*expired);
+    });
+    subscriptions[callId] = std::move(leg);
+  }
+
+  void endSubscription(Leg& leg) {
+    leg.timer.cancel();
+    subscriptions.erase(leg.callId);
   }
 
   // ---- legs ---------------------------------------------------------------------------------------------------
@@ -688,7 +736,10 @@ struct Gateway::Impl {
     releaseUntilAck(leg, false);
     auto onEnded = std::move(leg.onEnded);
     const std::string bridged = leg.bridgedWith;
+    std::shared_ptr<Leg> subscribed;
+    if (leg.referAccepted && !leg.referTo.empty()) subscribed = legs[leg.callId];
     forgetLeg(leg);
+    if (subscribed) keepSubscription(std::move(subscribed));
     if (onEnded) onEnded();
     if (Leg* other = legOf(bridged)) hangUp(*other, {});  // one side of a bridge hung up: so does the other
   }
@@ -765,6 +816,7 @@ struct Gateway::Impl {
     if (!leg->referTo.empty())
       return reply(wireError(ErrorCode::InvalidArgument, "a transfer of session " + sessionId + " is already in progress"), {});
     leg->referTo = toEndPoint;
+    leg->referAccepted = false;
     whenAcked(*leg, [this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
       Leg* l = legOf(sessionId);
       if (acked && l) return sendRefer(*l, toEndPoint, headers, referredBy, reply);
@@ -791,6 +843,7 @@ struct Gateway::Impl {
       reply(std::nullopt, json::object());
       Leg* l = legOf(sessionId);
       if (!l) return;
+      l->referAccepted = true;
       l->referImplied = nullptr;
       l->referAbandoned = nullptr;
       // The room hears of it once the answer is on its way: websocketpp writes the answer from a handler it has

@@ -130,13 +130,16 @@ TEST(LossyPath, EveryCallAndEveryReferGetsThroughTwentyPercentLoss) {
                   std::to_string(targetPort), "-m", std::to_string(kCalls), "-timeout", "60s", "-nostdin", "-mp",
                   std::to_string(freeMediaPort())},
                  dir, dir + "/target.log");
+  // Each phone hangs up a call when its 15 s WAV ends: the call with the gateway must last until the transfer
+  // (under loss and load that can take seconds; the gateway gives up on a missing ACK after 64*T1 = 6.4 s), and
+  // the transferred call with the target ends that way too.
   std::vector<std::unique_ptr<Process>> phones;
   for (int i = 0; i < kCalls; ++i) {
-    const std::string config =
-        writeBaresipConfig(dir + "/phone" + std::to_string(i), net.nsIp(), freeUdpPort(), "caller" + std::to_string(i));
+    const std::string config = writeBaresipConfig(dir + "/phone" + std::to_string(i), net.nsIp(), freeUdpPort(),
+                                                  "caller" + std::to_string(i), 15);
     phones.push_back(std::make_unique<Process>(
         std::vector<std::string>{"ip", "netns", "exec", net.name(), "baresip", "-f", config, "-e",
-                                 "/dial sip:support@" + net.hostIp() + ":" + std::to_string(server.sipPort()), "-t", "25"},
+                                 "/dial sip:support@" + net.hostIp() + ":" + std::to_string(server.sipPort()), "-t", "45"},
         dir, config + "/baresip.log"));
   }
 

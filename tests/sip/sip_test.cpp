@@ -155,9 +155,10 @@ TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
   joinOwner();
   const int targetPort = freeUdpPort();
   auto target = sippServer("uas", targetPort);
-  // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone.
+  // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone; it hangs up (on the target, by
+  // then) when the WAV's 5 seconds end.
   const int phonePort = freeUdpPort();
-  const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller");
+  const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller", 5);
   Process phone({"baresip", "-f", config, "-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipPort()), "-t",
                  "10"},
                 dir, dir + "/baresip.log");
@@ -173,6 +174,33 @@ TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
   const std::string wire = sippMessages("uas");
   EXPECT_NE(wire.find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos) << wire;
   EXPECT_NE(wire.find("From: <sip:caller@127.0.0.1:" + std::to_string(phonePort)), std::string::npos) << wire;
+}
+
+TEST_F(SipTest, AFinalNotifyAfterTheCallersByeStillReportsTheTransfer) {
+  joinOwner();
+  auto caller = sippCaller("caller_notifies_after_bye.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  auto done = events.waitFor("sip-refer-progress", [&](const Event& e) { return isFor(e, id) && e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred") << done->payload.dump();
+  EXPECT_EQ(done->payload["sipStatus"], 200);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_after_bye.xml");  // its NOTIFY got a 200
+}
+
+TEST_F(SipTest, ACallThatEndsWithoutAFinalNotifyEndsItsTransferAsUnknown) {
+  joinOwner();
+  auto caller = sippCaller("caller_hangs_up_after_accepting_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up_after_accepting_refer.xml");
+  // The subscription outlives the call for 64*T1 (2 s here), then the transfer's outcome is reported as unknown.
+  auto done = events.waitFor("sip-refer-progress", [&](const Event& e) { return isFor(e, id) && e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "unknown") << done->payload.dump();
+  EXPECT_EQ(done->payload["sipStatus"], 0);
 }
 
 TEST_F(SipTest, SipReferOnADialOutLeg) {

@@ -6,11 +6,12 @@
 
 namespace daily::test {
 
-std::string writeBaresipConfig(const std::string& dir, const std::string& host, int port, const std::string& user) {
+std::string writeBaresipConfig(const std::string& dir, const std::string& host, int port, const std::string& user,
+                               int seconds) {
   std::filesystem::create_directories(dir);
   {
     std::ofstream wav(dir + "/tone.wav", std::ios::binary);
-    const std::uint32_t samples = 8000 * 4;  // four seconds of silence
+    const auto samples = static_cast<std::uint32_t>(8000 * seconds);
     auto u32 = [&](std::uint32_t v) { wav.write(reinterpret_cast<const char*>(&v), 4); };
     auto u16 = [&](std::uint16_t v) { wav.write(reinterpret_cast<const char*>(&v), 2); };
     wav << "RIFF";
