@@ -4,12 +4,17 @@
 
 #include <chrono>
 #include <exception>
+#include <pthread.h>
 
 namespace daily::detail {
 
 constexpr auto kLinger = std::chrono::microseconds(30);
 
-Dispatcher::Dispatcher() : thread_([this] { run(); }) {}
+Dispatcher::Dispatcher()
+    : thread_([this] {
+        pthread_setname_np(pthread_self(), "daily-events");  // as top, perf and gdb show it
+        run();
+      }) {}
 
 Dispatcher::~Dispatcher() {
   {

@@ -4,6 +4,7 @@
 #include "common/openssl_init.hpp"
 
 #include <cstdlib>
+#include <pthread.h>
 #include <unistd.h>
 #include <exception>
 

@@ -21,6 +21,9 @@ inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
 inline constexpr std::size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
 /// The deepest JSON nesting either side accepts in a frame.
 inline constexpr int kMaxJsonDepth = 32;
+/// How every event frame encodeEvent() writes begins (its keys are sorted, "action" first): what lets a client
+/// tell an event from a response without parsing it. Only a hint: the frame is still decoded and checked.
+inline constexpr std::string_view kEventPrefix = R"({"action":)";
 /// The path of the signaling websocket on the server.
 inline constexpr std::string_view kSignalingPath = "/ws";
 

@@ -51,6 +51,15 @@ TEST(Protocol, EventRoundTripAndUnknownFieldsIgnored) {
   EXPECT_EQ(f->payload["a"], 1);
 }
 
+TEST(Protocol, EventFramesAndOnlyThemBeginWithTheEventPrefix) {
+  // The client routes frames by this prefix before parsing them (events to the dispatcher thread).
+  EXPECT_EQ(encodeEvent("participant-left", {{"participant", {{"session_id", "s"}}}}).rfind(kEventPrefix, 0), 0u);
+  EXPECT_EQ(encodeEvent("z", nlohmann::json::object()).rfind(kEventPrefix, 0), 0u);
+  EXPECT_NE(encodeResult(1, {{"action", "x"}}).rfind(kEventPrefix, 0), 0u);
+  EXPECT_NE(encodeError(1, WireError{}).rfind(kEventPrefix, 0), 0u);
+  EXPECT_NE(encodeRequest(1, "join", nlohmann::json::object()).rfind(kEventPrefix, 0), 0u);
+}
+
 TEST(Protocol, MalformedFramesAreRejectedWithAReason) {
   const char* bad[] = {
       "",
