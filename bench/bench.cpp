@@ -3,6 +3,7 @@
 //   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
 //   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
 //   daily_bench --events N   only the event throughput, N events (for profiling: perf record daily_bench --events ...)
+//   daily_bench --refer N    only the sipRefer latency, N transfers (for profiling)
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
 // Prints Markdown: one table per benchmark.
@@ -605,6 +606,11 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--crowd") return daily::bench::Crowd::serve(argv[2], std::stoi(argv[3]));
   if (argc == 3 && std::string(argv[1]) == "--events") {
     std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2])) << " events/s\n";
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "--refer") {
+    const auto run = daily::bench::referLoop(std::stoi(argv[2]), 0);
+    std::cout << "sipRefer p50 " << run.latency.p50 << " us, p99 " << run.latency.p99 << " us\n";
     return 0;
   }
   for (int i = 1; i < argc; ++i)

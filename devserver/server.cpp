@@ -115,6 +115,11 @@ struct Server final : Devserver::Impl {
     ws.clear_access_channels(websocketpp::log::alevel::all);
     ws.clear_error_channels(websocketpp::log::elevel::all);
     ws.init_asio(&io);
+    // Small frames go out at once (no Nagle): an answer and the event after it must not wait for a delayed ACK.
+    ws.set_tcp_pre_init_handler([this](websocketpp::connection_hdl hdl) {
+      asio::error_code ec;
+      if (auto con = ws.get_con_from_hdl(hdl, ec)) con->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    });
     ws.set_reuse_addr(true);
     ws.set_max_message_size(protocol::kMaxFrameBytes);
     ws.set_max_http_body_size(kMaxHttpBody);
