@@ -3,7 +3,7 @@
 //   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
 //   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
 //   daily_bench --events N   only the event throughput, N events (for profiling: perf record daily_bench --events ...)
-//   daily_bench --refer N    only the sipRefer latency, N transfers (for profiling)
+//   daily_bench --refer N [P]  only the sipRefer latency, N transfers in a room of P participants (default 1)
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
 // Prints Markdown: one table per benchmark.
@@ -233,11 +233,10 @@ class Crowd {
   long seen_ = 0;
 };
 
-// Refers one in-process SIP call `iterations` times with `extraClients` more participants in the room, who are
-// in a process of their own.
+// Refers one SIP call (an in-process UDP responder) `iterations` times, through a devserver in a process of its
+// own, with `extraClients` more participants in the room, who are in a process of their own too.
 ReferRun referLoop(int iterations, int extraClients) {
-  devserver::Devserver server(serverOptions());
-  server.start();
+  test::ChildServer server;  // the devserver in a process of its own, as users run it
   RestClient rest = restFor(server.httpUrl());
   const Room room = rest.createRoom(roomOptions("bench", true));
   Crowd crowd(room.url, extraClients);
@@ -279,6 +278,13 @@ ReferRun referLoop(int iterations, int extraClients) {
     cv.wait(lock, [&] { return finals == i + 1; });
     lock.unlock();
     crowd.waitFor(i + 1);
+    // And the server has finished the broadcasts (its write completions run after the crowd has read the frames):
+    // a request it answers comes after everything it had queued.
+    try {
+      bot.stopDialOut(StopDialOutOptions{"nobody"}).get();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::NotFound) throw;
+    }
   }
   return {percentiles(std::move(samples)), phone.refersAnswered()};
 }
@@ -608,8 +614,8 @@ int main(int argc, char** argv) {
     std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2])) << " events/s\n";
     return 0;
   }
-  if (argc == 3 && std::string(argv[1]) == "--refer") {
-    const auto run = daily::bench::referLoop(std::stoi(argv[2]), 0);
+  if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--refer") {
+    const auto run = daily::bench::referLoop(std::stoi(argv[2]), argc == 4 ? std::stoi(argv[3]) - 1 : 0);
     std::cout << "sipRefer p50 " << run.latency.p50 << " us, p99 " << run.latency.p99 << " us\n";
     return 0;
   }
