@@ -442,7 +442,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // the dispatcher thread, in the order they came; responses complete their requests here, at once, so that a
   // future resolves even while a handler runs (and a handler may wait on one).
   void onMessage(std::uint64_t generation, std::string&& text) {
-    if (text.rfind(protocol::kEventPrefix, 0) == 0) {
+    if (protocol::looksLikeEvent(text)) {
       // The JSON is parsed on the dispatcher thread too, where it is freed: the network thread only reads frames.
       if (!acceptsEvents(generation)) return;
       std::weak_ptr<Impl> weak = shared_from_this();
@@ -500,12 +500,9 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
       return;
     }
+    // (A frame that ends as an event's does is one: its last top-level members say so.)
     if (frame->type == protocol::FrameType::Event)
-      return onServerEvent(generation, std::move(frame->action), std::move(frame->payload));
-    // Not an event after all (only its first key looked like one): answered on the network thread, as any other.
-    asio::post(Runtime::instance().io(), [weak = weak_from_this(), generation, f = std::move(*frame)]() mutable {
-      if (auto self = weak.lock()) self->onFrame(generation, std::move(f));
-    });
+      onServerEvent(generation, std::move(frame->action), std::move(frame->payload));
   }
 
   // On the dispatcher thread: applies an event to the participants it changes, then delivers it. The state a

@@ -156,6 +156,29 @@ TEST(ProtocolFaults, InvalidEventsAreRejectedAndValidOnesStillArrive) {
   EXPECT_FALSE(events.seen("participant-left"));
 }
 
+// Responses are completed on the network thread, never queued behind handlers: a handler may wait on one. Even a
+// response written in another key order, beginning as events begin, must not be taken for an event.
+TEST(ProtocolFaults, AResponseThatBeginsLikeAnEventStillResolvesAFutureAHandlerWaitsOn) {
+  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method == "join") {
+      s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
+      return s.send(h, protocol::encodeEvent("participant-joined", {{"participant", {{"session_id", "caller"}}}}));
+    }
+    if (f.method == "sipRefer")
+      s.send(h, R"({"action":"ignored","id":)" + std::to_string(f.id) + R"(,"result":{},"type":"response","v":1})");
+  });
+  CallClient client(withTimeout(std::chrono::seconds(30)));
+  std::promise<std::future_status> inHandler;
+  client.once("participant-joined", [&](const Event&) {
+    auto refer = client.sipRefer({"caller", "sip:agent@127.0.0.1"});
+    inHandler.set_value(refer.wait_for(std::chrono::seconds(5)));
+  });
+  await(client.join(JoinOptions{server.roomUrl(), "", ""}));
+  auto status = inHandler.get_future();
+  ASSERT_EQ(status.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(status.get(), std::future_status::ready) << "the answer waited behind the handler waiting for it";
+}
+
 // A raw websocket client talking to the real devserver.
 class RawClient {
  public:
