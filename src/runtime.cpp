@@ -34,6 +34,7 @@ void Runtime::stopAtExit() {
 
 Runtime::Runtime()
     : work_(asio::make_work_guard(io_)), thread_([this] {
+        pthread_setname_np(pthread_self(), "daily-network");  // as top, perf and gdb show it
         for (;;) {
           try {
             io_.run();

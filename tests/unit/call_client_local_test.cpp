@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+
+#include <fstream>
+#include <set>
+#include <string>
+
 namespace daily {
 namespace {
 
@@ -25,6 +31,25 @@ TEST(CallClientLocal, StartsNewWithNoParticipants) {
   EXPECT_FALSE(client.callClientId().empty());
   CallClient other;
   EXPECT_NE(client.callClientId(), other.callClientId());
+}
+
+// The SDK's two threads carry names, as top -H, perf and gdb show them (README).
+TEST(CallClientLocal, TheSdksThreadsAreNamed) {
+  CallClient client;
+  auto join = client.join(JoinOptions{"http://127.0.0.1:1/room", "", ""});  // nobody listens: fails, after starting
+  EXPECT_THROW(join.get(), Error);
+  std::set<std::string> names;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string name;
+      std::getline(std::ifstream(std::string("/proc/self/task/") + e->d_name + "/comm"), name);
+      names.insert(name);
+    }
+    closedir(d);
+  }
+  EXPECT_EQ(names.count("daily-network"), 1u);
+  EXPECT_EQ(names.count("daily-events"), 1u);
 }
 
 TEST(CallClientLocal, UnknownEventNameThrowsAtOnce) {
