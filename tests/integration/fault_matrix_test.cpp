@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 namespace daily::test {
@@ -263,17 +264,21 @@ TEST(Churn, HundredClientsJoinAndLeaveInALoopWithoutLeakingThreadsOrSockets) {
   for (int round = 0; round < 3; ++round) {
     std::vector<std::unique_ptr<CallClient>> clients;
     std::vector<std::future<json>> joins;
+    std::optional<EventRecorder> lastOnesEvents;
     for (int i = 0; i < 100; ++i) {
       clients.push_back(std::make_unique<CallClient>());
+      if (i == 99) lastOnesEvents.emplace(*clients.back());
       joins.push_back(clients.back()->join({.url = room["url"], .userName = "bot" + std::to_string(i)}));
     }
     for (auto& j : joins) await(std::move(j), 30s);
     // Joins were concurrent: the last to join learns of the others from its join answer or from their
-    // participant-joined events, which may still be on their way when its own join completes.
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (clients.back()->participants().size() < 100u && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-    EXPECT_EQ(clients.back()->participants().size(), 100u);
+    // participant-joined events, which may still be on their way when its own join completes. participants()
+    // changes just before each event is delivered, so the event that completes the list is recorded.
+    CallClient& lastJoiner = *clients.back();
+    if (lastJoiner.participants().size() < 100u)
+      lastOnesEvents->waitFor("participant-joined", [&](const Event&) { return lastJoiner.participants().size() >= 100u; });
+    EXPECT_EQ(lastJoiner.participants().size(), 100u);
+    lastOnesEvents.reset();
     std::vector<std::future<void>> leaves;
     for (std::size_t i = 0; i < clients.size(); i += 2) leaves.push_back(clients[i]->leave());  // half leave...
     for (auto& l : leaves) await(std::move(l), 30s);
