@@ -438,76 +438,32 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Frames from the server, on the network thread. Events (the bulk of the traffic) are applied and delivered on
-  // the dispatcher thread, in the order they came; responses complete their requests here, at once, so that a
-  // future resolves even while a handler runs (and a handler may wait on one).
   void onMessage(std::uint64_t generation, std::string&& text) {
-    if (protocol::looksLikeEvent(text)) {
-      // The JSON is parsed on the dispatcher thread too, where it is freed: the network thread only reads frames.
-      if (!acceptsEvents(generation)) return;
-      std::weak_ptr<Impl> weak = shared_from_this();
-      Runtime::instance().dispatcher().post(this, [weak, generation, text = std::move(text)] {
-        if (auto self = weak.lock()) self->onEventText(generation, text);
-      });
-      return;
-    }
     std::string why;
     auto frame = protocol::decodeFrame(text, &why, protocol::kMaxServerFrameBytes);
     if (!frame) {
       DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
       return;
     }
-    onFrame(generation, std::move(*frame));
-  }
-
-  void onFrame(std::uint64_t generation, protocol::Frame&& frame) {
-    switch (frame.type) {
-      case protocol::FrameType::Response: {
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          if (generation != connGeneration) return;
-        }
-        if (frame.error) completeRequest(frame.id, nullptr, protocol::toError(*frame.error));
-        else completeRequest(frame.id, &frame.result, std::nullopt);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (generation != connGeneration) return;
+    }
+    switch (frame->type) {
+      case protocol::FrameType::Response:
+        if (frame->error) completeRequest(frame->id, nullptr, protocol::toError(*frame->error));
+        else completeRequest(frame->id, &frame->result, std::nullopt);
         break;
-      }
-      case protocol::FrameType::Event: {
-        if (!acceptsEvents(generation)) return;
-        std::weak_ptr<Impl> weak = shared_from_this();
-        auto event = std::make_shared<protocol::Frame>(std::move(frame));
-        Runtime::instance().dispatcher().post(this, [weak, generation, event] {
-          if (auto self = weak.lock()) self->onServerEvent(generation, std::move(event->action), std::move(event->payload));
-        });
+      case protocol::FrameType::Event:
+        onServerEvent(std::move(frame->action), std::move(frame->payload));
         break;
-      }
       case protocol::FrameType::Request:
-        DAILY_LOG(Warn, "call-client", "ignored a request frame from the server (" << frame.method << ")");
+        DAILY_LOG(Warn, "call-client", "ignored a request frame from the server (" << frame->method << ")");
         break;
     }
   }
 
-  // Whether an event arriving now on connection `generation` is for the application.
-  bool acceptsEvents(std::uint64_t generation) {
-    std::lock_guard<std::mutex> lock(mu);
-    return generation == connGeneration && (state == State::Joined || state == State::Joining);
-  }
-
-  // On the dispatcher thread: an event frame's text, as the server encodes events.
-  void onEventText(std::uint64_t generation, const std::string& text) {
-    std::string why;
-    auto frame = protocol::decodeFrame(text, &why, protocol::kMaxServerFrameBytes);
-    if (!frame) {
-      DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
-      return;
-    }
-    // (A frame that ends as an event's does is one: its last top-level members say so.)
-    if (frame->type == protocol::FrameType::Event)
-      onServerEvent(generation, std::move(frame->action), std::move(frame->payload));
-  }
-
-  // On the dispatcher thread: applies an event to the participants it changes, then delivers it. The state a
-  // handler reads with participants() is the state after its event, not ahead of it.
-  void onServerEvent(std::uint64_t generation, std::string action, json payload) {
+  void onServerEvent(std::string action, json payload) {
     if (action == "participant-joined" || action == "participant-updated" || action == "participant-left") {
       auto it = payload.find("participant");
       if (it == payload.end() || !isParticipant(*it)) {
@@ -517,14 +473,15 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       (*it)["local"] = false;
       const std::string id = (*it)["session_id"].get<std::string>();
       std::lock_guard<std::mutex> lock(mu);
-      // From a connection since replaced (a reconnection): the rejoin compared the whole list and said what changed.
-      if (generation != connGeneration || (state != State::Joined && state != State::Joining)) return;
+      if (state != State::Joined && state != State::Joining) return;
       if (action == "participant-left") remotes.erase(id);
       else remotes[id] = *it;
+      emit(std::move(action), std::move(payload));
+    } else {
+      std::lock_guard<std::mutex> lock(mu);
+      if (state != State::Joined && state != State::Joining) return;
+      emit(std::move(action), std::move(payload));
     }
-    payload["action"] = action;
-    payload["callClientId"] = callClientId;
-    deliver(Event{std::move(action), std::move(payload)});
   }
 
   // The connection of this generation is gone (closed by the server, lost, or let go by leave()): fails what

@@ -48,8 +48,7 @@ class DAILY_API CallClient {
   /// "new", "joining-meeting", "joined-meeting", "left-meeting" or "error".
   std::string meetingState() const;
 
-  /// {"local": {...}, "<session_id>": {...}} in daily-js's shape; {} before join. The server's participant events
-  /// change it as they are delivered (a join's or a reconnection's list is applied at once).
+  /// {"local": {...}, "<session_id>": {...}} in daily-js's shape; {} before join.
   nlohmann::json participants() const;
 
   /// Adds a handler for one event name ("*" for every event).

@@ -21,16 +21,6 @@ inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
 inline constexpr std::size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
 /// The deepest JSON nesting either side accepts in a frame.
 inline constexpr int kMaxJsonDepth = 32;
-/// How every event frame encodeEvent() writes begins and ends (its keys are sorted: "action" first, "type" and "v"
-/// last): what lets a client tell an event from a response without parsing it. A frame with both is an event (its
-/// last top-level members say so); any other frame is decoded in full to find out. It is still decoded and checked.
-inline constexpr std::string_view kEventPrefix = R"({"action":)";
-inline constexpr std::string_view kEventSuffix = R"(,"type":"event","v":1})";
-/// Whether text is, by its first and last bytes, an event frame as encodeEvent() writes them.
-inline bool looksLikeEvent(std::string_view text) {
-  return text.size() >= kEventPrefix.size() + kEventSuffix.size() && text.substr(0, kEventPrefix.size()) == kEventPrefix &&
-         text.substr(text.size() - kEventSuffix.size()) == kEventSuffix;
-}
 /// The path of the signaling websocket on the server.
 inline constexpr std::string_view kSignalingPath = "/ws";
 

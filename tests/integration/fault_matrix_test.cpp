@@ -273,7 +273,7 @@ TEST(Churn, HundredClientsJoinAndLeaveInALoopWithoutLeakingThreadsOrSockets) {
     for (auto& j : joins) await(std::move(j), 30s);
     // Joins were concurrent: the last to join learns of the others from its join answer or from their
     // participant-joined events, which may still be on their way when its own join completes. participants()
-    // changes just before each event is delivered, so the event that completes the list is recorded.
+    // has changed by the time each of those events is delivered, so the one that completes the list is recorded.
     CallClient& lastJoiner = *clients.back();
     if (lastJoiner.participants().size() < 100u)
       lastOnesEvents->waitFor("participant-joined", [&](const Event&) { return lastJoiner.participants().size() >= 100u; });

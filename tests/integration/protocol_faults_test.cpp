@@ -156,8 +156,8 @@ TEST(ProtocolFaults, InvalidEventsAreRejectedAndValidOnesStillArrive) {
   EXPECT_FALSE(events.seen("participant-left"));
 }
 
-// Responses are completed on the network thread, never queued behind handlers: a handler may wait on one. Even a
-// response written in another key order, beginning as events begin, must not be taken for an event.
+// Responses are completed on the network thread, never queued behind handlers: a handler may wait on one, even
+// for a response written in another key order, beginning as events begin.
 TEST(ProtocolFaults, AResponseThatBeginsLikeAnEventStillResolvesAFutureAHandlerWaitsOn) {
   FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
     if (f.method == "join") {
