@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <random>
@@ -95,8 +96,25 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t nextRequestId = 1;
   std::map<std::uint64_t, Pending> pending;
   json local;                                // our participant object, as the server sent it
-  std::map<std::string, json> remotes;       // session_id -> participant object
+  // session_id -> participant object. Immutable and shared: an event's participant is kept as it was delivered,
+  // not copied (an update replaces the pointer).
+  std::map<std::string, std::shared_ptr<const json>> remotes;
   std::map<ListenerId, Listener> listeners;
+
+  // Event frames waiting for the dispatcher thread to parse and apply them, in the order received (onMessage).
+  struct Inbound {
+    std::uint64_t seq = 0;
+    std::uint64_t generation = 0;
+    std::string text;
+    std::optional<protocol::Frame> frame;  // decoded ahead by the network thread (frame or why set), or not yet
+    std::string why;
+  };
+  static constexpr std::size_t kDecodeAheadBacklog = 16;  // queued events beyond which the network thread decodes
+  std::mutex applyMu;  // held while a queued event is applied: one at a time, in order. Taken before inboxMu or mu.
+  std::mutex inboxMu;  // guards inbox and inboxSeq; held only to push or pop
+  std::deque<Inbound> inbox;
+  std::uint64_t inboxSeq = 0;
+  std::atomic<std::size_t> backlog{0};  // inbox.size(), read without inboxMu
   ListenerId nextListenerId = 1;
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
@@ -123,22 +141,28 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   json participantsLocked() const {
     json all = json::object();
     if (local.is_object()) all["local"] = local;
-    for (const auto& [id, p] : remotes) all[id] = p;
+    for (const auto& [id, p] : remotes) all[id] = *p;
     return all;
   }
 
   // ---- events -------------------------------------------------------------------------------------------------
 
-  // Queues an event for the dispatcher thread. Call in server order (the network thread does).
-  void emit(std::string action, json payload) {
+  // The event object handlers receive: the payload with daily-js's action and callClientId added.
+  std::shared_ptr<const Event> makeEvent(std::string action, json payload) const {
     payload["action"] = action;
     payload["callClientId"] = callClientId;
-    auto event = std::make_shared<Event>(Event{std::move(action), std::move(payload)});
-    std::weak_ptr<Impl> weak = shared_from_this();
-    Runtime::instance().dispatcher().post(this, [weak, event] {
+    return std::make_shared<const Event>(Event{std::move(action), std::move(payload)});
+  }
+
+  // Queues an event for the dispatcher thread. Events must be queued in the order their state changes happened:
+  // the network thread drains the inbox (drainInbox) before it queues anything itself.
+  void post(std::shared_ptr<const Event> event) {
+    Runtime::instance().dispatcher().post(this, [weak = weak_from_this(), event = std::move(event)] {
       if (auto self = weak.lock()) self->deliver(*event);
     });
   }
+
+  void emit(std::string action, json payload) { post(makeEvent(std::move(action), std::move(payload))); }
 
   // On the dispatcher thread: calls each matching listener that is still registered at the moment of its call.
   // Listener ids only grow, so walking the map from the last id called finds every listener added before this
@@ -337,6 +361,18 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     emit("error", {{"errorMsg", why}, {"error", {{"type", "connection-error"}, {"msg", why}}}});
   }
 
+  // The remote participants of a join answer, keyed by session_id.
+  static std::map<std::string, std::shared_ptr<const json>> remotesOf(const json& result) {
+    std::map<std::string, std::shared_ptr<const json>> all;
+    for (const auto& p : result["participants"]) {
+      if (!isParticipant(p)) continue;
+      auto remote = std::make_shared<json>(p);
+      (*remote)["local"] = false;
+      all[(*remote)["session_id"].get<std::string>()] = std::move(remote);
+    }
+    return all;
+  }
+
   // A successful rejoin: our participant and the room as the server now has them. Participants that left or
   // came while we were away are reported as such; the local participant has a new session_id.
   void rejoinedLocked(const json& result) {
@@ -344,20 +380,13 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     reconnectAttempts = 0;
     local = result["local"];
     local["local"] = true;
-    std::map<std::string, json> now;
-    for (const auto& p : result["participants"]) {
-      if (!isParticipant(p)) continue;
-      json remote = p;
-      remote["local"] = false;
-      const std::string id = remote["session_id"].get<std::string>();  // before the move below
-      now[id] = std::move(remote);
-    }
+    auto now = remotesOf(result);
     for (const auto& [id, p] : remotes)
-      if (!now.count(id)) emit("participant-left", {{"participant", p}});
+      if (!now.count(id)) emit("participant-left", {{"participant", *p}});
     for (const auto& [id, p] : now) {
       auto before = remotes.find(id);
-      if (before == remotes.end()) emit("participant-joined", {{"participant", p}});
-      else if (before->second != p) emit("participant-updated", {{"participant", p}});
+      if (before == remotes.end()) emit("participant-joined", {{"participant", *p}});
+      else if (*before->second != *p) emit("participant-updated", {{"participant", *p}});
     }
     remotes = std::move(now);
     emit("participant-updated", {{"participant", local}});
@@ -415,14 +444,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       joined = std::move(joinPromise);
       local = (*result)["local"];
       local["local"] = true;
-      remotes.clear();
-      for (const auto& p : (*result)["participants"]) {
-        if (!isParticipant(p)) continue;
-        json remote = p;
-        remote["local"] = false;
-        const std::string id = remote["session_id"].get<std::string>();
-        remotes[id] = std::move(remote);
-      }
+      remotes = remotesOf(*result);
       participants = participantsLocked();
       emit("joined-meeting", {{"participants", participants}});
     }
@@ -438,24 +460,50 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // A frame from the server, on the network thread. An event frame as our server encodes it (most of the traffic)
+  // is queued for the dispatcher thread, which parses and applies it just before delivering it: parsing is most
+  // of an event's cost, and the network thread is shared by every client of the process. Anything else (a
+  // response, an event of another shape) first applies what is queued (drainInbox), here, so that a resolved
+  // future never finds participants() behind the events the server sent before its answer, and events are still
+  // delivered in the order they came.
   void onMessage(std::uint64_t generation, std::string&& text) {
+    if (protocol::endsAsEvent(text) && text.size() <= protocol::kMaxServerFrameBytes) {
+      std::uint64_t seq;
+      Inbound item{0, generation, std::move(text), std::nullopt, {}};
+      // The dispatcher is behind: decode here, so that both threads work on the burst. Applying stays in order.
+      if (backlog.load(std::memory_order_relaxed) > kDecodeAheadBacklog)
+        item.frame = protocol::decodeFrame(item.text, &item.why, protocol::kMaxServerFrameBytes);
+      {
+        std::lock_guard<std::mutex> lock(inboxMu);
+        seq = item.seq = ++inboxSeq;
+        inbox.push_back(std::move(item));
+        backlog.store(inbox.size(), std::memory_order_relaxed);
+      }
+      Runtime::instance().dispatcher().post(this, [weak = weak_from_this(), seq] {
+        if (auto self = weak.lock()) self->applyQueued(seq);
+      });
+      return;
+    }
+    drainInbox();
     std::string why;
     auto frame = protocol::decodeFrame(text, &why, protocol::kMaxServerFrameBytes);
     if (!frame) {
       DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (generation != connGeneration) return;
-    }
     switch (frame->type) {
-      case protocol::FrameType::Response:
+      case protocol::FrameType::Response: {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (generation != connGeneration) return;
+        }
         if (frame->error) completeRequest(frame->id, nullptr, protocol::toError(*frame->error));
         else completeRequest(frame->id, &frame->result, std::nullopt);
         break;
+      }
       case protocol::FrameType::Event:
-        onServerEvent(std::move(frame->action), std::move(frame->payload));
+        if (auto event = onServerEvent(generation, std::move(frame->action), std::move(frame->payload)))
+          post(std::move(event));
         break;
       case protocol::FrameType::Request:
         DAILY_LOG(Warn, "call-client", "ignored a request frame from the server (" << frame->method << ")");
@@ -463,30 +511,81 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void onServerEvent(std::string action, json payload) {
-    if (action == "participant-joined" || action == "participant-updated" || action == "participant-left") {
+  // On the dispatcher thread: applies and delivers the event queued as seq, unless a drain has applied it already
+  // (the drain then queued its delivery, in order).
+  void applyQueued(std::uint64_t seq) {
+    std::shared_ptr<const Event> event;
+    {
+      std::lock_guard<std::mutex> applying(applyMu);
+      Inbound item;
+      {
+        std::lock_guard<std::mutex> lock(inboxMu);
+        if (inbox.empty() || inbox.front().seq != seq) return;
+        item = std::move(inbox.front());
+        inbox.pop_front();
+        backlog.store(inbox.size(), std::memory_order_relaxed);
+      }
+      event = applyQueuedEvent(item);
+    }
+    if (event) deliver(*event);
+  }
+
+  // Applies every queued event and queues its delivery. Any thread; the caller holds none of the client's locks.
+  void drainInbox() {
+    std::lock_guard<std::mutex> applying(applyMu);
+    for (;;) {
+      Inbound item;
+      {
+        std::lock_guard<std::mutex> lock(inboxMu);
+        if (inbox.empty()) return;
+        item = std::move(inbox.front());
+        inbox.pop_front();
+        backlog.store(inbox.size(), std::memory_order_relaxed);
+      }
+      if (auto event = applyQueuedEvent(item)) post(std::move(event));
+    }
+  }
+
+  std::shared_ptr<const Event> applyQueuedEvent(Inbound& item) {
+    std::string why = std::move(item.why);
+    auto frame = item.frame || !why.empty() ? std::move(item.frame)
+                                            : protocol::decodeFrame(item.text, &why, protocol::kMaxServerFrameBytes);
+    if (frame && frame->type != protocol::FrameType::Event) why = "not an event";  // (endsAsEvent rules it out)
+    if (!frame || !why.empty()) {
+      DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
+      return nullptr;
+    }
+    return onServerEvent(item.generation, std::move(frame->action), std::move(frame->payload));
+  }
+
+  // Applies an event of the given connection to the client's state; returns what to deliver (null: nothing).
+  std::shared_ptr<const Event> onServerEvent(std::uint64_t generation, std::string action, json payload) {
+    const bool aboutParticipant =
+        action == "participant-joined" || action == "participant-updated" || action == "participant-left";
+    if (aboutParticipant) {
       auto it = payload.find("participant");
       if (it == payload.end() || !isParticipant(*it)) {
         DAILY_LOG(Warn, "call-client", "rejected a " << action << " event without a valid participant");
-        return;
+        return nullptr;
       }
       (*it)["local"] = false;
-      const std::string id = (*it)["session_id"].get<std::string>();
-      std::lock_guard<std::mutex> lock(mu);
-      if (state != State::Joined && state != State::Joining) return;
-      if (action == "participant-left") remotes.erase(id);
-      else remotes[id] = *it;
-      emit(std::move(action), std::move(payload));
-    } else {
-      std::lock_guard<std::mutex> lock(mu);
-      if (state != State::Joined && state != State::Joining) return;
-      emit(std::move(action), std::move(payload));
     }
+    auto event = makeEvent(std::move(action), std::move(payload));
+    std::lock_guard<std::mutex> lock(mu);
+    if (generation != connGeneration || (state != State::Joined && state != State::Joining)) return nullptr;
+    if (aboutParticipant) {
+      const json& participant = event->payload["participant"];
+      const std::string& id = participant["session_id"].get_ref<const std::string&>();
+      if (event->action == "participant-left") remotes.erase(id);
+      else remotes[id] = std::shared_ptr<const json>(event, &participant);  // shares the event, copies nothing
+    }
+    return event;
   }
 
   // The connection of this generation is gone (closed by the server, lost, or let go by leave()): fails what
   // was waiting on it, finishes a leave() in progress, and otherwise reports the loss as daily-js does.
   void onClosed(std::uint64_t generation, const std::string& reason, bool retryable) {
+    drainInbox();  // what the server sent before it closed happened before the close
     std::map<std::uint64_t, Pending> doomed;
     std::shared_ptr<std::promise<void>> leavingPromise;
     std::shared_ptr<std::promise<json>> joined;

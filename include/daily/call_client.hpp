@@ -49,6 +49,8 @@ class DAILY_API CallClient {
   std::string meetingState() const;
 
   /// {"local": {...}, "<session_id>": {...}} in daily-js's shape; {} before join.
+  /// It includes every participant event delivered so far (a handler sees its own event applied) and, once one of
+  /// this client's futures has completed with the server's answer, every event the server sent before that answer.
   nlohmann::json participants() const;
 
   /// Adds a handler for one event name ("*" for every event).

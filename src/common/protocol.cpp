@@ -141,7 +141,7 @@ std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::s
     auto a = j.find("action");
     if (a == j.end() || !a->is_string() || a->get_ref<const std::string&>().empty())
       return reject(why, "event without an action");
-    f.action = a->get<std::string>();
+    f.action = std::move(a->get_ref<std::string&>());
     auto p = j.find("payload");
     if (p == j.end()) f.payload = nlohmann::json::object();
     else if (p->is_object()) f.payload = std::move(*p);
@@ -150,6 +150,16 @@ std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::s
     return reject(why, "unknown frame type");
   }
   return f;
+}
+
+bool endsAsEvent(std::string_view text) {
+  // Every quote in the suffix follows a character other than a backslash, so none is escaped; a quote that opened
+  // a string here would leave `type`, `event` or `v` outside any string, which no valid JSON does.
+  static_assert(kVersion == 1, "the suffix below spells the version");
+  constexpr std::string_view kEnd = R"("type":"event","v":1})";
+  if (text.size() <= kEnd.size() || text.substr(text.size() - kEnd.size()) != kEnd) return false;
+  const char before = text[text.size() - kEnd.size() - 1];
+  return before == ',' || before == '{';
 }
 
 Error toError(const WireError& error) { return Error(error.code, error.message, error.sipStatus); }

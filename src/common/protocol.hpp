@@ -62,6 +62,12 @@ std::string encodeEvent(std::string_view action, const nlohmann::json& payload);
 /// maxBytes: kMaxFrameBytes for what a client sent, kMaxServerFrameBytes for what a server sent.
 std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::size_t maxBytes = kMaxFrameBytes);
 
+/// True when text, if it is valid JSON, can only be an event frame: it ends as encodeEvent() ends every event
+/// (`"type":"event","v":1}`, which are then the last members of the top-level object, and a duplicate key's
+/// last value is the one that counts). Exact and cheap for frames from our own server, none of whose other
+/// frames ends so; a frame it does not recognise may still be an event of another key order.
+bool endsAsEvent(std::string_view text);
+
 /// Turns a wire error into the daily::Error a future fails with.
 Error toError(const WireError& error);
 

@@ -179,6 +179,43 @@ TEST(ProtocolFaults, AResponseThatBeginsLikeAnEventStillResolvesAFutureAHandlerW
   EXPECT_EQ(status.get(), std::future_status::ready) << "the answer waited behind the handler waiting for it";
 }
 
+// Events are parsed and applied on the dispatcher thread, which a handler can keep busy; a response still
+// applies every event the server sent before it, first, so a resolved future never sees an older participants().
+TEST(ProtocolFaults, AResolvedFutureSeesEveryEventTheServerSentBeforeItsAnswer) {
+  constexpr int kJoiners = 50;
+  FakeServer server([](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method == "join") {
+      s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
+      return s.send(h, protocol::encodeEvent("participant-joined", {{"participant", {{"session_id", "first"}}}}));
+    }
+    if (f.method != "sipRefer") return;
+    for (int i = 0; i < kJoiners; ++i)
+      s.send(h, protocol::encodeEvent("participant-joined", {{"participant", {{"session_id", "p" + std::to_string(i)}}}}));
+    s.send(h, protocol::encodeResult(f.id, json::object()));
+  });
+  CallClient client(withTimeout(std::chrono::seconds(30)));
+  std::promise<void> handlerBusy, release;
+  auto released = release.get_future().share();
+  std::atomic<int> delivered{0};
+  client.on("participant-joined", [&](const Event&) {
+    if (delivered++ == 0) {
+      handlerBusy.set_value();
+      released.wait();  // holds the dispatcher: nothing queued behind this handler is parsed or applied meanwhile
+    }
+  });
+  await(client.join(JoinOptions{server.roomUrl(), "", ""}));
+  ASSERT_EQ(handlerBusy.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  await(client.sipRefer({"first", "sip:agent@127.0.0.1"}));
+  EXPECT_EQ(client.participants().size(), 2u + kJoiners) << "the answer overtook the events sent before it";
+  EXPECT_EQ(delivered.load(), 1);  // the handler is still busy with the first one
+  release.set_value();
+  // ... and every event is still delivered, once, in order, after it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (delivered.load() < 1 + kJoiners && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(delivered.load(), 1 + kJoiners);
+}
+
 // A raw websocket client talking to the real devserver.
 class RawClient {
  public:

@@ -88,5 +88,26 @@ TEST(Protocol, OversizedAndDeeplyNestedFramesAreRejected) {
   EXPECT_TRUE(decodeFrame(quoted, &why)) << why;
 }
 
+// endsAsEvent() routes frames past the network thread's parser: it must never accept a response.
+TEST(Protocol, EndsAsEventRecognisesEncodedEventsAndNothingThatDecodesOtherwise) {
+  EXPECT_TRUE(endsAsEvent(encodeEvent("participant-updated", {{"participant", {{"session_id", "a"}}}})));
+  EXPECT_TRUE(endsAsEvent(encodeEvent("app-message", nlohmann::json::object())));
+  EXPECT_TRUE(endsAsEvent(R"({"type":"event","v":1})"));
+  EXPECT_FALSE(endsAsEvent(encodeResult(7, {{"type", "event"}, {"v", 1}})));
+  EXPECT_FALSE(endsAsEvent(encodeError(7, WireError{ErrorCode::NotFound, "no", 0, ""})));
+  EXPECT_FALSE(endsAsEvent(encodeRequest(7, "join", nlohmann::json::object())));
+  EXPECT_FALSE(endsAsEvent(R"({"action":"x","payload":{},"type":"event","v":1} )"));  // trailing space: not ours
+  EXPECT_FALSE(endsAsEvent(R"({"a":"b\"type":"event","v":1})"));
+  EXPECT_FALSE(endsAsEvent(R"("type":"event","v":1})"));
+  // Whatever it accepts, decodeFrame() never reads as a response: a duplicate key's last value counts.
+  for (const char* text : {R"({"id":1,"result":{},"type":"response","type":"event","v":1})",
+                           R"({"type":"response","id":1,"x":{"type":"event","v":1},"type":"event","v":1})",
+                           R"({"id":1,"result":"\",\"type\":\"response\"","type":"event","v":1})"}) {
+    EXPECT_TRUE(endsAsEvent(text)) << text;
+    auto frame = decodeFrame(text, nullptr);
+    EXPECT_TRUE(!frame || frame->type == FrameType::Event) << text;
+  }
+}
+
 }  // namespace
 }  // namespace daily::protocol
