@@ -3,6 +3,7 @@
 //   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
 //   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
 //   daily_bench --events N   only the event throughput, N events (for profiling: perf record daily_bench --events ...)
+//   daily_bench --rtt N      only the request round trip and its floor, N samples each
 //   daily_bench --refer N [P]  only the sipRefer latency, N transfers in a room of P participants (default 1)
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
@@ -616,6 +617,12 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--crowd") return daily::bench::Crowd::serve(argv[2], std::stoi(argv[3]));
   if (argc == 3 && std::string(argv[1]) == "--events") {
     std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2])) << " events/s\n";
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "--rtt") {
+    const auto floor = daily::bench::rawWebsocketRoundTrip(std::stoi(argv[2]));
+    const auto rtt = daily::bench::requestRoundTrip(std::stoi(argv[2]));
+    std::cout << "request round trip p50 " << rtt.p50 << " us, raw websocket " << floor.p50 << " us\n";
     return 0;
   }
   if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--refer") {
