@@ -15,6 +15,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 
 namespace daily {
@@ -517,15 +518,9 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<const Event> event;
     {
       std::lock_guard<std::mutex> applying(applyMu);
-      Inbound item;
-      {
-        std::lock_guard<std::mutex> lock(inboxMu);
-        if (inbox.empty() || inbox.front().seq != seq) return;
-        item = std::move(inbox.front());
-        inbox.pop_front();
-        backlog.store(inbox.size(), std::memory_order_relaxed);
-      }
-      event = applyQueuedEvent(item);
+      auto item = popInbox(seq);
+      if (!item) return;
+      event = applyQueuedEvent(*item);
     }
     if (event) deliver(*event);
   }
@@ -533,17 +528,18 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // Applies every queued event and queues its delivery. Any thread; the caller holds none of the client's locks.
   void drainInbox() {
     std::lock_guard<std::mutex> applying(applyMu);
-    for (;;) {
-      Inbound item;
-      {
-        std::lock_guard<std::mutex> lock(inboxMu);
-        if (inbox.empty()) return;
-        item = std::move(inbox.front());
-        inbox.pop_front();
-        backlog.store(inbox.size(), std::memory_order_relaxed);
-      }
-      if (auto event = applyQueuedEvent(item)) post(std::move(event));
-    }
+    while (auto item = popInbox(std::nullopt))
+      if (auto event = applyQueuedEvent(*item)) post(std::move(event));
+  }
+
+  // The oldest queued event (only if it is seq, when given); the caller holds applyMu.
+  std::optional<Inbound> popInbox(std::optional<std::uint64_t> seq) {
+    std::lock_guard<std::mutex> lock(inboxMu);
+    if (inbox.empty() || (seq && inbox.front().seq != *seq)) return std::nullopt;
+    std::optional<Inbound> item(std::move(inbox.front()));
+    inbox.pop_front();
+    backlog.store(inbox.size(), std::memory_order_relaxed);
+    return item;
   }
 
   std::shared_ptr<const Event> applyQueuedEvent(Inbound& item) {
