@@ -16,7 +16,10 @@
 #include <websocketpp/server.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace daily::test {
 namespace {
@@ -197,7 +200,13 @@ TEST(ProtocolFaults, AResolvedFutureSeesEveryEventTheServerSentBeforeItsAnswer) 
   std::promise<void> handlerBusy, release;
   auto released = release.get_future().share();
   std::atomic<int> delivered{0};
-  client.on("participant-joined", [&](const Event&) {
+  std::mutex mu;
+  std::vector<std::string> order;
+  client.on("participant-joined", [&](const Event& e) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(e.payload["participant"]["session_id"].get<std::string>());
+    }
     if (delivered++ == 0) {
       handlerBusy.set_value();
       released.wait();  // holds the dispatcher: nothing queued behind this handler is parsed or applied meanwhile
@@ -214,6 +223,10 @@ TEST(ProtocolFaults, AResolvedFutureSeesEveryEventTheServerSentBeforeItsAnswer) 
   while (delivered.load() < 1 + kJoiners && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(delivered.load(), 1 + kJoiners);
+  std::vector<std::string> expected{"first"};
+  for (int i = 0; i < kJoiners; ++i) expected.push_back("p" + std::to_string(i));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(order, expected);
 }
 
 // A raw websocket client talking to the real devserver.
@@ -224,8 +237,9 @@ class RawClient {
     ws_.clear_error_channels(websocketpp::log::elevel::all);
     ws_.init_asio();
     ws_.set_message_handler([this](websocketpp::connection_hdl, WsClient::message_ptr m) {
+      json frame = json::parse(m->get_payload(), nullptr, false);  // once, here, and outside the lock
       std::lock_guard<std::mutex> lock(mu_);
-      frames_.push_back(m->get_payload());
+      frames_.push_back(std::move(frame));
       cv_.notify_all();
     });
     ws_.set_close_handler([this](websocketpp::connection_hdl h) {
@@ -255,13 +269,15 @@ class RawClient {
   void send(const std::string& text) { con_->send(text, websocketpp::frame::opcode::text); }
   std::optional<json> waitFrame(const std::function<bool(const json&)>& pred,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    // Each frame is looked at once per call, not again at every wake-up: a flood of thousands of answers made
+    // this quadratic, slow enough under TSan to miss its timeout when the machine was slow.
     std::unique_lock<std::mutex> lock(mu_);
     std::optional<json> found;
+    std::size_t next = 0;
     cv_.wait_for(lock, timeout, [&] {
-      for (const auto& f : frames_) {
-        json j = json::parse(f, nullptr, false);
-        if (!j.is_discarded() && pred(j)) {
-          found = j;
+      for (; next < frames_.size(); ++next) {
+        if (!frames_[next].is_discarded() && pred(frames_[next])) {
+          found = frames_[next];
           return true;
         }
       }
@@ -281,7 +297,7 @@ class RawClient {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::string> frames_;
+  std::vector<json> frames_;  // as parsed; a frame that is not JSON is kept as a discarded value
   bool open_ = false;
   bool closed_ = false;
   int closeCode_ = 0;
