@@ -197,7 +197,7 @@ TEST(ProtocolFaults, AResolvedFutureSeesEveryEventTheServerSentBeforeItsAnswer) 
     s.send(h, protocol::encodeResult(f.id, json::object()));
   });
   CallClient client(withTimeout(std::chrono::seconds(30)));
-  std::promise<void> handlerBusy, release;
+  std::promise<void> handlerBusy, release, allDelivered;
   auto released = release.get_future().share();
   std::atomic<int> delivered{0};
   std::mutex mu;
@@ -207,10 +207,12 @@ TEST(ProtocolFaults, AResolvedFutureSeesEveryEventTheServerSentBeforeItsAnswer) 
       std::lock_guard<std::mutex> lock(mu);
       order.push_back(e.payload["participant"]["session_id"].get<std::string>());
     }
-    if (delivered++ == 0) {
+    const int n = ++delivered;
+    if (n == 1) {
       handlerBusy.set_value();
       released.wait();  // holds the dispatcher: nothing queued behind this handler is parsed or applied meanwhile
     }
+    if (n == 1 + kJoiners) allDelivered.set_value();
   });
   await(client.join(JoinOptions{server.roomUrl(), "", ""}));
   ASSERT_EQ(handlerBusy.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
@@ -219,9 +221,7 @@ TEST(ProtocolFaults, AResolvedFutureSeesEveryEventTheServerSentBeforeItsAnswer) 
   EXPECT_EQ(delivered.load(), 1);  // the handler is still busy with the first one
   release.set_value();
   // ... and every event is still delivered, once, in order, after it.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (delivered.load() < 1 + kJoiners && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(allDelivered.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(delivered.load(), 1 + kJoiners);
   std::vector<std::string> expected{"first"};
   for (int i = 0; i < kJoiners; ++i) expected.push_back("p" + std::to_string(i));
