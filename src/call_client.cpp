@@ -107,7 +107,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     std::uint64_t seq = 0;
     std::uint64_t generation = 0;
     std::string text;
-    std::optional<protocol::Frame> frame;  // decoded ahead by the network thread (frame or why set), or not yet
+    bool decoded = false;  // by the network thread, ahead of the dispatcher: then frame, or why it was rejected
+    std::optional<protocol::Frame> frame;
     std::string why;
   };
   static constexpr std::size_t kDecodeAheadBacklog = 16;  // queued events beyond which the network thread decodes
@@ -470,10 +471,12 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   void onMessage(std::uint64_t generation, std::string&& text) {
     if (protocol::endsAsEvent(text) && text.size() <= protocol::kMaxServerFrameBytes) {
       std::uint64_t seq;
-      Inbound item{0, generation, std::move(text), std::nullopt, {}};
+      Inbound item{0, generation, std::move(text), false, std::nullopt, {}};
       // The dispatcher is behind: decode here, so that both threads work on the burst. Applying stays in order.
-      if (backlog.load(std::memory_order_relaxed) > kDecodeAheadBacklog)
+      if (backlog.load(std::memory_order_relaxed) > kDecodeAheadBacklog) {
         item.frame = protocol::decodeFrame(item.text, &item.why, protocol::kMaxServerFrameBytes);
+        item.decoded = true;
+      }
       {
         std::lock_guard<std::mutex> lock(inboxMu);
         seq = item.seq = ++inboxSeq;
@@ -544,8 +547,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
 
   std::shared_ptr<const Event> applyQueuedEvent(Inbound& item) {
     std::string why = std::move(item.why);
-    auto frame = item.frame || !why.empty() ? std::move(item.frame)
-                                            : protocol::decodeFrame(item.text, &why, protocol::kMaxServerFrameBytes);
+    auto frame = item.decoded ? std::move(item.frame)
+                              : protocol::decodeFrame(item.text, &why, protocol::kMaxServerFrameBytes);
     if (frame && frame->type != protocol::FrameType::Event) why = "not an event";  // (endsAsEvent rules it out)
     if (!frame || !why.empty()) {
       DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);
