@@ -3,6 +3,14 @@
 #include "common/log.hpp"
 #include "common/openssl_init.hpp"
 
+#include <asio/error.hpp>
+#include <asio/ssl/error.hpp>
+#include <websocketpp/error.hpp>
+#include <websocketpp/processors/base.hpp>
+#include <websocketpp/transport/asio/base.hpp>
+#include <websocketpp/transport/asio/security/base.hpp>
+#include <websocketpp/transport/base/connection.hpp>
+
 #include <cstdlib>
 #include <pthread.h>
 #include <unistd.h>
@@ -15,6 +23,19 @@ Runtime& Runtime::instance() {
   // reclaims the threads. The network thread alone is stopped at exit (stopAtExit).
   static Runtime* runtime = [] {
     initOpenSsl();
+    // The error categories the network thread compares codes against are function-local statics, made on first
+    // use. Made now, before stopAtExit is registered, they are destroyed after it has stopped the thread; made
+    // later, on the network thread, exit() destroyed one while a connect timer's handler still used it (UBSan).
+    websocketpp::error::get_category();
+    websocketpp::transport::error::get_category();
+    websocketpp::transport::asio::error::get_category();
+    websocketpp::transport::asio::socket::get_socket_category();
+    websocketpp::processor::error::get_processor_category();
+    asio::error::get_misc_category();
+    asio::error::get_netdb_category();
+    asio::error::get_addrinfo_category();
+    asio::error::get_ssl_category();
+    asio::ssl::error::get_stream_category();
     auto* r = new Runtime();
     std::atexit(&Runtime::stopAtExit);
     return r;
