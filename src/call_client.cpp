@@ -75,6 +75,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     Completion complete;
     std::string method;
     std::chrono::steady_clock::time_point deadline;
+    detail::IoLoop::Awaiting awaiting;  // the network thread polls for the answer while this is alive
   };
   struct Listener {
     std::string event;
@@ -195,7 +196,8 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // Sends a request on the open connection; the caller holds mu and has checked state.
   void sendLocked(const std::string& method, const json& params, Completion complete) {
     const std::uint64_t id = nextRequestId++;
-    pending.emplace(id, Pending{std::move(complete), method, std::chrono::steady_clock::now() + options.requestTimeout});
+    pending.emplace(id, Pending{std::move(complete), method, std::chrono::steady_clock::now() + options.requestTimeout,
+                                Runtime::instance().loop().awaitAnswer()});
     if (!sweeping) startSweeper();
     conn->send(protocol::encodeRequest(id, method, params));
   }

@@ -58,7 +58,7 @@ Runtime::Runtime()
         pthread_setname_np(pthread_self(), "daily-network");  // as top, perf and gdb show it
         for (;;) {
           try {
-            io_.run();
+            loop_.run();
             return;
           } catch (const std::exception& e) {
             DAILY_LOG(Error, "runtime", "network thread caught: " << e.what());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "dispatcher.hpp"
+#include "io_loop.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -20,6 +21,8 @@ class Runtime {
   asio::io_context& io() { return io_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   bool onNetworkThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  /// A request's pending entry holds loop().awaitAnswer() until its answer (or its failure) arrives.
+  IoLoop& loop() { return loop_; }
 
  private:
   Runtime();
@@ -29,6 +32,7 @@ class Runtime {
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   Dispatcher dispatcher_;
+  IoLoop loop_{io_};
   std::thread thread_;
 };
 

@@ -1,0 +1,158 @@
+// The network thread's loop (src/io_loop.hpp): it runs handlers as io_context::run() does, polls (and so burns
+// CPU) only while an answer is awaited or was just received, and sleeps otherwise.
+
+#include "io_loop.hpp"
+
+#include <asio/post.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <optional>
+#include <pthread.h>
+#include <string>
+#include <thread>
+#include <time.h>
+
+namespace daily::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A loop on a thread of its own, and that thread's CPU time.
+class LoopThread {
+ public:
+  explicit LoopThread(std::chrono::microseconds spin) : loop_(io_, spin), thread_([this] { loop_.run(); }) {
+    pthread_getcpuclockid(thread_.native_handle(), &clock_);
+  }
+  ~LoopThread() {
+    io_.stop();
+    thread_.join();
+  }
+  IoLoop& loop() { return loop_; }
+  asio::io_context& io() { return io_; }
+  // Runs f on the loop's thread and waits for it.
+  void run(std::function<void()> f) {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      f();
+      done.set_value();
+    });
+    done.get_future().get();
+  }
+  std::chrono::milliseconds cpuTime() const {
+    timespec t{};
+    clock_gettime(clock_, &t);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(t.tv_sec) +
+                                                                 std::chrono::nanoseconds(t.tv_nsec));
+  }
+  // The CPU time the loop's thread uses in `window` of wall time, after it has done one piece of work.
+  std::chrono::milliseconds cpuUsedOver(std::chrono::milliseconds window) {
+    run([] {});
+    const auto before = cpuTime();
+    std::this_thread::sleep_for(window);
+    return cpuTime() - before;
+  }
+
+ private:
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  IoLoop loop_;
+  std::thread thread_;
+  clockid_t clock_{};
+};
+
+TEST(IoLoop, RunsEveryHandlerAndReturnsWhenStopped) {
+  for (auto spin : {0us, 1000us}) {
+    asio::io_context io{1};
+    IoLoop loop(io, spin);
+    std::atomic<int> ran{0};
+    std::optional<IoLoop::Awaiting> awaiting;
+    if (spin.count() > 0) awaiting = loop.awaitAnswer();  // polling, too, runs everything
+    for (int i = 0; i < 100; ++i) asio::post(io, [&] { ++ran; });
+    asio::post(io, [&] { io.stop(); });
+    loop.run();  // returns: stopped
+    EXPECT_EQ(ran.load(), 100) << "spin " << spin.count();
+  }
+}
+
+TEST(IoLoop, AHandlersExceptionPropagatesAndRunResumes) {
+  asio::io_context io{1};
+  IoLoop loop(io, 500us);
+  asio::post(io, [] { throw std::runtime_error("handler failed"); });
+  bool after = false;
+  asio::post(io, [&] {
+    after = true;
+    io.stop();
+  });
+  EXPECT_THROW(loop.run(), std::runtime_error);
+  loop.run();
+  EXPECT_TRUE(after);
+}
+
+TEST(IoLoop, AwaitingCountsUntilReleasedOnceWhateverItIsMovedThrough) {
+  asio::io_context io{1};
+  IoLoop loop(io, 500us);
+  {
+    IoLoop::Awaiting a = loop.awaitAnswer();
+    EXPECT_EQ(loop.awaiting(), 1);
+    IoLoop::Awaiting b = std::move(a);
+    EXPECT_EQ(loop.awaiting(), 1);
+    IoLoop::Awaiting c = loop.awaitAnswer();
+    EXPECT_EQ(loop.awaiting(), 2);
+    c = std::move(b);  // c's own is released, b's carried over
+    EXPECT_EQ(loop.awaiting(), 1);
+    c = {};
+    EXPECT_EQ(loop.awaiting(), 0);
+    IoLoop::Awaiting d = loop.awaitAnswer();
+    d = std::move(d);  // (self-move keeps it)
+    EXPECT_EQ(loop.awaiting(), 1);
+  }
+  EXPECT_EQ(loop.awaiting(), 0);
+}
+
+// The point of the loop, and its cost, seen as the thread's CPU time: it polls while an answer is awaited, and for
+// the spin time after one arrived, and sleeps otherwise. (CPU time, not latency: the latency it buys is measured
+// by bench/, not asserted here.)
+TEST(IoLoop, PollsOnlyWhileAnAnswerIsAwaitedOrJustArrived) {
+  LoopThread t(300ms);
+  EXPECT_LT(t.cpuUsedOver(200ms), 20ms) << "an idle loop sleeps";
+
+  std::optional<IoLoop::Awaiting> awaiting = t.loop().awaitAnswer();
+  EXPECT_GT(t.cpuUsedOver(200ms), 20ms) << "a loop awaiting an answer polls";
+
+  awaiting.reset();  // the answer
+  std::this_thread::sleep_for(400ms);  // past the spin time
+  EXPECT_LT(t.cpuUsedOver(200ms), 20ms) << "after the spin time it sleeps again";
+}
+
+TEST(IoLoop, SpinZeroNeverPolls) {
+  LoopThread t(0us);
+  auto awaiting = t.loop().awaitAnswer();
+  EXPECT_LT(t.cpuUsedOver(200ms), 20ms);
+}
+
+TEST(IoLoop, SpinTimeComesFromTheEnvironment) {
+  const char* saved = std::getenv("DAILY_NETWORK_SPIN_US");
+  const std::string restore = saved ? saved : "";
+  auto with = [](const char* value) {
+    if (value) setenv("DAILY_NETWORK_SPIN_US", value, 1);
+    else unsetenv("DAILY_NETWORK_SPIN_US");
+    return networkSpinFromEnvironment();
+  };
+  EXPECT_EQ(with(nullptr), 500us);
+  EXPECT_EQ(with(""), 500us);
+  EXPECT_EQ(with("0"), 0us);
+  EXPECT_EQ(with("250"), 250us);
+  EXPECT_EQ(with("1000000"), 1000000us);
+  EXPECT_EQ(with("1000001"), 500us);  // out of range: the default, and a warning
+  EXPECT_EQ(with("-5"), 500us);
+  EXPECT_EQ(with("12us"), 500us);
+  if (saved) setenv("DAILY_NETWORK_SPIN_US", restore.c_str(), 1);
+  else unsetenv("DAILY_NETWORK_SPIN_US");
+}
+
+}  // namespace
+}  // namespace daily::detail
