@@ -354,6 +354,23 @@ double eventsPerSecond(int events) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return received == events; });
     rate = events / std::chrono::duration<double>(Clock::now() - start).count();
+    if (std::getenv("THREADCPU")) {
+      if (DIR* d = opendir("/proc/self/task")) {
+        while (dirent* e = readdir(d)) {
+          if (e->d_name[0] == '.') continue;
+          std::ifstream st(std::string("/proc/self/task/") + e->d_name + "/stat");
+          std::string line; std::getline(st, line);
+          auto close = line.rfind(')');
+          std::string comm = line.substr(line.find('(') + 1, close - line.find('(') - 1);
+          std::istringstream rest(line.substr(close + 2));
+          std::string f; long ut = 0, stime = 0;
+          for (int k = 3; k <= 15; ++k) { rest >> f; if (k == 14) ut = std::stol(f); if (k == 15) stime = std::stol(f); }
+          std::cerr << comm << " " << (ut + stime) * 10.0 * 1000 / events << "us/ev ";
+        }
+        closedir(d);
+        std::cerr << "\n";
+      }
+    }
   }
   ws.stop();
   serverThread.join();

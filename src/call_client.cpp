@@ -108,16 +108,11 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     std::uint64_t seq = 0;
     std::uint64_t generation = 0;
     std::string text;
-    bool decoded = false;  // by the network thread, ahead of the dispatcher: then frame, or why it was rejected
-    std::optional<protocol::Frame> frame;
-    std::string why;
   };
-  static constexpr std::size_t kDecodeAheadBacklog = 16;  // queued events beyond which the network thread decodes
   std::mutex applyMu;  // held while a queued event is applied: one at a time, in order. Taken before inboxMu or mu.
   std::mutex inboxMu;  // guards inbox and inboxSeq; held only to push or pop
   std::deque<Inbound> inbox;
   std::uint64_t inboxSeq = 0;
-  std::atomic<std::size_t> backlog{0};  // inbox.size(), read without inboxMu
   ListenerId nextListenerId = 1;
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
@@ -473,17 +468,10 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   void onMessage(std::uint64_t generation, std::string&& text) {
     if (protocol::endsAsEvent(text) && text.size() <= protocol::kMaxServerFrameBytes) {
       std::uint64_t seq;
-      Inbound item{0, generation, std::move(text), false, std::nullopt, {}};
-      // The dispatcher is behind: decode here, so that both threads work on the burst. Applying stays in order.
-      if (backlog.load(std::memory_order_relaxed) > kDecodeAheadBacklog) {
-        item.frame = protocol::decodeFrame(item.text, &item.why, protocol::kMaxServerFrameBytes);
-        item.decoded = true;
-      }
       {
         std::lock_guard<std::mutex> lock(inboxMu);
-        seq = item.seq = ++inboxSeq;
-        inbox.push_back(std::move(item));
-        backlog.store(inbox.size(), std::memory_order_relaxed);
+        seq = ++inboxSeq;
+        inbox.push_back(Inbound{seq, generation, std::move(text)});
       }
       Runtime::instance().dispatcher().post(this, [weak = weak_from_this(), seq] {
         if (auto self = weak.lock()) self->applyQueued(seq);
@@ -543,14 +531,12 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     if (inbox.empty() || (seq && inbox.front().seq != *seq)) return std::nullopt;
     std::optional<Inbound> item(std::move(inbox.front()));
     inbox.pop_front();
-    backlog.store(inbox.size(), std::memory_order_relaxed);
     return item;
   }
 
-  std::shared_ptr<const Event> applyQueuedEvent(Inbound& item) {
-    std::string why = std::move(item.why);
-    auto frame = item.decoded ? std::move(item.frame)
-                              : protocol::decodeFrame(item.text, &why, protocol::kMaxServerFrameBytes);
+  std::shared_ptr<const Event> applyQueuedEvent(const Inbound& item) {
+    std::string why;
+    auto frame = protocol::decodeEvent(item.text, &why, protocol::kMaxServerFrameBytes);
     if (frame && frame->type != protocol::FrameType::Event) why = "not an event";  // (endsAsEvent rules it out)
     if (!frame || !why.empty()) {
       DAILY_LOG(Warn, "call-client", "rejected a frame from the server: " << why);

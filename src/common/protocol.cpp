@@ -18,7 +18,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 8> kErrorNames{{
 }};
 
 // Rejects nesting deeper than kMaxJsonDepth before nlohmann builds the tree (its parser recurses).
-bool depthWithinLimit(std::string_view text) {
+bool depthWithinLimit(std::string_view text, int limit = kMaxJsonDepth) {
   int depth = 0;
   bool inString = false;
   bool escaped = false;
@@ -31,7 +31,7 @@ bool depthWithinLimit(std::string_view text) {
     }
     if (c == '"') inString = true;
     else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) return false;
+      if (++depth > limit) return false;
     } else if (c == '}' || c == ']') --depth;
   }
   return true;
@@ -160,6 +160,39 @@ bool endsAsEvent(std::string_view text) {
   if (text.size() <= kEnd.size() || text.substr(text.size() - kEnd.size()) != kEnd) return false;
   const char before = text[text.size() - kEnd.size() - 1];
   return before == ',' || before == '{';
+}
+
+std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::size_t maxBytes) {
+  // encodeEvent() writes {"action":"<action>","payload":<payload>,"type":"event","v":1} (nlohmann sorts keys).
+  // When text is laid out so, with an action free of escapes, it is a valid frame exactly when <payload> is one
+  // JSON value: the four keys are then distinct, so there is no duplicate to resolve. Anything else, including
+  // every frame this path would reject, goes to decodeFrame, so the result and the reason are always its own.
+  constexpr std::string_view kStart = R"({"action":")";
+  constexpr std::string_view kPayload = R"(","payload":)";
+  constexpr std::string_view kEnd = R"(,"type":"event","v":1})";
+  if (text.size() > maxBytes || !endsAsEvent(text) || text.substr(0, kStart.size()) != kStart)
+    return decodeFrame(text, why, maxBytes);
+  const std::size_t actionEnd = text.find('"', kStart.size());
+  if (actionEnd == std::string_view::npos || actionEnd == kStart.size() ||
+      text.substr(actionEnd, kPayload.size()) != kPayload)
+    return decodeFrame(text, why, maxBytes);
+  const std::string_view action = text.substr(kStart.size(), actionEnd - kStart.size());
+  for (unsigned char c : action)
+    if (c == '\\' || c < 0x20 || c >= 0x80) return decodeFrame(text, why, maxBytes);  // (UTF-8: left to nlohmann to check)
+  const std::size_t payloadStart = actionEnd + kPayload.size();
+  if (payloadStart + kEnd.size() > text.size()) return decodeFrame(text, why, maxBytes);
+  const std::string_view payload = text.substr(payloadStart, text.size() - kEnd.size() - payloadStart);
+  // (nlohmann's lexer ends the input at a NUL byte: inside the whole frame that is an error, at the end of the
+  // payload alone it would not be.)
+  if (payload.find('\0') != std::string_view::npos || !depthWithinLimit(payload, kMaxJsonDepth - 1))
+    return decodeFrame(text, why, maxBytes);
+  nlohmann::json p = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (p.is_discarded() || !p.is_object()) return decodeFrame(text, why, maxBytes);
+  Frame f;
+  f.type = FrameType::Event;
+  f.action = std::string(action);
+  f.payload = std::move(p);
+  return f;
 }
 
 Error toError(const WireError& error) { return Error(error.code, error.message, error.sipStatus); }

@@ -68,6 +68,11 @@ std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::s
 /// frames ends so; a frame it does not recognise may still be an event of another key order.
 bool endsAsEvent(std::string_view text);
 
+/// decodeFrame() for the frames endsAsEvent() recognises, and the same result for any text: a frame laid out as
+/// encodeEvent() lays it out has only its payload parsed (a third less work than the whole frame); anything else
+/// is handed to decodeFrame().
+std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::size_t maxBytes = kMaxFrameBytes);
+
 /// Turns a wire error into the daily::Error a future fails with.
 Error toError(const WireError& error);
 

@@ -109,5 +109,61 @@ TEST(Protocol, EndsAsEventRecognisesEncodedEventsAndNothingThatDecodesOtherwise)
   }
 }
 
+// decodeEvent() parses only the payload of a frame laid out as encodeEvent() lays it out; for any text at all it
+// must give what decodeFrame() gives: the same frame, or the same rejection and reason.
+TEST(Protocol, DecodeEventGivesWhatDecodeFrameGivesForAnyText) {
+  auto nested = [](int depth) {
+    std::string open, close;
+    for (int i = 0; i < depth; ++i) open += R"({"a":)", close += "}";
+    return open + "1" + close;
+  };
+  const std::vector<std::string> texts{
+      encodeEvent("participant-updated", {{"participant", {{"session_id", "a"}, {"owner", false}}}}),
+      encodeEvent("app-message", nlohmann::json::object()),
+      encodeEvent("sip-refer-progress", {{"text", "a \"quoted\" \\ \u00e9 \n string"}, {"n", {1, 2.5, nullptr}}}),
+      encodeEvent("dialin-ready", {{"nested", nlohmann::json::parse(nested(kMaxJsonDepth - 2))}}),  // at the limit
+      R"({"action":"x","payload":)" + nested(kMaxJsonDepth - 1) + R"(,"type":"event","v":1})",  // at the limit
+      R"({"action":"x","payload":)" + nested(kMaxJsonDepth) + R"(,"type":"event","v":1})",      // one too deep
+      R"({"action":"x","payload":{},"type":"event","v":1})",
+      R"({"action":"","payload":{},"type":"event","v":1})",                       // empty action
+      R"({"action":"a\"b","payload":{},"type":"event","v":1})",                  // escaped quote in the action
+      R"({"action":"a\u0062","payload":{},"type":"event","v":1})",               // escape: decodes to "ab"
+      "{\"action\":\"caf\xc3\xa9\",\"payload\":{},\"type\":\"event\",\"v\":1}",   // UTF-8 action
+      "{\"action\":\"bad\xff\",\"payload\":{},\"type\":\"event\",\"v\":1}",        // invalid UTF-8
+      "{\"action\":\"tab\there\",\"payload\":{},\"type\":\"event\",\"v\":1}",     // raw control char
+      R"({"action":"x","payload":[1],"type":"event","v":1})",                    // payload not an object
+      R"({"action":"x","payload":1,"x":2,"type":"event","v":1})",                // more members after the payload
+      R"({"action":"x","payload":{},"payload":{"a":1},"type":"event","v":1})",   // duplicate payload: the last
+      R"({"action":"x","payload":{"a":1},"action":"y","type":"event","v":1})",   // duplicate action: the last
+      R"({"action":"x","payload":{"a":1}},"type":"event","v":1})",               // unbalanced
+      R"({"action":"x","payload":{"a":1,"type":"event","v":1})",                 // unterminated payload
+      R"({"action":"x","payload":,"type":"event","v":1})",                       // no payload value
+      R"({"action":"x","payload": {} ,"type":"event","v":1})",                   // whitespace around it
+      R"({"action":"x""payload":{},"type":"event","v":1})",
+      R"({"action":"x","type":"event","v":1})",                                  // no payload at all
+      R"({"payload":{},"action":"x","type":"event","v":1})",                     // another key order
+      R"({"action":"x","payload":{},"type":"event","v":2})",
+      R"({"type":"event","v":1})",
+      R"({"action":"x","payload":{"s":"\"},"type":"event","v":1})",             // the payload's string swallows
+      std::string(R"({"action":"x","payload":{}d,"type":"event","v":1})").insert(26, 3, '\0'),  // NULs (fuzzer)
+  };
+  for (const std::string& text : texts) {
+    std::string whyFrame = "unset", whyEvent = "unset";
+    const auto frame = decodeFrame(text, &whyFrame, kMaxServerFrameBytes);
+    const auto event = decodeEvent(text, &whyEvent, kMaxServerFrameBytes);
+    ASSERT_EQ(frame.has_value(), event.has_value()) << text;
+    EXPECT_EQ(whyFrame, whyEvent) << text;
+    if (!frame) continue;
+    EXPECT_EQ(frame->type, event->type) << text;
+    EXPECT_EQ(frame->action, event->action) << text;
+    EXPECT_EQ(frame->payload, event->payload) << text;
+  }
+  // And the size limit is the caller's, as for decodeFrame.
+  const std::string big = encodeEvent("x", {{"pad", std::string(2000, 'p')}});
+  std::string why;
+  EXPECT_FALSE(decodeEvent(big, &why, 1000));
+  EXPECT_EQ(why, "frame too large");
+}
+
 }  // namespace
 }  // namespace daily::protocol
