@@ -103,16 +103,20 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::shared_ptr<const json>> remotes;
   std::map<ListenerId, Listener> listeners;
 
-  // Event frames waiting for the dispatcher thread to parse and apply them, in the order received (onMessage).
+  // What the dispatcher thread will deliver for this client, in the order it is to be delivered: event frames from
+  // the server as received (onMessage), parsed and applied just before delivery, and events the client raised
+  // itself (emit), applied already. One dispatcher task at a time works through it (runInbox).
   struct Inbound {
-    std::uint64_t seq = 0;
     std::uint64_t generation = 0;
-    std::string text;
+    std::string text;                    // an event frame from the server, until it is applied
+    bool applied = false;                // then event is what to deliver (null: nothing)
+    std::shared_ptr<const Event> event;
   };
-  std::mutex applyMu;  // held while a queued event is applied: one at a time, in order. Taken before inboxMu or mu.
-  std::mutex inboxMu;  // guards inbox and inboxSeq; held only to push or pop
+  static constexpr int kInboxBatch = 64;  // deliveries per dispatcher task: other clients' events are not held up
+  std::mutex applyMu;  // held while a queued frame is applied: one at a time, in order. Taken before inboxMu or mu.
+  std::mutex inboxMu;  // guards inbox and inboxScheduled; a leaf: nothing else is locked while it is held
   std::deque<Inbound> inbox;
-  std::uint64_t inboxSeq = 0;
+  bool inboxScheduled = false;  // a runInbox task is queued or running
   ListenerId nextListenerId = 1;
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
@@ -152,11 +156,25 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     return std::make_shared<const Event>(Event{std::move(action), std::move(payload)});
   }
 
-  // Queues an event for the dispatcher thread. Events must be queued in the order their state changes happened:
-  // the network thread drains the inbox (drainInbox) before it queues anything itself.
-  void post(std::shared_ptr<const Event> event) {
-    Runtime::instance().dispatcher().post(this, [weak = weak_from_this(), event = std::move(event)] {
-      if (auto self = weak.lock()) self->deliver(*event);
+  // Queues an event for the dispatcher thread, after everything queued before it. Events must be queued in the
+  // order their state changes happened: the network thread applies what the inbox holds (drainInbox) before it
+  // changes state itself.
+  void post(std::shared_ptr<const Event> event) { enqueue(Inbound{0, {}, true, std::move(event)}); }
+
+  // Any thread. Starts a runInbox task unless one is queued or running: a burst of events costs one task.
+  void enqueue(Inbound item) {
+    bool start;
+    {
+      std::lock_guard<std::mutex> lock(inboxMu);
+      inbox.push_back(std::move(item));
+      start = !std::exchange(inboxScheduled, true);
+    }
+    if (start) scheduleInbox();
+  }
+
+  void scheduleInbox() {
+    Runtime::instance().dispatcher().post(this, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->runInbox();
     });
   }
 
@@ -467,15 +485,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // delivered in the order they came.
   void onMessage(std::uint64_t generation, std::string&& text) {
     if (protocol::endsAsEvent(text) && text.size() <= protocol::kMaxServerFrameBytes) {
-      std::uint64_t seq;
-      {
-        std::lock_guard<std::mutex> lock(inboxMu);
-        seq = ++inboxSeq;
-        inbox.push_back(Inbound{seq, generation, std::move(text)});
-      }
-      Runtime::instance().dispatcher().post(this, [weak = weak_from_this(), seq] {
-        if (auto self = weak.lock()) self->applyQueued(seq);
-      });
+      enqueue(Inbound{generation, std::move(text), false, nullptr});
       return;
     }
     drainInbox();
@@ -505,33 +515,48 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // On the dispatcher thread: applies and delivers the event queued as seq, unless a drain has applied it already
-  // (the drain then queued its delivery, in order).
-  void applyQueued(std::uint64_t seq) {
-    std::shared_ptr<const Event> event;
-    {
-      std::lock_guard<std::mutex> applying(applyMu);
-      auto item = popInbox(seq);
-      if (!item) return;
-      event = applyQueuedEvent(*item);
+  // On the dispatcher thread: applies (unless a drain has) and delivers what the inbox holds, in order, up to
+  // kInboxBatch items; then hands the rest to a new task, behind other clients' work.
+  void runInbox() {
+    for (int delivered = 0;; ++delivered) {
+      if (closed.load()) return;  // destroyed from a handler: nothing more is delivered
+      std::shared_ptr<const Event> event;
+      {
+        std::lock_guard<std::mutex> applying(applyMu);
+        Inbound item;
+        {
+          std::lock_guard<std::mutex> lock(inboxMu);
+          if (inbox.empty()) {
+            inboxScheduled = false;
+            return;
+          }
+          if (delivered == kInboxBatch) break;  // still scheduled: the next task goes on
+          item = std::move(inbox.front());
+          inbox.pop_front();
+        }
+        event = item.applied ? std::move(item.event) : applyQueuedEvent(item);
+      }
+      if (event) deliver(*event);
     }
-    if (event) deliver(*event);
+    scheduleInbox();
   }
 
-  // Applies every queued event and queues its delivery. Any thread; the caller holds none of the client's locks.
+  // Applies every queued frame, in order, leaving each in the inbox for runInbox to deliver. Any thread; the caller
+  // holds none of the client's locks. Only runInbox removes items, and it holds applyMu to, so the items seen here
+  // stay put (a deque keeps its elements where they are when others are added at its end).
   void drainInbox() {
     std::lock_guard<std::mutex> applying(applyMu);
-    while (auto item = popInbox(std::nullopt))
-      if (auto event = applyQueuedEvent(*item)) post(std::move(event));
-  }
-
-  // The oldest queued event (only if it is seq, when given); the caller holds applyMu.
-  std::optional<Inbound> popInbox(std::optional<std::uint64_t> seq) {
-    std::lock_guard<std::mutex> lock(inboxMu);
-    if (inbox.empty() || (seq && inbox.front().seq != *seq)) return std::nullopt;
-    std::optional<Inbound> item(std::move(inbox.front()));
-    inbox.pop_front();
-    return item;
+    std::vector<Inbound*> frames;
+    {
+      std::lock_guard<std::mutex> lock(inboxMu);
+      for (Inbound& item : inbox)
+        if (!item.applied) frames.push_back(&item);
+    }
+    for (Inbound* item : frames) {
+      item->event = applyQueuedEvent(*item);
+      item->applied = true;
+      item->text = std::string();
+    }
   }
 
   std::shared_ptr<const Event> applyQueuedEvent(const Inbound& item) {
