@@ -75,7 +75,6 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     Completion complete;
     std::string method;
     std::chrono::steady_clock::time_point deadline;
-    detail::IoLoop::Awaiting awaiting;  // the network thread polls for the answer while this is alive
   };
   struct Listener {
     std::string event;
@@ -209,8 +208,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // Sends a request on the open connection; the caller holds mu and has checked state.
   void sendLocked(const std::string& method, const json& params, Completion complete) {
     const std::uint64_t id = nextRequestId++;
-    pending.emplace(id, Pending{std::move(complete), method, std::chrono::steady_clock::now() + options.requestTimeout,
-                                Runtime::instance().loop().awaitAnswer()});
+    pending.emplace(id, Pending{std::move(complete), method, std::chrono::steady_clock::now() + options.requestTimeout});
     if (!sweeping) startSweeper();
     conn->send(protocol::encodeRequest(id, method, params));
   }
@@ -266,6 +264,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
     if (error) p.complete(nullptr, &*error);
     else p.complete(result, nullptr);
+    Runtime::instance().loop().answered();  // the caller may send its next request at once: be awake for it
   }
 
   // Fails every pending request; the caller must not hold mu.

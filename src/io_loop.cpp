@@ -22,27 +22,17 @@ std::chrono::microseconds networkSpinFromEnvironment() {
   return std::chrono::microseconds(us);
 }
 
-void IoLoop::Awaiting::release() {
-  if (!loop_) return;
-  loop_->lastAnswer_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-  loop_->awaiting_.fetch_sub(1, std::memory_order_relaxed);
-  loop_ = nullptr;
-}
-
-bool IoLoop::shouldPoll(Clock::time_point now, Clock::time_point lastWork) const {
-  if (spin_.count() == 0) return false;
-  if (awaiting_.load(std::memory_order_relaxed) > 0 && now - lastWork < spin_) return true;
-  return now - Clock::time_point(Clock::duration(lastAnswer_.load(std::memory_order_relaxed))) < spin_;
+void IoLoop::answered() {
+  if (spin_.count() == 0) return;
+  pollUntil_.store((Clock::now() + spin_).time_since_epoch().count(), std::memory_order_relaxed);
 }
 
 void IoLoop::run() {
-  auto lastWork = Clock::now();
   while (!io_.stopped()) {
-    if (shouldPoll(Clock::now(), lastWork)) {
-      if (io_.poll() > 0) lastWork = Clock::now();
-      else std::this_thread::yield();
-    } else if (io_.run_one() > 0) {
-      lastWork = Clock::now();
+    if (Clock::now().time_since_epoch().count() < pollUntil_.load(std::memory_order_relaxed)) {
+      if (io_.poll() == 0) std::this_thread::yield();
+    } else {
+      io_.run_one();
     }
   }
 }

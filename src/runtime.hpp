@@ -21,7 +21,7 @@ class Runtime {
   asio::io_context& io() { return io_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   bool onNetworkThread() const { return std::this_thread::get_id() == thread_.get_id(); }
-  /// A request's pending entry holds loop().awaitAnswer() until its answer (or its failure) arrives.
+  /// Told of every answer to a request (IoLoop::answered).
   IoLoop& loop() { return loop_; }
 
  private:
