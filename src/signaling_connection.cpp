@@ -97,8 +97,9 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     asio::post(Runtime::instance().io(), [self = this->shared_from_this()] { self->connect(); });
   }
 
-  // Writes from the calling thread: websocketpp's connection::send is thread-safe, and asio tries the write at
-  // once, so a request costs no hand-off to the network thread (which would add a thread wake-up to its latency).
+  // From any thread: websocketpp's connection::send is thread-safe. It frames the message on the calling thread
+  // and posts the write to the network thread, which therefore wakes for every request unless it is polling after
+  // an answer (io_loop.hpp).
   void send(std::string text) override {
     typename Client::connection_ptr con;
     {
