@@ -2,7 +2,8 @@
 //
 //   daily_bench            the full run recorded in docs/performance.md (scripts/bench.sh)
 //   daily_bench --quick    a short run for CI: reports, never fails on timings, fails only if something broke
-//   daily_bench --events N   only the event throughput, N events (for profiling: perf record daily_bench --events ...)
+//   daily_bench --events N   only the event throughput, N events, and each thread's CPU per event (for profiling:
+//                            perf record daily_bench --events ...)
 //   daily_bench --rtt N      only the request round trip and its floor, N samples each
 //   daily_bench --refer N [P]  only the sipRefer latency, N transfers in a room of P participants (default 1)
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
@@ -32,6 +33,7 @@
 #include <iomanip>
 #include <iostream>
 #include <malloc.h>
+#include <pthread.h>
 #include <sstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -314,9 +316,35 @@ Percentiles requestRoundTrip(int iterations) {
   return percentiles(std::move(samples));
 }
 
+// Each thread's CPU time so far (utime + stime from /proc/self/task/*/stat) divided by `events`, in µs, by thread
+// name: which thread an event's cost lands on, which throughput alone does not show (docs/performance.md).
+std::string threadCpuPerEvent(int events) {
+  std::ostringstream out;
+  if (DIR* d = opendir("/proc/self/task")) {
+    const double usPerTick = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream stat(std::string("/proc/self/task/") + e->d_name + "/stat");
+      std::string line;
+      std::getline(stat, line);
+      const auto open = line.find('('), close = line.rfind(')');
+      if (open == std::string::npos || close == std::string::npos) continue;
+      std::istringstream fields(line.substr(close + 2));  // from field 3, the state
+      std::string field;
+      long ticks = 0;
+      for (int n = 3; n <= 15 && fields >> field; ++n)
+        if (n == 14 || n == 15) ticks += std::stol(field);  // utime, stime
+      if (ticks == 0) continue;
+      out << " " << line.substr(open + 1, close - open - 1) << " " << fmt(ticks * usPerTick / events, 2);
+    }
+    closedir(d);
+  }
+  return out.str();
+}
+
 // A websocketpp server that answers join and then sends `events` participant-updated events as fast as it can;
 // the figure is events handled per second by a handler on the dispatcher thread, from join() to the last one.
-double eventsPerSecond(int events) {
+double eventsPerSecond(int events, std::string* cpuPerEvent = nullptr) {
   using WsServer = websocketpp::server<websocketpp::config::asio>;
   WsServer ws;
   ws.clear_access_channels(websocketpp::log::alevel::all);
@@ -337,7 +365,10 @@ double eventsPerSecond(int events) {
   ws.start_accept();
   asio::error_code ec;
   const auto port = ws.get_local_endpoint(ec).port();
-  std::thread serverThread([&] { ws.run(); });
+  std::thread serverThread([&] {
+    pthread_setname_np(pthread_self(), "bench-sender");  // as --events reports it
+    ws.run();
+  });
 
   double rate = 0;
   {
@@ -354,23 +385,7 @@ double eventsPerSecond(int events) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return received == events; });
     rate = events / std::chrono::duration<double>(Clock::now() - start).count();
-    if (std::getenv("THREADCPU")) {
-      if (DIR* d = opendir("/proc/self/task")) {
-        while (dirent* e = readdir(d)) {
-          if (e->d_name[0] == '.') continue;
-          std::ifstream st(std::string("/proc/self/task/") + e->d_name + "/stat");
-          std::string line; std::getline(st, line);
-          auto close = line.rfind(')');
-          std::string comm = line.substr(line.find('(') + 1, close - line.find('(') - 1);
-          std::istringstream rest(line.substr(close + 2));
-          std::string f; long ut = 0, stime = 0;
-          for (int k = 3; k <= 15; ++k) { rest >> f; if (k == 14) ut = std::stol(f); if (k == 15) stime = std::stol(f); }
-          std::cerr << comm << " " << (ut + stime) * 10.0 * 1000 / events << "us/ev ";
-        }
-        closedir(d);
-        std::cerr << "\n";
-      }
-    }
+    if (cpuPerEvent) *cpuPerEvent = threadCpuPerEvent(events);
   }
   ws.stop();
   serverThread.join();
@@ -633,7 +648,9 @@ int main(int argc, char** argv) {
   }
   if (argc == 4 && std::string(argv[1]) == "--crowd") return daily::bench::Crowd::serve(argv[2], std::stoi(argv[3]));
   if (argc == 3 && std::string(argv[1]) == "--events") {
-    std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2])) << " events/s\n";
+    std::string cpu;
+    std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2]), &cpu) << " events/s; CPU us per event by thread:"
+              << cpu << "\n";
     return 0;
   }
   if (argc == 3 && std::string(argv[1]) == "--rtt") {

@@ -177,8 +177,8 @@ std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::s
       text.substr(actionEnd, kPayload.size()) != kPayload)
     return decodeFrame(text, why, maxBytes);
   const std::string_view action = text.substr(kStart.size(), actionEnd - kStart.size());
-  for (unsigned char c : action)
-    if (c == '\\' || c < 0x20 || c >= 0x80) return decodeFrame(text, why, maxBytes);  // (UTF-8: left to nlohmann to check)
+  for (unsigned char c : action)  // escapes, control characters and UTF-8 (which nlohmann checks) take the long way
+    if (c == '\\' || c < 0x20 || c >= 0x80) return decodeFrame(text, why, maxBytes);
   const std::size_t payloadStart = actionEnd + kPayload.size();
   if (payloadStart + kEnd.size() > text.size()) return decodeFrame(text, why, maxBytes);
   const std::string_view payload = text.substr(payloadStart, text.size() - kEnd.size() - payloadStart);
