@@ -77,15 +77,18 @@ void table(const std::string& title, const std::vector<std::vector<std::string>>
   std::cout << std::flush;
 }
 
-int threadCount() {
-  int n = 0;
+// The ids of this process's threads (/proc/self/task).
+std::vector<std::string> threadIds() {
+  std::vector<std::string> ids;
   if (DIR* d = opendir("/proc/self/task")) {
     while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') ++n;
+      if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
     closedir(d);
   }
-  return n;
+  return ids;
 }
+
+int threadCount() { return static_cast<int>(threadIds().size()); }
 
 double rssKiB() {
   std::ifstream statm("/proc/self/statm");
@@ -320,24 +323,20 @@ Percentiles requestRoundTrip(int iterations) {
 // name: which thread an event's cost lands on, which throughput alone does not show (docs/performance.md).
 std::string threadCpuPerEvent(int events) {
   std::ostringstream out;
-  if (DIR* d = opendir("/proc/self/task")) {
-    const double usPerTick = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream stat(std::string("/proc/self/task/") + e->d_name + "/stat");
-      std::string line;
-      std::getline(stat, line);
-      const auto open = line.find('('), close = line.rfind(')');
-      if (open == std::string::npos || close == std::string::npos) continue;
-      std::istringstream fields(line.substr(close + 2));  // from field 3, the state
-      std::string field;
-      long ticks = 0;
-      for (int n = 3; n <= 15 && fields >> field; ++n)
-        if (n == 14 || n == 15) ticks += std::stol(field);  // utime, stime
-      if (ticks == 0) continue;
-      out << " " << line.substr(open + 1, close - open - 1) << " " << fmt(ticks * usPerTick / events, 2);
-    }
-    closedir(d);
+  const double usPerTick = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const std::string& id : threadIds()) {
+    std::ifstream stat("/proc/self/task/" + id + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 2));  // from field 3, the state
+    std::string field;
+    long ticks = 0;
+    for (int n = 3; n <= 15 && fields >> field; ++n)
+      if (n == 14 || n == 15) ticks += std::stol(field);  // utime, stime
+    if (ticks == 0) continue;
+    out << " " << line.substr(open + 1, close - open - 1) << " " << fmt(ticks * usPerTick / events, 2);
   }
   return out.str();
 }
