@@ -9,11 +9,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <pthread.h>
 #include <string>
 #include <thread>
 #include <time.h>
+#include <unistd.h>
 
 namespace daily::detail {
 namespace {
@@ -25,13 +27,13 @@ class LoopThread {
  public:
   explicit LoopThread(std::chrono::microseconds spin) : loop_(io_, spin), thread_([this] { loop_.run(); }) {
     pthread_getcpuclockid(thread_.native_handle(), &clock_);
+    run([this] { tid_ = gettid(); });
   }
   ~LoopThread() {
     io_.stop();
     thread_.join();
   }
   IoLoop& loop() { return loop_; }
-  asio::io_context& io() { return io_; }
   // Runs f on the loop's thread and waits for it.
   void run(std::function<void()> f) {
     std::promise<void> done;
@@ -47,6 +49,20 @@ class LoopThread {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(t.tv_sec) +
                                                                  std::chrono::nanoseconds(t.tv_nsec));
   }
+  // Waits (up to 5 s) until the loop's thread is asleep: blocked in epoll_wait, state S in its /proc stat. A polling
+  // loop never blocks (it yields), so it is seen running or runnable until its spin time is over.
+  bool waitUntilAsleep() {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream stat("/proc/self/task/" + std::to_string(tid_) + "/stat");
+      std::string line;
+      std::getline(stat, line);
+      const auto close = line.rfind(')');
+      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'S') return true;
+      std::this_thread::yield();
+    }
+    return false;
+  }
   // The CPU time the loop's thread uses in `window` of wall time, after it has done one piece of work.
   std::chrono::milliseconds cpuUsedOver(std::chrono::milliseconds window) {
     run([] {});
@@ -61,6 +77,7 @@ class LoopThread {
   IoLoop loop_;
   std::thread thread_;
   clockid_t clock_{};
+  pid_t tid_ = 0;
 };
 
 TEST(IoLoop, RunsEveryHandlerAndReturnsWhenStopped) {
@@ -99,7 +116,7 @@ TEST(IoLoop, PollsForTheSpinTimeAfterAnAnswerAndSleepsOtherwise) {
   t.run([&] { t.loop().answered(); });  // as the network thread does when it completes a request
   EXPECT_GT(t.cpuUsedOver(200ms), 20ms) << "after an answer it polls";
 
-  std::this_thread::sleep_for(300ms);  // past the spin time
+  ASSERT_TRUE(t.waitUntilAsleep()) << "the spin time is over";
   EXPECT_LT(t.cpuUsedOver(200ms), 20ms) << "after the spin time it sleeps again";
 }
 
