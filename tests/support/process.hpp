@@ -39,6 +39,8 @@ int freeMediaPort();
 std::string tempDir(const std::string& prefix);
 /// The whole content of a file ("" when it does not exist).
 std::string readFile(const std::string& path);
+/// Waits until the file (a child's log, say) contains text; false when it still does not after timeout.
+bool waitForFileContaining(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
 /// Whether a program is on PATH.
 bool onPath(const std::string& program);
 
