@@ -66,9 +66,11 @@ class SipTest : public ::testing::Test {
   }
 
   // The session of the next SIP caller that connects.
-  std::string waitForCaller() {
+  /// The dialed-in caller's session id; when it does not come, fails with the caller's log (logFile) attached.
+  std::string waitForCaller(const std::string& logFile = {}) {
     auto connected = events.waitFor("dialin-connected");
-    if (!connected) throw std::runtime_error("no dialin-connected");
+    if (!connected)
+      throw std::runtime_error("no dialin-connected" + (logFile.empty() ? "" : "; " + logFile + ":\n" + readFile(logFile)));
     return connected->payload["sessionId"];
   }
 
@@ -162,7 +164,7 @@ TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
   Process phone({"baresip", "-f", config, "-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipPort()), "-t",
                  "10"},
                 dir, dir + "/baresip.log");
-  const std::string id = waitForCaller();
+  const std::string id = waitForCaller(dir + "/baresip.log");
   const std::string to = "sip:agent@127.0.0.1:" + std::to_string(targetPort);
   EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = to})));
   auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
