@@ -11,10 +11,9 @@ namespace daily::detail {
 constexpr auto kLinger = std::chrono::microseconds(30);
 
 Dispatcher::Dispatcher()
-    : thread_([this] {
-        pthread_setname_np(pthread_self(), "daily-events");  // as top, perf and gdb show it
-        run();
-      }) {}
+    : thread_([this] { run(); }) {
+  pthread_setname_np(thread_.native_handle(), "daily-events");  // as top, perf and gdb show it, from the start
+}
 
 Dispatcher::~Dispatcher() {
   {

@@ -55,7 +55,6 @@ void Runtime::stopAtExit() {
 
 Runtime::Runtime()
     : work_(asio::make_work_guard(io_)), thread_([this] {
-        pthread_setname_np(pthread_self(), "daily-network");  // as top, perf and gdb show it
         for (;;) {
           try {
             loop_.run();
@@ -64,6 +63,10 @@ Runtime::Runtime()
             DAILY_LOG(Error, "runtime", "network thread caught: " << e.what());
           }
         }
-      }) {}
+      }) {
+  // As top, perf and gdb show it; named here, not by the thread itself, so that it has its name once the runtime
+  // exists.
+  pthread_setname_np(thread_.native_handle(), "daily-network");
+}
 
 }  // namespace daily::detail
