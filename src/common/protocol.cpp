@@ -17,24 +17,48 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 8> kErrorNames{{
     {ErrorCode::ServerError, "server-error"},
 }};
 
-// Rejects nesting deeper than kMaxJsonDepth before nlohmann builds the tree (its parser recurses).
-bool depthWithinLimit(std::string_view text, int limit = kMaxJsonDepth) {
-  int depth = 0;
-  bool inString = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') inString = false;
-      continue;
-    }
-    if (c == '"') inString = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > limit) return false;
-    } else if (c == '}' || c == ']') --depth;
+// nlohmann's own DOM builder, stopped the moment nesting goes deeper than a limit: hostile input never becomes a
+// deep tree, and the limit costs no pass over the text of its own.
+class DepthLimitedDom {
+ public:
+  using json = nlohmann::json;
+  DepthLimitedDom(json& root, int limit) : dom_(root, /*allow_exceptions=*/false), limit_(limit) {}
+  bool tooDeep() const { return tooDeep_; }
+
+  // The SAX interface json::sax_parse drives.
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& text) { return dom_.number_float(v, text); }
+  bool string(json::string_t& v) { return dom_.string(v); }
+  bool binary(json::binary_t& v) { return dom_.binary(v); }
+  bool key(json::string_t& k) { return dom_.key(k); }
+  bool start_object(std::size_t n) { return deeper() && dom_.start_object(n); }
+  bool end_object() { return --depth_, dom_.end_object(); }
+  bool start_array(std::size_t n) { return deeper() && dom_.start_array(n); }
+  bool end_array() { return --depth_, dom_.end_array(); }
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& e) {
+    return dom_.parse_error(position, token, e);
   }
-  return true;
+
+ private:
+  bool deeper() { return ++depth_ <= limit_ || (tooDeep_ = true, false); }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;  // (detail, but what json::parse itself uses)
+  int limit_;
+  int depth_ = 0;
+  bool tooDeep_ = false;
+};
+
+enum class Parsed { Ok, TooDeep, Invalid };
+
+// Parses text as one JSON value (nothing after it), refusing nesting deeper than limit.
+Parsed parseJson(std::string_view text, int limit, nlohmann::json& out) {
+  DepthLimitedDom dom(out, limit);
+  if (nlohmann::json::sax_parse(text.begin(), text.end(), &dom)) return Parsed::Ok;
+  return dom.tooDeep() ? Parsed::TooDeep : Parsed::Invalid;
 }
 
 std::string encode(nlohmann::json frame) {
@@ -89,9 +113,10 @@ std::string encodeEvent(std::string_view action, const nlohmann::json& payload) 
 
 std::optional<Frame> decodeFrame(std::string_view text, std::string* why, std::size_t maxBytes) {
   if (text.size() > maxBytes) return reject(why, "frame too large");
-  if (!depthWithinLimit(text)) return reject(why, "frame nested too deeply");
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return reject(why, "frame is not a JSON object");
+  nlohmann::json j;
+  const Parsed parsed = parseJson(text, kMaxJsonDepth, j);
+  if (parsed == Parsed::TooDeep) return reject(why, "frame nested too deeply");
+  if (parsed != Parsed::Ok || !j.is_object()) return reject(why, "frame is not a JSON object");
   auto v = j.find("v");
   if (v == j.end() || !v->is_number_integer() || v->get<int>() != kVersion)
     return reject(why, "unsupported protocol version");
@@ -184,10 +209,9 @@ std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::s
   const std::string_view payload = text.substr(payloadStart, text.size() - kEnd.size() - payloadStart);
   // (nlohmann's lexer ends the input at a NUL byte: inside the whole frame that is an error, at the end of the
   // payload alone it would not be.)
-  if (payload.find('\0') != std::string_view::npos || !depthWithinLimit(payload, kMaxJsonDepth - 1))
-    return decodeFrame(text, why, maxBytes);
-  nlohmann::json p = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (p.is_discarded() || !p.is_object()) return decodeFrame(text, why, maxBytes);
+  if (payload.find('\0') != std::string_view::npos) return decodeFrame(text, why, maxBytes);
+  nlohmann::json p;
+  if (parseJson(payload, kMaxJsonDepth - 1, p) != Parsed::Ok || !p.is_object()) return decodeFrame(text, why, maxBytes);
   Frame f;
   f.type = FrameType::Event;
   f.action = std::string(action);
