@@ -116,6 +116,12 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::mutex inboxMu;  // guards inbox and inboxScheduled; a leaf: nothing else is locked while it is held
   std::deque<Inbound> inbox;
   bool inboxScheduled = false;  // a runInbox task is queued or running
+  // Flow control: past kInboxHighWater queued items the network thread stops reading this client's socket (TCP
+  // then holds the server back) until the dispatcher is down to kInboxLowWater. Never while a request waits for
+  // its answer, so a handler that waits on a future cannot stall its own answer.
+  static constexpr std::size_t kInboxHighWater = 1024;
+  static constexpr std::size_t kInboxLowWater = 256;
+  std::atomic<bool> readingPaused{false};
   ListenerId nextListenerId = 1;
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
@@ -161,14 +167,38 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   void post(std::shared_ptr<const Event> event) { enqueue(Inbound{0, {}, true, std::move(event)}); }
 
   // Any thread. Starts a runInbox task unless one is queued or running: a burst of events costs one task.
-  void enqueue(Inbound item) {
+  // Returns how many items the inbox holds.
+  std::size_t enqueue(Inbound item) {
     bool start;
+    std::size_t size;
     {
       std::lock_guard<std::mutex> lock(inboxMu);
       inbox.push_back(std::move(item));
+      size = inbox.size();
       start = !std::exchange(inboxScheduled, true);
     }
     if (start) scheduleInbox();
+    return size;
+  }
+
+  // Network thread: the inbox just grew to size.
+  void maybePauseReading(std::uint64_t generation, std::size_t size) {
+    if (size < kInboxHighWater || readingPaused.load(std::memory_order_relaxed)) return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (generation != connGeneration || !conn || !pending.empty()) return;
+    readingPaused = true;
+    conn->pauseReading();
+    bool low;  // the dispatcher may have caught up before it could see the pause
+    {
+      std::lock_guard<std::mutex> inboxLock(inboxMu);
+      low = inbox.size() <= kInboxLowWater;
+    }
+    if (low) resumeReadingLocked();
+  }
+
+  // The caller holds mu.
+  void resumeReadingLocked() {
+    if (readingPaused.exchange(false) && conn) conn->resumeReading();
   }
 
   void scheduleInbox() {
@@ -210,6 +240,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     const std::uint64_t id = nextRequestId++;
     pending.emplace(id, Pending{std::move(complete), method, std::chrono::steady_clock::now() + options.requestTimeout});
     if (!sweeping) startSweeper();
+    resumeReadingLocked();  // its answer must get through
     conn->send(protocol::encodeRequest(id, method, params));
   }
 
@@ -319,6 +350,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // connection are ignored from here on.
   void connectLocked() {
     const std::uint64_t generation = ++connGeneration;
+    readingPaused = false;  // a new connection reads
     std::weak_ptr<Impl> weak = shared_from_this();
     detail::SignalingConnection::Handlers handlers;
     handlers.onOpen = [weak, generation] {
@@ -484,7 +516,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // delivered in the order they came.
   void onMessage(std::uint64_t generation, std::string&& text) {
     if (protocol::endsAsEvent(text) && text.size() <= protocol::kMaxServerFrameBytes) {
-      enqueue(Inbound{generation, std::move(text), false, nullptr});
+      maybePauseReading(generation, enqueue(Inbound{generation, std::move(text), false, nullptr}));
       return;
     }
     drainInbox();
@@ -523,6 +555,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       {
         std::lock_guard<std::mutex> applying(applyMu);
         Inbound item;
+        bool resume;
         {
           std::lock_guard<std::mutex> lock(inboxMu);
           if (inbox.empty()) {
@@ -532,6 +565,11 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
           if (delivered == kInboxBatch) break;  // still scheduled: the next task goes on
           item = std::move(inbox.front());
           inbox.pop_front();
+          resume = readingPaused.load() && inbox.size() <= kInboxLowWater;
+        }
+        if (resume) {
+          std::lock_guard<std::mutex> lock(mu);
+          resumeReadingLocked();
         }
         event = item.applied ? std::move(item.event) : applyQueuedEvent(item);
       }

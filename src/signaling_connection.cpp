@@ -111,6 +111,24 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     if (ec) DAILY_LOG(Warn, "signaling", "send failed: " << ec.message());
   }
 
+  // websocketpp's pause_reading and resume_reading post their work, and its resume starts a read whether or not
+  // one is outstanding (two reads into one buffer). So the pause is taken inline, inside the message handler,
+  // where websocketpp checks the flag before it reads again: when paused, no read is outstanding. The resume
+  // comes later, from a posted handler, and only after a pause.
+  void pauseReading() override {
+    if (!con_ || readingPaused_) return;
+    readingPaused_ = true;
+    con_->handle_pause_reading();
+  }
+
+  void resumeReading() override {
+    asio::post(Runtime::instance().io(), [self = this->shared_from_this()] {
+      if (!self->con_ || !self->readingPaused_) return;
+      self->readingPaused_ = false;
+      if (self->con_->get_state() == websocketpp::session::state::open) self->con_->handle_resume_reading();
+    });
+  }
+
   void close() override {
     {
       std::lock_guard<std::mutex> lock(openMu_);
@@ -181,6 +199,9 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     con->set_pong_timeout_handler([weak](websocketpp::connection_hdl, std::string) {
       auto self = weak.lock();
       if (!self) return;
+      // Not reading (a handler keeps the client's backlog full) is not a dead connection: the pong may be there,
+      // unread. The next keepalive after reading resumes asks again.
+      if (self->readingPaused_) return;
       DAILY_LOG(Warn, "signaling", "keepalive pong timed out; dropping the connection");
       websocketpp::lib::error_code ignored;
       self->con_->terminate(ignored);
@@ -204,7 +225,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
       auto self = weak.lock();
       if (ec || !self || !self->con_ || self->con_->get_state() != websocketpp::session::state::open) return;
       websocketpp::lib::error_code ignored;
-      self->con_->ping("", ignored);
+      if (!self->readingPaused_) self->con_->ping("", ignored);  // (a pong cannot be read while paused)
       self->scheduleKeepalive();
     });
   }
@@ -227,6 +248,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   std::mutex openMu_;
   typename Client::connection_ptr open_;  // con_ while it is open: what send() writes to, from any thread
   asio::steady_timer keepalive_;
+  bool readingPaused_ = false;  // network thread only
   std::string verifyError_;  // written by the TLS handshake on the network thread, read there by the fail handler
 };
 

@@ -30,6 +30,11 @@ class SignalingConnection {
   virtual ~SignalingConnection() = default;
   /// Writes one text frame from the calling thread (dropped when the connection is not open).
   virtual void send(std::string text) = 0;
+  /// Flow control: stops reading from the socket (TCP then holds the server back). Only from onMessage, on the
+  /// network thread; the frames already read are still handed to onMessage.
+  virtual void pauseReading() = 0;
+  /// Reads again after pauseReading(), from any thread; does nothing when reading is not paused.
+  virtual void resumeReading() = 0;
   /// Closes (or abandons a connection attempt) without calling onClosed.
   virtual void close() = 0;
 };

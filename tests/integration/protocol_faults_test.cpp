@@ -4,6 +4,7 @@
 #include "common/protocol.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
+#include "process.hpp"
 
 #include <daily/daily.hpp>
 
@@ -66,6 +67,11 @@ class FakeServer {
   void drop(websocketpp::connection_hdl h) {
     websocketpp::lib::error_code ec;
     ws_.get_con_from_hdl(h)->terminate(ec);
+  }
+  // Bytes of this connection the client's kernel has acknowledged: what the client took in, whether or not its
+  // SDK has read it from the socket yet.
+  std::uint64_t bytesAcked(websocketpp::connection_hdl h) {
+    return tcpBytesAcked(ws_.get_con_from_hdl(h)->get_raw_socket().native_handle());
   }
   static json joinResult(bool owner) {
     return {{"local", {{"session_id", "me"}, {"user_name", "bot"}, {"owner", owner}}},
@@ -180,6 +186,64 @@ TEST(ProtocolFaults, AResponseThatBeginsLikeAnEventStillResolvesAFutureAHandlerW
   auto status = inHandler.get_future();
   ASSERT_EQ(status.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(status.get(), std::future_status::ready) << "the answer waited behind the handler waiting for it";
+}
+
+// Flow control: while a handler holds the dispatcher, the client stops reading once its backlog passes a bound,
+// and TCP holds the rest of a flood in the server. A handler that then sends a request and waits for the answer
+// (which the server queued behind the flood) still gets it, and every event is delivered, once, in order.
+TEST(ProtocolFaults, AFloodWaitsInTheServerWhileAHandlerIsBusyAndAnAnswerStillGetsThrough) {
+  constexpr int kEvents = 100000;  // about 19 MB of frames
+  std::promise<websocketpp::connection_hdl> flooded;
+  std::atomic<std::uint64_t> floodBytes{0};
+  std::atomic<bool> joined{false};
+  FakeServer server([&](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method == "sipRefer") return s.send(h, protocol::encodeResult(f.id, json::object()));
+    if (f.method != "join" || joined.exchange(true)) return;  // (a rejoin would be a failure of its own)
+    s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
+    for (int i = 0; i < kEvents; ++i) {
+      const std::string frame = protocol::encodeEvent(
+          "participant-updated", {{"participant", {{"session_id", "p"}, {"user_name", "flood"}, {"seq", i}}}});
+      floodBytes += frame.size();
+      s.send(h, frame);
+    }
+    flooded.set_value(h);
+  });
+  CallClient client(withTimeout(std::chrono::seconds(60)));
+  std::promise<void> handlerBusy, go, allDelivered;
+  auto goAhead = go.get_future().share();
+  std::promise<std::future_status> answered;
+  int next = 0;  // (the dispatcher thread's)
+  std::atomic<int> outOfOrder{0};
+  client.on("participant-updated", [&](const Event& e) {
+    if (e.payload["participant"]["seq"] != next) ++outOfOrder;
+    if (++next == 1) {
+      handlerBusy.set_value();
+      goAhead.wait();
+      auto refer = client.sipRefer({"p", "sip:agent@127.0.0.1"});  // its answer is behind the rest of the flood
+      answered.set_value(refer.wait_for(std::chrono::seconds(30)));
+    }
+    if (next == kEvents) allDelivered.set_value();
+  });
+  await(client.join(JoinOptions{server.roomUrl(), "", ""}));
+  ASSERT_EQ(handlerBusy.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto hdl = flooded.get_future();
+  ASSERT_EQ(hdl.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const auto h = hdl.get();
+  // What the client takes in comes to rest well short of the flood (without flow control it takes it all).
+  std::uint64_t acked = server.bytesAcked(h);
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(500ms);
+    const std::uint64_t now = server.bytesAcked(h);
+    if (now == acked) break;
+    acked = now;
+  }
+  EXPECT_LT(acked, floodBytes.load() / 2) << "the client read the whole flood while its handler was busy";
+  go.set_value();
+  auto status = answered.get_future();
+  ASSERT_EQ(status.wait_for(std::chrono::seconds(40)), std::future_status::ready);
+  EXPECT_EQ(status.get(), std::future_status::ready) << "the answer stayed behind a paused socket";
+  ASSERT_EQ(allDelivered.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_EQ(outOfOrder.load(), 0);
 }
 
 // Events are parsed and applied on the dispatcher thread, which a handler can keep busy; a response still

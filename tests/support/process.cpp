@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
@@ -142,6 +143,12 @@ bool waitForFileContaining(const std::string& path, const std::string& text, std
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::uint64_t tcpBytesAcked(int fd) {
+  tcp_info info{};  // (linux/tcp.h's: glibc's lacks the newer fields)
+  socklen_t size = sizeof info;
+  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) == 0 ? info.tcpi_bytes_acked : 0;
 }
 
 bool onPath(const std::string& program) {

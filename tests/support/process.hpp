@@ -3,6 +3,7 @@
 // Real programs (sipp, baresip) as child processes of a test, with deadlines instead of sleeps.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -41,6 +42,8 @@ std::string tempDir(const std::string& prefix);
 std::string readFile(const std::string& path);
 /// Waits until the file (a child's log, say) contains text; false when it still does not after timeout.
 bool waitForFileContaining(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
+/// The bytes of a TCP socket's output its peer's kernel has acknowledged (TCP_INFO), 0 when unknown.
+std::uint64_t tcpBytesAcked(int fd);
 /// Whether a program is on PATH.
 bool onPath(const std::string& program);
 
