@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <utility>
 
 namespace daily::detail {
 namespace {
@@ -140,6 +141,9 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
       if (!self->con_) return;
       websocketpp::lib::error_code ec;
       if (self->con_->get_state() == websocketpp::session::state::open) {
+        // The server's close frame must be read for the close handshake to end before its 5 s timeout; what is
+        // read before it goes nowhere (no handlers).
+        if (std::exchange(self->readingPaused_, false)) self->con_->handle_resume_reading();
         self->con_->close(websocketpp::close::status::normal, "client closed", ec);
       } else if (self->con_->get_state() == websocketpp::session::state::connecting) {
         self->con_->terminate(ec);

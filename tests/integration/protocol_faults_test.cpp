@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,10 @@ class FakeServer {
       auto f = protocol::decodeFrame(m->get_payload(), nullptr);
       if (f) script_(*this, h, *f);
     });
+    ws_.set_close_handler([this](websocketpp::connection_hdl) {
+      std::lock_guard<std::mutex> lock(closedMu_);
+      closedAt_ = std::chrono::steady_clock::now();
+    });
     ws_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     ws_.start_accept();
     asio::error_code ec;
@@ -73,6 +78,11 @@ class FakeServer {
   std::uint64_t bytesAcked(websocketpp::connection_hdl h) {
     return tcpBytesAcked(ws_.get_con_from_hdl(h)->get_raw_socket().native_handle());
   }
+  // When a connection last finished closing (its TCP connection gone), if one has.
+  std::optional<std::chrono::steady_clock::time_point> closedAt() {
+    std::lock_guard<std::mutex> lock(closedMu_);
+    return closedAt_;
+  }
   static json joinResult(bool owner) {
     return {{"local", {{"session_id", "me"}, {"user_name", "bot"}, {"owner", owner}}},
             {"participants", json::array()}};
@@ -80,6 +90,8 @@ class FakeServer {
 
  private:
   Script script_;
+  std::mutex closedMu_;
+  std::optional<std::chrono::steady_clock::time_point> closedAt_;
   WsServer ws_;
   std::uint16_t port_ = 0;
   std::thread thread_;
@@ -252,6 +264,52 @@ TEST(ProtocolFaults, AFloodWaitsInTheServerWhileAHandlerIsBusyAndAnAnswerStillGe
   EXPECT_EQ(status.get(), std::future_status::ready) << "the answer stayed behind a paused socket";
   ASSERT_EQ(allDelivered.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
   EXPECT_EQ(outOfOrder.load(), 0);
+}
+
+// A client destroyed while its reading is paused still ends the close handshake at once: it reads again, through
+// what the server had queued, to the server's close frame, instead of waiting out the 5 s handshake timeout.
+TEST(ProtocolFaults, AClientDestroyedWhileItsReadingIsPausedClosesAtOnce) {
+  constexpr int kEvents = 50000;
+  std::promise<websocketpp::connection_hdl> flooded;
+  FakeServer server([&](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method != "join") return;
+    s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
+    for (int i = 0; i < kEvents; ++i)
+      s.send(h, protocol::encodeEvent("participant-updated", {{"participant", {{"session_id", "p"}, {"seq", i}}}}));
+    flooded.set_value(h);
+  });
+  std::promise<void> handlerBusy, go;
+  auto goAhead = go.get_future().share();
+  auto client = std::make_unique<CallClient>();
+  client->once("participant-updated", [&](const Event&) {
+    handlerBusy.set_value();
+    goAhead.wait();
+  });
+  await(client->join(JoinOptions{server.roomUrl(), "", ""}));
+  auto busy = handlerBusy.get_future();
+  auto hdl = flooded.get_future();
+  const bool ready = busy.wait_for(10s) == std::future_status::ready && hdl.wait_for(30s) == std::future_status::ready;
+  if (!ready) go.set_value();
+  ASSERT_TRUE(ready);
+  const auto h = hdl.get();
+  for (std::uint64_t acked = 0, now; (now = server.bytesAcked(h)) != acked;) {  // until the client stops taking in
+    acked = now;
+    std::this_thread::sleep_for(300ms);
+  }
+  // The handler is let go while the destructor (which waits for it) is already closing the connection.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(100ms);
+    go.set_value();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  client.reset();
+  releaser.join();
+  std::optional<std::chrono::steady_clock::time_point> closed;
+  for (auto deadline = start + 10s; !(closed = server.closedAt()) && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(closed);
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(*closed - start).count(), 3000)
+      << "ms: the close handshake waited for its timeout";
 }
 
 // Events are parsed and applied on the dispatcher thread, which a handler can keep busy; a response still
