@@ -17,6 +17,7 @@
 #include <websocketpp/server.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@ class FakeServer {
     ws_.set_close_handler([this](websocketpp::connection_hdl) {
       std::lock_guard<std::mutex> lock(closedMu_);
       closedAt_ = std::chrono::steady_clock::now();
+      closedCv_.notify_all();
     });
     ws_.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     ws_.start_accept();
@@ -73,14 +75,24 @@ class FakeServer {
     websocketpp::lib::error_code ec;
     ws_.get_con_from_hdl(h)->terminate(ec);
   }
-  // Bytes of this connection the client's kernel has acknowledged: what the client took in, whether or not its
-  // SDK has read it from the socket yet.
-  std::uint64_t bytesAcked(websocketpp::connection_hdl h) {
-    return tcpBytesAcked(ws_.get_con_from_hdl(h)->get_raw_socket().native_handle());
+  // Waits (up to timeout) until the client has stopped reading this connection: its kernel's buffer is full, it
+  // advertises a zero window, and it still does when the kernel probes it (a client that reads, only slower than
+  // the server writes, opens it again first). Returns the bytes the client's kernel has acknowledged by then (what
+  // the client took in, whether or not its SDK has read it from the socket yet), or nothing when it kept reading.
+  std::optional<std::uint64_t> waitUntilClientStopsReading(websocketpp::connection_hdl h,
+                                                           std::chrono::milliseconds timeout) {
+    const int fd = ws_.get_con_from_hdl(h)->get_raw_socket().native_handle();
+    for (const auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(std::chrono::milliseconds(1))) {
+      const TcpSendState state = tcpSendState(fd);
+      if (state.peerWindow == 0 && state.zeroWindowProbes > 0) return state.bytesAcked;
+    }
+    return std::nullopt;
   }
-  // When a connection last finished closing (its TCP connection gone), if one has.
-  std::optional<std::chrono::steady_clock::time_point> closedAt() {
-    std::lock_guard<std::mutex> lock(closedMu_);
+  // Waits (up to timeout) until a connection has finished closing (its TCP connection gone); returns when.
+  std::optional<std::chrono::steady_clock::time_point> waitClosed(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(closedMu_);
+    closedCv_.wait_for(lock, timeout, [this] { return closedAt_.has_value(); });
     return closedAt_;
   }
   static json joinResult(bool owner) {
@@ -91,6 +103,7 @@ class FakeServer {
  private:
   Script script_;
   std::mutex closedMu_;
+  std::condition_variable closedCv_;
   std::optional<std::chrono::steady_clock::time_point> closedAt_;
   WsServer ws_;
   std::uint16_t port_ = 0;
@@ -248,15 +261,10 @@ TEST(ProtocolFaults, AFloodWaitsInTheServerWhileAHandlerIsBusyAndAnAnswerStillGe
   auto hdl = flooded.get_future();
   ASSERT_EQ(hdl.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   const auto h = hdl.get();
-  // What the client takes in comes to rest well short of the flood (without flow control it takes it all).
-  std::uint64_t acked = server.bytesAcked(h);
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(500ms);
-    const std::uint64_t now = server.bytesAcked(h);
-    if (now == acked) break;
-    acked = now;
-  }
-  EXPECT_LT(acked, floodBytes.load() / 2) << "the client read the whole flood while its handler was busy";
+  // The client stops taking in well short of the flood (without flow control it takes it all and never stops).
+  const std::optional<std::uint64_t> acked = server.waitUntilClientStopsReading(h, 10s);
+  EXPECT_TRUE(acked) << "the client kept reading while its handler was busy";
+  EXPECT_LT(acked.value_or(floodBytes.load()), floodBytes.load() / 2) << "the client read the whole flood";
   go.set_value();
   release.done = true;
   auto status = answered.get_future();
@@ -271,7 +279,9 @@ TEST(ProtocolFaults, AFloodWaitsInTheServerWhileAHandlerIsBusyAndAnAnswerStillGe
 TEST(ProtocolFaults, AClientDestroyedWhileItsReadingIsPausedClosesAtOnce) {
   constexpr int kEvents = 50000;
   std::promise<websocketpp::connection_hdl> flooded;
+  std::promise<void> left;
   FakeServer server([&](FakeServer& s, websocketpp::connection_hdl h, const protocol::Frame& f) {
+    if (f.method == "leave") return left.set_value();
     if (f.method != "join") return;
     s.send(h, protocol::encodeResult(f.id, FakeServer::joinResult(true)));
     for (int i = 0; i < kEvents; ++i)
@@ -292,21 +302,17 @@ TEST(ProtocolFaults, AClientDestroyedWhileItsReadingIsPausedClosesAtOnce) {
   if (!ready) go.set_value();
   ASSERT_TRUE(ready);
   const auto h = hdl.get();
-  for (std::uint64_t acked = 0, now; (now = server.bytesAcked(h)) != acked;) {  // until the client stops taking in
-    acked = now;
-    std::this_thread::sleep_for(300ms);
-  }
-  // The handler is let go while the destructor (which waits for it) is already closing the connection.
+  ASSERT_TRUE(server.waitUntilClientStopsReading(h, 10s)) << "its reading never paused";
+  // The handler is let go once the destructor (which waits for it) has begun: the server has its leave, sent
+  // after the client stopped delivering and before it closes the connection.
   std::thread releaser([&] {
-    std::this_thread::sleep_for(100ms);
+    left.get_future().wait_for(10s);
     go.set_value();
   });
   const auto start = std::chrono::steady_clock::now();
   client.reset();
   releaser.join();
-  std::optional<std::chrono::steady_clock::time_point> closed;
-  for (auto deadline = start + 10s; !(closed = server.closedAt()) && std::chrono::steady_clock::now() < deadline;)
-    std::this_thread::sleep_for(20ms);
+  const auto closed = server.waitClosed(10s);
   ASSERT_TRUE(closed);
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(*closed - start).count(), 3000)
       << "ms: the close handshake waited for its timeout";

@@ -145,10 +145,11 @@ bool waitForFileContaining(const std::string& path, const std::string& text, std
   }
 }
 
-std::uint64_t tcpBytesAcked(int fd) {
+TcpSendState tcpSendState(int fd) {
   tcp_info info{};  // (linux/tcp.h's: glibc's lacks the newer fields)
   socklen_t size = sizeof info;
-  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) == 0 ? info.tcpi_bytes_acked : 0;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return {};
+  return {info.tcpi_bytes_acked, info.tcpi_snd_wnd, info.tcpi_probes};
 }
 
 bool onPath(const std::string& program) {

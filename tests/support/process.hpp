@@ -42,8 +42,13 @@ std::string tempDir(const std::string& prefix);
 std::string readFile(const std::string& path);
 /// Waits until the file (a child's log, say) contains text; false when it still does not after timeout.
 bool waitForFileContaining(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
-/// The bytes of a TCP socket's output its peer's kernel has acknowledged (TCP_INFO), 0 when unknown.
-std::uint64_t tcpBytesAcked(int fd);
+/// What TCP_INFO says of a socket's output (zeros when it cannot be read).
+struct TcpSendState {
+  std::uint64_t bytesAcked = 0;  // what the peer's kernel has acknowledged
+  std::uint32_t peerWindow = 0;  // the receive window the peer last advertised: 0 while its buffer is full
+  int zeroWindowProbes = 0;      // probes sent since that window closed: > 0 once it has stayed closed a while
+};
+TcpSendState tcpSendState(int fd);
 /// Whether a program is on PATH.
 bool onPath(const std::string& program);
 
