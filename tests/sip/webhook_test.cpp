@@ -98,7 +98,7 @@ TEST_F(WebhookTest, ASipReferThroughTheCallObjectFiresTheCalltransferSequenceSig
   await(bot.join({.url = server.httpUrl() + "/support", .token = server.token({{"is_owner", true}})}));
   auto sipp = caller("caller_accepts_refer.xml");
   auto connected = events.waitFor("dialin-connected");
-  ASSERT_TRUE(connected);
+  ASSERT_TRUE(connected) << readFile(dir + "/sipp.log");
   const std::string id = connected->payload["sessionId"];
   await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"}));
   ASSERT_TRUE(waitForType("dialin.stopped"));
@@ -127,7 +127,7 @@ TEST_F(WebhookTest, ASipReferThroughRestActsLikeTheCallObject) {
   await(watcher.join({.url = server.httpUrl() + "/support"}));  // not an owner: REST does the transfer
   auto sipp = caller("caller_accepts_refer.xml");
   auto connected = events.waitFor("dialin-connected");
-  ASSERT_TRUE(connected);
+  ASSERT_TRUE(connected) << readFile(dir + "/sipp.log");
   const std::string id = connected->payload["sessionId"];
   rest->sipRefer("support", {.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"});
   ASSERT_TRUE(events.waitFor("dialin-stopped"));  // the same room events as the call object's sipRefer
@@ -152,7 +152,7 @@ TEST_F(WebhookTest, ASipCallTransferThroughRestEndsWithCompletedWhenTheBridgedCa
                  dir, dir + "/target.log");
   auto sipp = caller("caller_hangs_up.xml");  // hangs up 3 s after it called: that ends the bridge
   auto connected = events.waitFor("dialin-connected");
-  ASSERT_TRUE(connected);
+  ASSERT_TRUE(connected) << readFile(dir + "/sipp.log");
   const std::string id = connected->payload["sessionId"];
   const std::string to = "sip:agent@127.0.0.1:" + std::to_string(targetPort);
   rest->sipCallTransfer("support", {.sessionId = id, .toEndPoint = to});
@@ -193,7 +193,7 @@ TEST_F(WebhookTest, ADeadReceiverGoesFailedWithoutBlockingTheGateway) {
   await(bot.join({.url = server.httpUrl() + "/support", .token = server.token({{"is_owner", true}})}));
   auto sipp = caller("caller_accepts_refer.xml");
   auto connected = events.waitFor("dialin-connected");
-  ASSERT_TRUE(connected);
+  ASSERT_TRUE(connected) << readFile(dir + "/sipp.log");
   // Deliveries are stuck, yet the transfer goes through at SIP speed.
   const auto start = std::chrono::steady_clock::now();
   await(bot.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5099"}));
@@ -243,7 +243,7 @@ TEST_F(WebhookTest, TheExampleReceiverVerifiesAndPrintsTheTransfer) {
   await(bot.join({.url = server.httpUrl() + "/support", .token = server.token({{"is_owner", true}})}));
   auto sipp = caller("caller_accepts_refer.xml");
   auto connected = events.waitFor("dialin-connected");
-  ASSERT_TRUE(connected);
+  ASSERT_TRUE(connected) << readFile(dir + "/sipp.log");
   await(bot.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5099"}));
   ASSERT_TRUE(events.waitFor("dialin-stopped"));
   EXPECT_EQ(sipp->wait(15s), 0);
