@@ -148,6 +148,16 @@ json participantWebhook(const json& p) {
           {"joined_at", p.value("joined_at", "")},   {"permissions", p.value("permissions", json::object())}};
 }
 
+template <class Wanted>
+void sendToClients(const Room& room, const std::string& action, const json& payload, Wanted wanted) {
+  std::string frame;  // encoded once, only if somebody receives it
+  for (const auto& [id, m] : room.members) {
+    if (m.kind != MemberKind::Client || !m.send || !wanted(id, m)) continue;
+    if (frame.empty()) frame = protocol::encodeEvent(action, payload);
+    m.send(frame);
+  }
+}
+
 }  // namespace
 
 void Hub::addMember(Room& room, const std::string& sessionId, Member member) {
@@ -171,12 +181,11 @@ void Hub::removeMember(Room& room, const std::string& sessionId) {
 }
 
 void Hub::broadcast(const Room& room, const std::string& action, const json& payload, const std::string& except) const {
-  std::string frame;  // encoded once, only if somebody receives it
-  for (const auto& [id, m] : room.members) {
-    if (id == except || m.kind != MemberKind::Client || !m.send) continue;
-    if (frame.empty()) frame = protocol::encodeEvent(action, payload);
-    m.send(frame);
-  }
+  sendToClients(room, action, payload, [&](const std::string& id, const Member&) { return id != except; });
+}
+
+void Hub::broadcastToOwners(const Room& room, const std::string& action, const json& payload) const {
+  sendToClients(room, action, payload, [](const std::string&, const Member& m) { return m.ownerOrAdmin; });
 }
 
 Room* Hub::roomOfSession(const std::string& sessionId) {

@@ -22,6 +22,7 @@ struct Member {
   MemberKind kind = MemberKind::Client;
   nlohmann::json participant;                       // daily-js participant object (local: false)
   std::function<void(const std::string&)> send;     // Client: writes one frame to its websocket
+  bool ownerOrAdmin = false;                        // Client: its token makes it an owner or admin
 };
 
 struct Room {
@@ -72,6 +73,9 @@ class Hub {
   /// Sends an event to every client member of the room except `except`.
   void broadcast(const Room& room, const std::string& action, const nlohmann::json& payload,
                  const std::string& except = {}) const;
+  /// Sends an event to the room's owner and admin clients only: the outcome of a telephony operation, which only
+  /// they may start, and whose target (a phone number, a SIP address) is not every guest's business.
+  void broadcastToOwners(const Room& room, const std::string& action, const nlohmann::json& payload) const;
   /// Finds the room a session is in.
   Room* roomOfSession(const std::string& sessionId);
 

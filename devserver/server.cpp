@@ -299,6 +299,7 @@ struct Server final : Devserver::Impl {
     member.kind = MemberKind::Client;
     member.participant = Hub::newParticipant(sessionId, userName, claims.userId, claims.isOwner, claims.canAdmin);
     member.send = [this, h](const std::string& frame) { send(h, frame); };
+    member.ownerOrAdmin = claims.isOwner || claims.isAdmin();
 
     json others = json::array();
     for (const auto& [id, m] : room->members) others.push_back(m.participant);

@@ -137,6 +137,28 @@ TEST_F(SipTest, SipReferToACallerThatFollowsIt) {
   EXPECT_EQ(statuses, (std::vector<int>{202, 100, 200}));
 }
 
+TEST_F(SipTest, ATransfersProgressGoesToOwnersAndAdminsOnly) {
+  // An admin (not an owner) and a guest (no token) share the room with the owner bot.
+  CallClient admin, guest;
+  EventRecorder adminEvents{admin}, guestEvents{guest};
+  await(admin.join({.url = room["url"], .token = server.token({{"permissions", {{"canAdmin", true}}}}), .userName = "admin"}));
+  await(guest.join({.url = room["url"], .userName = "guest"}));
+  joinOwner();
+  auto caller = sippCaller("caller_accepts_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  const auto transferred = [](const Event& e) { return e.payload["status"] == "transferred"; };
+  EXPECT_TRUE(events.waitFor("sip-refer-progress", transferred));
+  EXPECT_TRUE(adminEvents.waitFor("sip-refer-progress", transferred));
+  // The guest sees the caller come and go (dialin-stopped is the last frame the server sends for it, so anything
+  // sent to the guest before it has arrived), but not where the caller was transferred to.
+  ASSERT_TRUE(guestEvents.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  const auto seen = guestEvents.actions();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "dialin-connected"), seen.end());
+  EXPECT_EQ(std::find(seen.begin(), seen.end(), "sip-refer-progress"), seen.end());
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+}
+
 TEST_F(SipTest, SipReferCarriesExtraHeadersAndRefusesInjectedOnes) {
   joinOwner();
   auto caller = sippCaller("caller_accepts_refer.xml");
@@ -441,6 +463,9 @@ TEST_F(SipRingingTest, CancelBeforeAnswerLeavesNoGhostParticipant) {
 }
 
 TEST_F(SipTest, SipCallTransferBridgesTheCallerToTheTarget) {
+  CallClient guest;
+  EventRecorder guestEvents{guest};
+  await(guest.join({.url = room["url"], .userName = "guest"}));
   joinOwner();
   const int targetPort = freeUdpPort();
   auto target = sippServer("uas", targetPort);
@@ -451,6 +476,10 @@ TEST_F(SipTest, SipCallTransferBridgesTheCallerToTheTarget) {
   ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
   auto answered = events.waitFor("sip-call-transfer-progress", [](const Event& e) { return e.payload["status"] == "answered"; });
   ASSERT_TRUE(answered);
+  // A guest sees the caller leave the room, not where it went (the progress, sent before, goes to owners only).
+  ASSERT_TRUE(guestEvents.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  const auto seen = guestEvents.actions();
+  EXPECT_EQ(std::find(seen.begin(), seen.end(), "sip-call-transfer-progress"), seen.end());
   // The caller's own BYE (3 s after it called) ends the bridge: the gateway hangs up the target too.
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
   EXPECT_EQ(target->wait(15s), 0) << sippErrors("uas");
