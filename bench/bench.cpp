@@ -140,44 +140,9 @@ struct ReferRun {
   int refers = 0;
 };
 
-// N clients joined to one room, counting the final sip-refer-progress events they receive.
-class CrowdMembers {
- public:
-  CrowdMembers(const std::string& url, int n) : n_(n) {
-    // In batches of 50: every join is announced to everyone already there, so a thousand concurrent joins keep
-    // the devserver busy past websocketpp's 5 s handshake timeout.
-    for (int i = 0; i < n; i += 50) {
-      std::vector<std::future<json>> joins;
-      for (int k = i; k < std::min(n, i + 50); ++k) {
-        clients_.push_back(std::make_unique<CallClient>());
-        clients_.back()->on("sip-refer-progress", [this](const Event& e) {
-          if (e.payload["final"] != true) return;
-          std::lock_guard<std::mutex> lock(mu_);
-          ++finals_;
-          cv_.notify_all();
-        });
-        joins.push_back(clients_.back()->join(JoinOptions{url, "", "crowd"}));
-      }
-      for (auto& j : joins) j.get();
-    }
-  }
-  // Waits until every member has seen `transfers` final events.
-  void waitFor(long transfers) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return finals_ >= transfers * n_; });
-  }
-
- private:
-  int n_;
-  std::vector<std::unique_ptr<CallClient>> clients_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  long finals_ = 0;
-};
-
 // The other participants of a room, in a process of their own (this binary with --crowd), as the people in a
-// real room are: they do not share the bot's network and dispatcher threads. Talks over two pipes: it says
-// "ready" once joined, then the number of transfers every member has seen, as that grows.
+// real room are: they do not share the bot's network and dispatcher threads. They join as guests (no token), as
+// most of a big room's people do. It says "ready" on a pipe once all have joined, and leaves when its stdin closes.
 class Crowd {
  public:
   Crowd(const std::string& url, int n) {
@@ -197,7 +162,9 @@ class Crowd {
     close(fromChild[1]);
     toChild_ = toChild[1];
     fromChild_ = fdopen(fromChild[0], "r");
-    if (readLine() != "ready") throw std::runtime_error("the crowd process did not join");
+    char line[64];
+    if (!std::fgets(line, sizeof line, fromChild_) || std::string(line) != "ready\n")
+      throw std::runtime_error("the crowd process did not join");
   }
   ~Crowd() {
     if (pid_ <= 0) return;
@@ -205,39 +172,30 @@ class Crowd {
     std::fclose(fromChild_);
     waitpid(pid_, nullptr, 0);
   }
-  void waitFor(long transfers) {
-    while (pid_ > 0 && seen_ < transfers) seen_ = std::stol(readLine());
-  }
 
   // The child's side.
   static int serve(const std::string& url, int n) {
-    CrowdMembers members(url, n);
-    std::cout << "ready" << std::endl;
-    std::thread reporter([&] {
-      for (long t = 1;; ++t) {
-        members.waitFor(t);
-        std::cout << t << std::endl;
+    std::vector<std::unique_ptr<CallClient>> members;
+    // In batches of 50: every join is announced to everyone already there, so a thousand concurrent joins keep
+    // the devserver busy past websocketpp's 5 s handshake timeout.
+    for (int i = 0; i < n; i += 50) {
+      std::vector<std::future<json>> joins;
+      for (int k = i; k < std::min(n, i + 50); ++k) {
+        members.push_back(std::make_unique<CallClient>());
+        joins.push_back(members.back()->join(JoinOptions{url, "", "crowd"}));
       }
-    });
-    reporter.detach();
+      for (auto& j : joins) j.get();
+    }
+    std::cout << "ready" << std::endl;
     while (std::cin.get() != EOF) {
     }
     std::_Exit(0);  // the crowd need not leave politely: the bench tears its server down next
   }
 
  private:
-  std::string readLine() {
-    char line[64];
-    if (!fromChild_ || !std::fgets(line, sizeof line, fromChild_)) throw std::runtime_error("the crowd process died");
-    std::string text(line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
-  }
-
   pid_t pid_ = -1;
   int toChild_ = -1;
   FILE* fromChild_ = nullptr;
-  long seen_ = 0;
 };
 
 // Refers one SIP call (an in-process UDP responder) `iterations` times, through a devserver in a process of its
@@ -278,15 +236,13 @@ ReferRun referLoop(int iterations, int extraClients) {
     bot.sipRefer(SipReferOptions{caller, "sip:agent@127.0.0.1:5099", {}}).get();
     const auto took = Clock::now() - start;
     if (i >= warmup) samples.push_back(micros(took));
-    // Not measured: the NOTIFY that reports the (failed) transfer, so that the call can be referred again, and
-    // its announcement to the whole room: each sipRefer then starts with the server and this process idle, and
-    // measures its own cost rather than the backlog of the previous one's broadcast.
+    // Not measured: the NOTIFY that reports the (failed) transfer, so that the call can be referred again. Each
+    // sipRefer then starts with the server and this process idle, and measures its own cost, not the previous
+    // one's tail.
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return finals == i + 1; });
     lock.unlock();
-    crowd.waitFor(i + 1);
-    // And the server has finished the broadcasts (its write completions run after the crowd has read the frames):
-    // a request it answers comes after everything it had queued.
+    // And the server has finished its writes: a request it answers comes after everything it had queued.
     try {
       bot.stopDialOut(StopDialOutOptions{"nobody"}).get();
     } catch (const Error& e) {
