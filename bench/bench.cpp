@@ -5,6 +5,7 @@
 //   daily_bench --events N   only the event throughput, N events, and each thread's CPU per event (for profiling:
 //                            perf record daily_bench --events ...)
 //   daily_bench --rtt N      only the request round trip and its floor, N samples each
+//   daily_bench --floors N   only the websocket and UDP round-trip floors, N samples each
 //   daily_bench --refer N [P]  only the sipRefer latency, N transfers in a room of P participants (default 1)
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
@@ -606,6 +607,13 @@ int main(int argc, char** argv) {
     std::string cpu;
     std::cout << daily::bench::eventsPerSecond(std::stoi(argv[2]), &cpu) << " events/s; CPU us per event by thread:"
               << cpu << "\n";
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "--floors") {
+    const auto ws = daily::bench::rawWebsocketRoundTrip(std::stoi(argv[2]));
+    const auto udp = daily::bench::rawUdpRoundTrip(std::stoi(argv[2]));
+    std::cout << "websocket round trip p50 " << ws.p50 << " us, p99 " << ws.p99 << " us; UDP round trip p50 "
+              << udp.p50 << " us, p99 " << udp.p99 << " us\n";
     return 0;
   }
   if (argc == 3 && std::string(argv[1]) == "--rtt") {
