@@ -549,21 +549,43 @@ void run() {
 
   const Percentiles ws = rawWebsocketRoundTrip(rttIterations);
   const double wsFrames = rawWebsocketFramesPerSecond(quick ? 20000 : 200000);
-  const Percentiles udp = rawUdpRoundTrip(rttIterations);
+  const Percentiles udp = rawUdpRoundTrip(rttIterations, true);
+  const Percentiles udpFree = rawUdpRoundTrip(rttIterations);
+  Percentiles wsOne, udpOne;
+  {
+    OnOneCpu one;
+    wsOne = rawWebsocketRoundTrip(rttIterations);
+    udpOne = rawUdpRoundTrip(rttIterations);
+  }
   table("Floors (raw websocketpp and UDP on loopback, no SDK)",
         {{"floor", "p50", "p99", "samples"},
          {"websocket round trip, 200-byte JSON frame", fmt(ws.p50), fmt(ws.p99), std::to_string(rttIterations)},
-         {"UDP round trip, 800-byte datagram", fmt(udp.p50), fmt(udp.p99), std::to_string(rttIterations)},
-         {"websocket frames per second, pipelined", fmt(wsFrames, 0) + " /s", "", ""}});
+         {"UDP round trip, 800-byte datagram, the two ends on different CPUs", fmt(udp.p50), fmt(udp.p99),
+          std::to_string(rttIterations)},
+         {"websocket frames per second, pipelined", fmt(wsFrames, 0) + " /s", "", ""},
+         {"for reference: UDP round trip, the ends placed by the scheduler", fmt(udpFree.p50), fmt(udpFree.p99),
+          std::to_string(rttIterations)},
+         {"for reference: websocket round trip, everything on one CPU", fmt(wsOne.p50), fmt(wsOne.p99),
+          std::to_string(rttIterations)},
+         {"for reference: UDP round trip, everything on one CPU", fmt(udpOne.p50), fmt(udpOne.p99),
+          std::to_string(rttIterations)}});
 
   const int refers = quick ? 200 : 2000;
   const ReferRun refer = referLoop(refers, 0);
+  ReferRun referOne;
+  {
+    OnOneCpu one;
+    referOne = referLoop(refers / 2, 0);
+  }
   const double floor = ws.p50 + udp.p50;
+  const double floorOne = wsOne.p50 + udpOne.p50;
   table("sipRefer(): call to future resolved, the SIP peer answering 202 (in-process UDP responder)",
         {{"figure", "p50", "p99", "floor (ws RTT + UDP RTT, p50)", "ratio p50 / floor", "target"},
          {"sipRefer latency over " + std::to_string(refers) + " transfers", fmt(refer.latency.p50), fmt(refer.latency.p99),
-          fmt(floor), fmt(refer.latency.p50 / floor, 2), "<= 1.3"}});
-  if (refer.refers < refers) fail("the responder answered fewer REFERs than were sent");
+          fmt(floor), fmt(refer.latency.p50 / floor, 2), "<= 1.3"},
+         {"for reference: everything on one CPU, " + std::to_string(refers / 2) + " transfers", fmt(referOne.latency.p50),
+          fmt(referOne.latency.p99), fmt(floorOne) + " (both on one CPU)", fmt(referOne.latency.p50 / floorOne, 2), "-"}});
+  if (refer.refers < refers || referOne.refers < refers / 2) fail("the responder answered fewer REFERs than were sent");
 
   const Percentiles rtt = requestRoundTrip(rttIterations);
   const int events = quick ? 20000 : 200000;
@@ -610,10 +632,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc == 3 && std::string(argv[1]) == "--floors") {
-    const auto ws = daily::bench::rawWebsocketRoundTrip(std::stoi(argv[2]));
-    const auto udp = daily::bench::rawUdpRoundTrip(std::stoi(argv[2]));
-    std::cout << "websocket round trip p50 " << ws.p50 << " us, p99 " << ws.p99 << " us; UDP round trip p50 "
-              << udp.p50 << " us, p99 " << udp.p99 << " us\n";
+    const int n = std::stoi(argv[2]);
+    const auto ws = daily::bench::rawWebsocketRoundTrip(n);
+    const auto udp = daily::bench::rawUdpRoundTrip(n, true);
+    const auto udpFree = daily::bench::rawUdpRoundTrip(n);
+    std::cout << "p50 (p99) in us: websocket round trip " << ws.p50 << " (" << ws.p99 << "); UDP round trip, ends on "
+              << "different CPUs " << udp.p50 << " (" << udp.p99 << "), placed by the scheduler " << udpFree.p50 << " ("
+              << udpFree.p99 << ")\n";
     return 0;
   }
   if (argc == 3 && std::string(argv[1]) == "--rtt") {

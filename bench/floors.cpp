@@ -6,8 +6,12 @@
 #include <websocketpp/config/asio_no_tls_client.hpp>
 #include <websocketpp/server.hpp>
 
+#include <dirent.h>
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -145,11 +149,25 @@ double rawWebsocketFramesPerSecond(int frames) {
   return frames / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Percentiles rawUdpRoundTrip(int iterations) {
+Percentiles rawUdpRoundTrip(int iterations, bool apart) {
+  cpu_set_t mine;
+  const bool pin = apart && pthread_getaffinity_np(pthread_self(), sizeof mine, &mine) == 0 && CPU_COUNT(&mine) >= 2;
+  int cpus[2] = {-1, -1};
+  for (int c = 0, found = 0; pin && found < 2; ++c)
+    if (CPU_ISSET(c, &mine)) cpus[found++] = c;
+  const auto pinTo = [](int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+  };
+  if (pin) pinTo(cpus[0]);
+
   asio::io_context io;
   asio::ip::udp::socket echo(io, {asio::ip::make_address("127.0.0.1"), 0});
   asio::ip::udp::socket client(io, {asio::ip::make_address("127.0.0.1"), 0});
   std::thread echoer([&] {
+    if (pin) pinTo(cpus[1]);
     char buf[2048];
     asio::ip::udp::endpoint from;
     for (;;) {
@@ -170,7 +188,35 @@ Percentiles rawUdpRoundTrip(int iterations) {
   }
   client.send_to(asio::buffer("x", 1), echo.local_endpoint());  // stop the echoer
   echoer.join();
+  if (pin) pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
   return percentiles(std::move(samples));
 }
+
+namespace {
+
+// Sets the CPUs of every thread of this process.
+void setProcessCpus(const cpu_set_t& cpus) {
+  DIR* tasks = opendir("/proc/self/task");
+  if (!tasks) return;
+  while (dirent* e = readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    sched_setaffinity(std::atoi(e->d_name), sizeof cpus, &cpus);
+  }
+  closedir(tasks);
+}
+
+}  // namespace
+
+OnOneCpu::OnOneCpu() {
+  sched_getaffinity(0, sizeof before_, &before_);
+  int first = 0;
+  while (first < CPU_SETSIZE - 1 && !CPU_ISSET(first, &before_)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  setProcessCpus(one);
+}
+
+OnOneCpu::~OnOneCpu() { setProcessCpus(before_); }
 
 }  // namespace daily::bench
