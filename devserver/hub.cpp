@@ -184,7 +184,7 @@ void Hub::broadcast(const Room& room, const std::string& action, const json& pay
   sendToClients(room, action, payload, [&](const std::string& id, const Member&) { return id != except; });
 }
 
-void Hub::broadcastToOwners(const Room& room, const std::string& action, const json& payload) const {
+void Hub::broadcastToOwnersAndAdmins(const Room& room, const std::string& action, const json& payload) const {
   sendToClients(room, action, payload, [](const std::string&, const Member& m) { return m.ownerOrAdmin; });
 }
 

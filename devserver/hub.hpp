@@ -75,7 +75,7 @@ class Hub {
                  const std::string& except = {}) const;
   /// Sends an event to the room's owner and admin clients only: the outcome of a telephony operation, which only
   /// they may start, and whose target (a phone number, a SIP address) is not every guest's business.
-  void broadcastToOwners(const Room& room, const std::string& action, const nlohmann::json& payload) const;
+  void broadcastToOwnersAndAdmins(const Room& room, const std::string& action, const nlohmann::json& payload) const;
   /// Finds the room a session is in.
   Room* roomOfSession(const std::string& sessionId);
 

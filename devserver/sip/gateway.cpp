@@ -788,7 +788,7 @@ struct Gateway::Impl {
       std::string line = sipfrag.substr(0, sipfrag.find_first_of("\r\n"));
       payload["sipfrag"] = line;
     }
-    hub.broadcastToOwners(*room, "sip-refer-progress", payload);
+    hub.broadcastToOwnersAndAdmins(*room, "sip-refer-progress", payload);
   }
 
   // A calltransfer.* webhook, Daily's payload; leg is the SIP participant being transferred.
@@ -1071,8 +1071,9 @@ struct Gateway::Impl {
     auto progress = [this, sessionId, toEndPoint](const std::string& status, int code) {
       Leg* l = legOf(sessionId);
       Room* rm = l ? hub.findRoom(l->room) : nullptr;
-      if (rm) hub.broadcastToOwners(*rm, "sip-call-transfer-progress",
-                                    {{"sessionId", sessionId}, {"toEndPoint", toEndPoint}, {"status", status}, {"sipStatus", code}});
+      if (!rm) return;
+      const json payload{{"sessionId", sessionId}, {"toEndPoint", toEndPoint}, {"status", status}, {"sipStatus", code}};
+      hub.broadcastToOwnersAndAdmins(*rm, "sip-call-transfer-progress", payload);
     };
     runInvite(
         far, [progress](int code) { if (code > 100) progress("ringing", code); },
