@@ -181,7 +181,7 @@ TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
   auto target = sippServer("uas", targetPort);
   // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone; it hangs up (on the target, by
   // then) when the WAV's 5 seconds end.
-  const int phonePort = freeUdpPort();
+  const int phonePort = freeSipPort();
   const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller", 5);
   Process phone({"baresip", "-f", config, "-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipPort()), "-t",
                  "10"},

@@ -32,6 +32,10 @@ int freeUdpPort();
 /// A TCP port that was free a moment ago on 127.0.0.1, outside the ephemeral range (for a server that must come
 /// back on the same port after being killed).
 int freeTcpPort();
+/// A port that was free a moment ago on 127.0.0.1 for both UDP and TCP, outside the ephemeral range: for a SIP
+/// agent such as baresip, which listens on both at its sip_listen port (an ephemeral port free for UDP may be a
+/// parallel test's TCP client socket, and baresip then fails to start).
+int freeSipPort();
 /// A port p for sipp's -mp: p and p+2 (sipp binds both, for audio and video) were free a moment ago. Taken from
 /// 10000-20000 (the demo takes 20000-32000), outside the kernel's ephemeral range, starting in a block that
 /// depends on the process id, so that tests running in parallel do not pick the same ports.
