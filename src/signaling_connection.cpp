@@ -123,11 +123,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   }
 
   void resumeReading() override {
-    asio::post(Runtime::instance().io(), [self = this->shared_from_this()] {
-      if (!self->con_ || !self->readingPaused_) return;
-      self->readingPaused_ = false;
-      if (self->con_->get_state() == websocketpp::session::state::open) self->con_->handle_resume_reading();
-    });
+    asio::post(Runtime::instance().io(), [self = this->shared_from_this()] { self->resumeReadingNow(); });
   }
 
   void close() override {
@@ -143,7 +139,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
       if (self->con_->get_state() == websocketpp::session::state::open) {
         // The server's close frame must be read for the close handshake to end before its 5 s timeout; what is
         // read before it goes nowhere (no handlers).
-        if (std::exchange(self->readingPaused_, false)) self->con_->handle_resume_reading();
+        self->resumeReadingNow();
         self->con_->close(websocketpp::close::status::normal, "client closed", ec);
       } else if (self->con_->get_state() == websocketpp::session::state::connecting) {
         self->con_->terminate(ec);
@@ -152,6 +148,12 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
   }
 
  private:
+  // Network thread: reads again if reading was paused and the connection is open.
+  void resumeReadingNow() {
+    if (!con_ || !std::exchange(readingPaused_, false)) return;
+    if (con_->get_state() == websocketpp::session::state::open) con_->handle_resume_reading();
+  }
+
   void connect() {
     websocketpp::lib::error_code ec;
     tlsForNewConnection = TlsSettings{&options_, &url_.host, &verifyError_};
