@@ -149,25 +149,53 @@ double rawWebsocketFramesPerSecond(int frames) {
   return frames / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+namespace {
+
+// A set of one CPU.
+cpu_set_t onlyCpu(int cpu) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  return one;
+}
+
+// The set's first CPU after `after` (-1: its first CPU).
+int nextCpu(const cpu_set_t& set, int after) {
+  int c = after + 1;
+  while (c < CPU_SETSIZE - 1 && !CPU_ISSET(c, &set)) ++c;
+  return c;
+}
+
+void pinThisThread(int cpu) {
+  const cpu_set_t one = onlyCpu(cpu);
+  pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+}
+
+// Sets the CPUs of every thread of this process.
+void setProcessCpus(const cpu_set_t& cpus) {
+  DIR* tasks = opendir("/proc/self/task");
+  if (!tasks) return;
+  while (dirent* e = readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    sched_setaffinity(std::atoi(e->d_name), sizeof cpus, &cpus);
+  }
+  closedir(tasks);
+}
+
+}  // namespace
+
 Percentiles rawUdpRoundTrip(int iterations, bool apart) {
   cpu_set_t mine;
   const bool pin = apart && pthread_getaffinity_np(pthread_self(), sizeof mine, &mine) == 0 && CPU_COUNT(&mine) >= 2;
-  int cpus[2] = {-1, -1};
-  for (int c = 0, found = 0; pin && found < 2; ++c)
-    if (CPU_ISSET(c, &mine)) cpus[found++] = c;
-  const auto pinTo = [](int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
-  };
-  if (pin) pinTo(cpus[0]);
+  const int first = pin ? nextCpu(mine, -1) : -1;
+  const int second = pin ? nextCpu(mine, first) : -1;
+  if (pin) pinThisThread(first);
 
   asio::io_context io;
   asio::ip::udp::socket echo(io, {asio::ip::make_address("127.0.0.1"), 0});
   asio::ip::udp::socket client(io, {asio::ip::make_address("127.0.0.1"), 0});
   std::thread echoer([&] {
-    if (pin) pinTo(cpus[1]);
+    if (pin) pinThisThread(second);
     char buf[2048];
     asio::ip::udp::endpoint from;
     for (;;) {
@@ -192,29 +220,9 @@ Percentiles rawUdpRoundTrip(int iterations, bool apart) {
   return percentiles(std::move(samples));
 }
 
-namespace {
-
-// Sets the CPUs of every thread of this process.
-void setProcessCpus(const cpu_set_t& cpus) {
-  DIR* tasks = opendir("/proc/self/task");
-  if (!tasks) return;
-  while (dirent* e = readdir(tasks)) {
-    if (e->d_name[0] == '.') continue;
-    sched_setaffinity(std::atoi(e->d_name), sizeof cpus, &cpus);
-  }
-  closedir(tasks);
-}
-
-}  // namespace
-
 OnOneCpu::OnOneCpu() {
   sched_getaffinity(0, sizeof before_, &before_);
-  int first = 0;
-  while (first < CPU_SETSIZE - 1 && !CPU_ISSET(first, &before_)) ++first;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(first, &one);
-  setProcessCpus(one);
+  setProcessCpus(onlyCpu(nextCpu(before_, -1)));
 }
 
 OnOneCpu::~OnOneCpu() { setProcessCpus(before_); }
