@@ -58,6 +58,7 @@ class ChildServer : public ServerHandle {
 
  private:
   pid_t pid_ = -1;
+  bool frozen_ = false;  // stopped by freeze(): the destructor must wake it
   nlohmann::json ready_;
 };
 
