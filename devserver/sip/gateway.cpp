@@ -1,12 +1,21 @@
 #include "sip/gateway.hpp"
 
+// The application layer of the gateway: legs (a dial-in caller, a dial-out callee, the far leg of a bridge), the
+// rooms they are in, transfers and DTMF, and the events and webhooks that report them. It drives the SIP layers
+// below it (sip/transport, sip/transaction, sip/dialog) by calls, and they report up through callbacks, all on
+// the devserver's io thread. This is the only SIP file that knows rooms (hub.hpp) or media.
+
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "media/sdp.hpp"
+#include "sip/dialog.hpp"
 #include "sip/message.hpp"
+#include "sip/timers.hpp"
+#include "sip/transaction.hpp"
+#include "sip/transport.hpp"
 
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <array>
@@ -20,10 +29,8 @@ namespace {
 
 using nlohmann::json;
 using protocol::WireError;
-using Endpoint = asio::ip::udp::endpoint;
-using Clock = std::chrono::steady_clock;
+using sip::Flow;
 
-constexpr std::size_t kMaxDatagram = 65535;
 constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO";
 constexpr const char* kProvider = "daily";
 
@@ -31,55 +38,22 @@ WireError wireError(ErrorCode code, std::string message, int sipStatus = 0) {
   return WireError{code, std::move(message), sipStatus, {}};
 }
 
-// A client transaction (RFC 3261 §17.1) over UDP: retransmits with T1 doubling (capped at T2 for non-INVITE),
-// stops retransmitting an INVITE at its first provisional, and gives up after the transaction timeout.
-struct ClientTransaction {
-  ClientTransaction(asio::io_context& io) : retransmit(io), timeout(io) {}
-  std::string key;
-  bool invite = false;
-  std::string wire;
-  Endpoint destination;
-  std::chrono::milliseconds interval{};
-  asio::steady_timer retransmit;
-  asio::steady_timer timeout;
-  bool completed = false;
-  std::string ack;  // INVITE: the ACK sent for the final response, re-sent when the final response is repeated
-  std::function<void(osip_message_t* response)> onResponse;  // every provisional and the first final response
-  std::function<void()> onTimeout;
-};
-
-// What a server transaction answered, to repeat it when the request is retransmitted (§17.2).
-struct ServerTransaction {
-  explicit ServerTransaction(asio::io_context& io) : expiry(io) {}
-  std::string lastResponse;
-  Endpoint peer;
-  asio::steady_timer expiry;
-  bool finalSent = false;
-  sip::MessagePtr request;  // INVITE only: kept to answer a CANCEL with 487
-};
-
 enum class LegState { Ringing, Calling, Confirmed, Ended };
 
-// One SIP dialog of the gateway: a dial-in caller, a dial-out callee, or the far leg of a sipCallTransfer.
+// One SIP dialog of the gateway and what the room knows of it: a dial-in caller, a dial-out callee, or the far
+// leg of a sipCallTransfer. Its INVITE session's state (2xx until ACK, our INVITE and its ACK) and its REFER's
+// live here too, for now; they move into usages of their own with the carrier-SIP work.
 struct Leg {
-  explicit Leg(asio::io_context& io) : timer(io) {}
+  explicit Leg(sip::Timers& timers) : timer(timers) {}
   std::string sessionId;
   std::string room;      // empty for the far leg of a bridge
   bool dialIn = false;
   LegState state = LegState::Ringing;
   bool inRoom = false;   // its participant is in the room
-  std::string callId;
-  std::string localTag;
-  std::string remoteTag;
-  std::string localParty;   // our From in requests we send, without tag ("<sip:room@host:port>")
-  std::string remoteParty;  // their address, without tag
-  std::string remoteTarget; // their Contact URI
-  std::vector<std::string> routeSet;
-  std::uint32_t localCseq = 1;
-  Endpoint peer;            // where in-dialog requests go
-  asio::steady_timer timer; // dial-in: ringing delay, then 2xx retransmission
+  sip::Dialog dialog;
+  sip::Timer timer;      // dial-in: ringing delay, then 2xx retransmission; after the call: the subscription's life
   std::chrono::milliseconds okInterval{};
-  Clock::time_point okDeadline{};
+  sip::Clock::time_point okDeadline{};
   std::string okWire;       // dial-in: our 200 to the INVITE, until the ACK arrives
   std::string inviteServerKey;
   // Dial-out / bridge far leg: our INVITE.
@@ -111,107 +85,59 @@ struct Leg {
   std::vector<std::function<void(bool acked)>> untilAck;
 };
 
-// The request or status line: one rung of the SIP ladder in the log.
-std::string_view firstLine(std::string_view message) { return message.substr(0, message.find_first_of("\r\n")); }
-
-std::string sdpBody(const std::string& host, std::uint16_t rtpPort, const std::string& offer) {
-  // Answer PCMU when offered (or when there is no offer), otherwise the first payload type offered.
-  std::string payload = "0";
-  std::string rtpmap = "a=rtpmap:0 PCMU/8000\r\n";
-  if (!offer.empty() && offer.find("m=audio") != std::string::npos) {
-    const std::size_t m = offer.find("m=audio");
-    const std::size_t end = offer.find_first_of("\r\n", m);
-    const std::string line = offer.substr(m, end - m);
-    std::vector<std::string> fields;
-    std::size_t start = 0;
-    while (start < line.size()) {
-      std::size_t sp = line.find(' ', start);
-      if (sp == std::string::npos) sp = line.size();
-      fields.push_back(line.substr(start, sp - start));
-      start = sp + 1;
-    }
-    bool hasPcmu = false;
-    for (std::size_t i = 3; i < fields.size(); ++i) hasPcmu = hasPcmu || fields[i] == "0";
-    if (!hasPcmu && fields.size() > 3 && fields[3].find_first_not_of("0123456789") == std::string::npos &&
-        !fields[3].empty()) {
-      payload = fields[3];
-      const std::string key = "a=rtpmap:" + payload + " ";
-      const std::size_t at = offer.find(key);
-      rtpmap = at == std::string::npos ? "" : offer.substr(at, offer.find_first_of("\r\n", at) - at) + "\r\n";
-    }
-  }
-  const std::string session = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                  std::chrono::system_clock::now().time_since_epoch())
-                                                  .count());
-  return "v=0\r\no=daily-devserver " + session + " " + session + " IN IP4 " + host +
-         "\r\ns=daily-devserver\r\nc=IN IP4 " + host + "\r\nt=0 0\r\nm=audio " + std::to_string(rtpPort) +
-         " RTP/AVP " + payload + "\r\n" + rtpmap + "a=sendrecv\r\n";
-}
-
 }  // namespace
 
 struct Gateway::Impl {
   Impl(asio::io_context& io_, Hub& hub_, GatewayOptions options_)
-      : io(io_), hub(hub_), options(std::move(options_)), socket(io_), media(io_) {}
+      : io(io_),
+        hub(hub_),
+        options(std::move(options_)),
+        timers(io_),
+        transport(io_, options.host, options.port),
+        transactions(transport, timers, sip::TransactionConfig{options.t1, options.t2, options.transactionTimeout}),
+        media(io_) {
+    transport.onReceive([this](std::string_view message, const Flow& from) { transactions.receive(message, from); });
+    transactions.setUser({[this](sip::MessagePtr request, const Flow& from) { onRequest(std::move(request), from); },
+                          [this](osip_message_t* response, const Flow&) { onStrayResponse(response); }});
+  }
 
   asio::io_context& io;
   Hub& hub;
   GatewayOptions options;
-  asio::ip::udp::socket socket;
+  // The SIP layers, bottom up. The legs below hold timers of `timers`, so it is declared first (destroyed last).
+  sip::AsioTimers timers;
+  sip::UdpTransport transport;
+  sip::TransactionLayer transactions;
   asio::ip::udp::socket media;  // RTP sink: the SDP points here; packets are read and dropped
-  std::uint16_t boundPort = 0;
-  std::array<char, kMaxDatagram> buffer{};
   std::array<char, 2048> mediaBuffer{};
-  Endpoint sender;
-  Endpoint mediaSender;
+  asio::ip::udp::endpoint mediaSender;
   bool running = false;
 
-  std::map<std::string, std::shared_ptr<ClientTransaction>> clients;  // branch|method
-  std::map<std::string, std::shared_ptr<ServerTransaction>> servers;  // branch|method
-  std::map<std::string, std::shared_ptr<Leg>> legs;                   // Call-ID
-  std::map<std::string, std::string> sessions;                        // session_id -> Call-ID
+  std::map<std::string, std::shared_ptr<Leg>> legs;  // Call-ID
+  std::map<std::string, std::string> sessions;       // session_id -> Call-ID
   // Dialogs whose call has ended while their refer subscription lives on (RFC 5057 section 5.4: a BYE ends the
   // invite usage only): a transferee may send its final NOTIFY after its BYE, or retransmit it after a loss.
-  std::map<std::string, std::shared_ptr<Leg>> subscriptions;          // Call-ID
-
-  // ---- transport ----------------------------------------------------------------------------------------------
+  std::map<std::string, std::shared_ptr<Leg>> subscriptions;  // Call-ID
 
   void start() {
+    transport.start();
     const auto address = asio::ip::make_address(options.host);
-    socket.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4());
-    socket.bind(Endpoint(address, options.port));
-    boundPort = socket.local_endpoint().port();
     media.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4());
-    media.bind(Endpoint(address, 0));
+    media.bind(asio::ip::udp::endpoint(address, 0));
     running = true;
-    receive();
     drainMedia();
   }
 
   void stop() {
     running = false;
+    transport.stop();
     asio::error_code ignored;
-    socket.close(ignored);
     media.close(ignored);
-    for (auto& [key, tx] : clients) {
-      tx->retransmit.cancel();
-      tx->timeout.cancel();
-    }
-    clients.clear();
-    servers.clear();
-    for (auto& [id, leg] : legs) leg->timer.cancel();
+    transactions.clear();
     legs.clear();
-    for (auto& [id, leg] : subscriptions) leg->timer.cancel();
     subscriptions.clear();
     sessions.clear();
-  }
-
-  void receive() {
-    socket.async_receive_from(asio::buffer(buffer), sender, [this](const asio::error_code& ec, std::size_t n) {
-      if (!running) return;
-      if (!ec) onDatagram(std::string_view(buffer.data(), n), sender);
-      receive();
-    });
+    timers.clear();
   }
 
   void drainMedia() {
@@ -220,199 +146,34 @@ struct Gateway::Impl {
     });
   }
 
-  void sendTo(const std::string& wire, const Endpoint& to) {
-    if (!running) return;
-    asio::error_code ec;
-    socket.send_to(asio::buffer(wire), to, 0, ec);
-    if (ec) DAILY_LOG(Warn, "sip", "send to " << to << " failed: " << ec.message());
-    DAILY_LOG(Info, "sip", "--> " << firstLine(wire) << "  (to " << to << ")");
-    DAILY_LOG(Debug, "sip", "sent to " << to << ":\n" << wire);
+  std::uint16_t mediaPort() const { return media.local_endpoint().port(); }
+  std::string sdp(const std::string& offer) const { return media::sdpBody(options.host, mediaPort(), offer); }
+
+  // Answers request within its server transaction.
+  void respond(osip_message_t* request, const Flow& peer, int code, const std::string& toTag = {},
+               const sip::TransactionLayer::Decorate& decorate = {}) {
+    transactions.respond(request, peer, code, toTag, decorate);
   }
 
-  std::string localHostPort() const {
-    return (options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host) + ":" +
-           std::to_string(boundPort);
-  }
-  std::string contact() const { return "<sip:gateway@" + localHostPort() + ">"; }
-  std::string newVia(std::string* branch) const {
-    *branch = "z9hG4bK" + detail::randomHex(10);
-    return "SIP/2.0/UDP " + localHostPort() + ";branch=" + *branch + ";rport";
-  }
-
-  Endpoint resolve(const std::string& host, std::uint16_t port, const Endpoint& fallback) const {
-    std::string h = host;
-    if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);
-    asio::error_code ec;
-    const auto address = asio::ip::make_address(h, ec);
-    if (ec) return fallback;  // the devserver does no DNS: a name falls back to where the message came from
-    return Endpoint(address, port);
-  }
-
-  // ---- client transactions ------------------------------------------------------------------------------------
-
-  std::shared_ptr<ClientTransaction> sendRequest(osip_message_t* request, const Endpoint& to,
-                                                 std::function<void(osip_message_t*)> onResponse,
-                                                 std::function<void()> onTimeout) {
-    auto tx = std::make_shared<ClientTransaction>(io);
-    tx->invite = sip::method(request) == "INVITE";
-    tx->key = sip::topBranch(request) + "|" + sip::method(request);
-    tx->wire = sip::serialize(request);
-    tx->destination = to;
-    tx->interval = options.t1;
-    tx->onResponse = std::move(onResponse);
-    tx->onTimeout = std::move(onTimeout);
-    clients[tx->key] = tx;
-    sendTo(tx->wire, to);
-    scheduleRetransmit(tx);
-    tx->timeout.expires_after(options.transactionTimeout);
-    std::weak_ptr<ClientTransaction> weak = tx;
-    tx->timeout.async_wait([this, weak](const asio::error_code& ec) {
-      auto t = weak.lock();
-      if (ec || !t || t->completed) return;
-      t->completed = true;
-      t->retransmit.cancel();
-      clients.erase(t->key);
-      DAILY_LOG(Info, "sip", "transaction " << t->key << " timed out");
-      if (t->onTimeout) t->onTimeout();
-    });
-    return tx;
-  }
-
-  // Ends a client transaction without an answer, silently (a late response to it is then ignored).
-  void abandonClient(ClientTransaction& tx) {
-    if (tx.completed) return;
-    tx.completed = true;
-    tx.retransmit.cancel();
-    tx.timeout.cancel();
-    clients.erase(tx.key);
-  }
-
-  void scheduleRetransmit(const std::shared_ptr<ClientTransaction>& tx) {
-    tx->retransmit.expires_after(tx->interval);
-    std::weak_ptr<ClientTransaction> weak = tx;
-    tx->retransmit.async_wait([this, weak](const asio::error_code& ec) {
-      auto t = weak.lock();
-      if (ec || !t || t->completed) return;
-      sendTo(t->wire, t->destination);
-      t->interval = t->invite ? t->interval * 2 : std::min(t->interval * 2, options.t2);
-      scheduleRetransmit(t);
-    });
-  }
-
-  void onResponse(sip::MessagePtr response) {
-    const std::string key = sip::topBranch(response.get()) + "|" + sip::method(response.get());
-    auto it = clients.find(key);
-    if (it == clients.end()) {
-      // A 2xx to an INVITE of ours repeated after its transaction ended: the dialog re-sends its ACK.
-      if (sip::method(response.get()) == "INVITE" && sip::status(response.get()) >= 200) {
-        auto leg = legs.find(sip::callId(response.get()));
-        if (leg != legs.end() && !leg->second->ack.empty()) sendTo(leg->second->ack, leg->second->peer);
-      }
-      return;
-    }
-    auto tx = it->second;
-    const int code = sip::status(response.get());
-    if (tx->completed) {
-      if (!tx->ack.empty() && code >= 200) sendTo(tx->ack, tx->destination);
-      return;
-    }
-    if (code < 200) {
-      if (tx->invite) tx->retransmit.cancel();  // Proceeding: an INVITE is no longer retransmitted
-      else tx->interval = options.t2;
-      if (tx->onResponse) tx->onResponse(response.get());
-      return;
-    }
-    tx->completed = true;
-    tx->retransmit.cancel();
-    tx->timeout.cancel();
-    if (tx->invite && code >= 300) {
-      tx->ack = ackForFailure(response.get(), tx->wire);
-      sendTo(tx->ack, tx->destination);
-    }
-    // Keep the finished transaction a while to absorb repeated final responses (Timers D/K).
-    tx->timeout.expires_after(options.transactionTimeout);
-    tx->timeout.async_wait([this, key = tx->key, weak = std::weak_ptr<ClientTransaction>(tx)](const asio::error_code& ec) {
-      if (!ec && weak.lock()) clients.erase(key);
-    });
-    if (tx->onResponse) tx->onResponse(response.get());
-  }
-
-  // The ACK a client INVITE transaction sends for a non-2xx final response (§17.1.1.3): same branch, Request-URI,
-  // From, Call-ID and CSeq number as the INVITE, To from the response.
-  std::string ackForFailure(osip_message_t* response, const std::string& inviteWire) {
-    std::string why;
-    auto invite = sip::parse(inviteWire, &why);
-    if (!invite) return {};
-    auto* via = static_cast<osip_via_t*>(osip_list_get(&invite->vias, 0));
-    char* viaText = nullptr;
-    osip_via_to_str(via, &viaText);
-    auto ack = sip::newRequest("ACK", sip::requestUri(invite.get()), viaText ? viaText : "",
-                               sip::fromHeader(invite.get()), sip::toHeader(response), sip::callId(invite.get()),
-                               sip::cseq(invite.get()));
-    osip_free(viaText);
-    for (int i = 0; ack && i < osip_list_size(&invite->routes); ++i) {
-      osip_route_t* r = nullptr;
-      osip_route_clone(static_cast<osip_route_t*>(osip_list_get(&invite->routes, i)), &r);
-      osip_list_add(&ack->routes, r, -1);
-    }
-    return ack ? sip::serialize(ack.get()) : std::string();
-  }
-
-  // ---- server transactions ------------------------------------------------------------------------------------
-
-  // Sends (and remembers) a response of the server transaction of request.
-  void respond(osip_message_t* request, const Endpoint& peer, int code, const std::string& toTag,
-               const std::function<void(osip_message_t*)>& decorate = {}) {
-    auto response = sip::newResponse(request, code, toTag);
-    if (decorate) decorate(response.get());
-    const std::string wire = sip::serialize(response.get());
-    const std::string key = sip::topBranch(request) + "|" + sip::method(request);
-    auto& tx = servers[key];
-    if (!tx) {
-      tx = std::make_shared<ServerTransaction>(io);
-      tx->peer = peer;
-    }
-    tx->lastResponse = wire;
-    if (code >= 200 && !tx->finalSent) {
-      tx->finalSent = true;
-      tx->expiry.expires_after(options.transactionTimeout);
-      tx->expiry.async_wait([this, key, weak = std::weak_ptr<ServerTransaction>(tx)](const asio::error_code& ec) {
-        if (!ec && weak.lock()) servers.erase(key);
-      });
-    }
-    sendTo(wire, peer);
+  // A 2xx to an INVITE of ours repeated after its transaction ended: the dialog re-sends its ACK.
+  void onStrayResponse(osip_message_t* response) {
+    if (sip::method(response) != "INVITE" || sip::status(response) < 200) return;
+    auto leg = legs.find(sip::callId(response));
+    if (leg != legs.end() && !leg->second->ack.empty()) transport.send(leg->second->ack, leg->second->dialog.peer);
   }
 
   // ---- incoming -----------------------------------------------------------------------------------------------
 
-  void onDatagram(std::string_view datagram, const Endpoint& from) {
-    if (datagram.find_first_not_of("\r\n") == std::string_view::npos) return;  // keepalive CRLFs
-    std::string why;
-    auto message = sip::parse(datagram, &why);
-    if (!message) {
-      DAILY_LOG(Warn, "sip", "dropped a malformed message from " << from << ": " << why);
-      answerMalformed(datagram, from, why);
-      return;
-    }
-    DAILY_LOG(Info, "sip", "<-- " << firstLine(datagram) << "  (from " << from << ")");
-    DAILY_LOG(Debug, "sip", "received from " << from << ":\n" << datagram);
-    if (!sip::isRequest(message.get())) return onResponse(std::move(message));
+  // A new request, handed up by the transaction layer (parsed, and not a retransmission).
+  void onRequest(sip::MessagePtr message, const Flow& from) {
     const std::string method = sip::method(message.get());
-    const std::string key = sip::topBranch(message.get()) + "|" + method;
-    if (method != "ACK") {
-      auto it = servers.find(key);
-      if (it != servers.end()) {  // a retransmission: repeat what we answered, if anything
-        if (!it->second->lastResponse.empty()) sendTo(it->second->lastResponse, it->second->peer);
-        return;
-      }
-    }
     // A request we cannot serve whatever its method (RFC 3261 8.2.1 and 8.2.2.1; RFC 4475 badvers, unkscm).
     if (method != "ACK") {
       const osip_message_t* m = message.get();
-      if (!m->sip_version || std::strcmp(m->sip_version, "SIP/2.0") != 0) return respond(message.get(), from, 505, {});
+      if (!m->sip_version || std::strcmp(m->sip_version, "SIP/2.0") != 0) return respond(message.get(), from, 505);
       const char* scheme = m->req_uri ? m->req_uri->scheme : nullptr;
       if (!scheme || (osip_strcasecmp(scheme, "sip") != 0 && osip_strcasecmp(scheme, "sips") != 0))
-        return respond(message.get(), from, 416, {});
+        return respond(message.get(), from, 416);
     }
     if (method == "INVITE") return onInvite(std::move(message), from);
     if (method == "ACK") return onAck(message.get());
@@ -426,114 +187,83 @@ struct Gateway::Impl {
     }
     if (method == "INFO" || method == "REFER" || method == "UPDATE" || method == "PRACK") {
       Leg* leg = dialogOf(message.get());
-      if (!leg) return respond(message.get(), from, 481, {});
-      return respond(message.get(), from, method == "INFO" ? 200 : 501, {});
+      if (!leg) return respond(message.get(), from, 481);
+      return respond(message.get(), from, method == "INFO" ? 200 : 501);
     }
     respond(message.get(), from, 405, {}, [](osip_message_t* r) { sip::addHeader(r, "Allow", kAllow); });
-  }
-
-  // A request osip could read but that fails RFC 3261's checks gets a 400 when it has enough to address one.
-  void answerMalformed(std::string_view datagram, const Endpoint& from, const std::string& why) {
-    if (datagram.rfind("SIP/2.0", 0) == 0) return;  // never answer a response
-    osip_message_t* raw = nullptr;
-    osip_message_init(&raw);
-    sip::MessagePtr m(raw);
-    if (osip_message_parse(raw, datagram.data(), datagram.size()) != 0) return;
-    if (!MSG_IS_REQUEST(raw) || !raw->sip_method || std::strcmp(raw->sip_method, "ACK") == 0) return;
-    if (osip_list_size(&raw->vias) < 1 || !raw->from || !raw->to || !raw->call_id || !raw->cseq) return;
-    auto response = sip::newResponse(raw, 400, {});
-    osip_free(response->reason_phrase);  // osip_message_set_reason_phrase does not free the one it replaces
-    osip_message_set_reason_phrase(response.get(), osip_strdup(("Bad Request (" + why + ")").c_str()));
-    sendTo(sip::serialize(response.get()), from);
   }
 
   // The dialog an in-dialog request belongs to: same Call-ID, and our tag in To.
   Leg* dialogOf(osip_message_t* request) {
     auto it = legs.find(sip::callId(request));
-    if (it == legs.end()) return nullptr;
-    Leg& leg = *it->second;
-    if (sip::toTag(request) != leg.localTag || sip::fromTag(request) != leg.remoteTag) return nullptr;
-    return &leg;
+    return it != legs.end() && it->second->dialog.matches(request) ? it->second.get() : nullptr;
   }
 
-  void onInvite(sip::MessagePtr invite, const Endpoint& from) {
+  void onInvite(sip::MessagePtr invite, const Flow& from) {
     osip_message_t* req = invite.get();
     if (!sip::toTag(req).empty()) {
       // A re-INVITE: accept it with the same media description.
       Leg* leg = dialogOf(req);
-      if (!leg) return respond(req, from, 481, {});
+      if (!leg) return respond(req, from, 481);
       return respond(req, from, 200, {}, [&](osip_message_t* r) {
-        osip_message_set_contact(r, contact().c_str());
-        sip::setBody(r, "application/sdp", sdpBody(options.host, media.local_endpoint().port(), sip::body(req)));
+        osip_message_set_contact(r, transport.contact().c_str());
+        sip::setBody(r, "application/sdp", sdp(sip::body(req)));
       });
     }
-    if (legs.count(sip::callId(req))) return respond(req, from, 482, {});  // a merged request (§8.2.2.2)
+    if (legs.count(sip::callId(req))) return respond(req, from, 482);  // a merged request (§8.2.2.2)
     const std::string roomName = sip::requestUser(req);
     Room* room = hub.findRoom(roomName);
     if (!room) return respond(req, from, 404, detail::randomHex(6));
     if (!room->dialInEnabled()) return respond(req, from, 403, detail::randomHex(6));
 
-    auto leg = std::make_shared<Leg>(io);
+    auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
     leg->room = roomName;
     leg->dialIn = true;
     leg->state = LegState::Ringing;
-    leg->callId = sip::callId(req);
-    leg->localTag = detail::randomHex(6);
-    leg->remoteTag = sip::fromTag(req);
-    leg->localParty = "<" + hub.sipEndpoint(*room) + ">";
-    leg->remoteParty = sip::fromHeader(req);
-    if (auto tag = leg->remoteParty.find(";tag="); tag != std::string::npos) leg->remoteParty.erase(tag);
-    leg->remoteTarget = sip::contactUri(req);
-    leg->routeSet = sip::recordRoutes(req);
-    std::uint16_t port = 0;
-    const std::string host = sip::contactHostPort(req, &port);
-    leg->peer = host.empty() ? from : resolve(host, port, from);
+    leg->dialog = sip::Dialog::answering(req, from, "<" + hub.sipEndpoint(*room) + ">", detail::randomHex(6));
     leg->sipFrom = sip::fromUri(req);
     leg->sipEndpoint = hub.sipEndpoint(*room);
     for (const auto& [name, value] : sip::extensionHeaders(req)) leg->sipHeaders[name] = value;
-    leg->inviteServerKey = sip::topBranch(req) + "|INVITE";
-    legs[leg->callId] = leg;
-    sessions[leg->sessionId] = leg->callId;
+    leg->inviteServerKey = sip::TransactionLayer::key(req);
+    legs[leg->dialog.callId] = leg;
+    sessions[leg->sessionId] = leg->dialog.callId;
 
-    respond(req, from, 100, {});
-    servers[leg->inviteServerKey]->request = std::move(invite);
+    respond(req, from, 100);
+    transactions.keep(std::move(invite));
     if (options.answerDelay.count() > 0) {
-      respond(servers[leg->inviteServerKey]->request.get(), from, 180, leg->localTag);
-      leg->timer.expires_after(options.answerDelay);
-      leg->timer.async_wait([this, weak = std::weak_ptr<Leg>(leg), from](const asio::error_code& ec) {
-        if (auto l = weak.lock(); !ec && l && l->state == LegState::Ringing) answer(*l, from);
+      respond(transactions.kept(leg->inviteServerKey), from, 180, leg->dialog.localTag);
+      leg->timer.start(options.answerDelay, [this, weak = std::weak_ptr<Leg>(leg), from] {
+        if (auto l = weak.lock(); l && l->state == LegState::Ringing) answer(*l, from);
       });
     } else {
       answer(*leg, from);
     }
   }
 
-  void answer(Leg& leg, const Endpoint& from) {
-    auto tx = servers.find(leg.inviteServerKey);
-    if (tx == servers.end() || !tx->second->request) return;
-    osip_message_t* req = tx->second->request.get();
+  void answer(Leg& leg, const Flow& from) {
+    osip_message_t* req = transactions.kept(leg.inviteServerKey);
+    if (!req) return;
     Room* room = hub.findRoom(leg.room);
     if (!room) {
-      respond(req, from, 404, leg.localTag);
+      respond(req, from, 404, leg.dialog.localTag);
       return forgetLeg(leg);
     }
-    respond(req, from, 200, leg.localTag, [&](osip_message_t* r) {
-      osip_message_set_contact(r, contact().c_str());
+    leg.okWire = transactions.respond(req, from, 200, leg.dialog.localTag, [&](osip_message_t* r) {
+      osip_message_set_contact(r, transport.contact().c_str());
       sip::addHeader(r, "Allow", kAllow);
-      sip::setBody(r, "application/sdp", sdpBody(options.host, media.local_endpoint().port(), sip::body(req)));
+      sip::setBody(r, "application/sdp", sdp(sip::body(req)));
     });
-    leg.okWire = tx->second->lastResponse;
     leg.state = LegState::Confirmed;
     leg.okInterval = options.t1;
-    leg.okDeadline = Clock::now() + options.transactionTimeout;
+    leg.okDeadline = timers.now() + options.transactionTimeout;
     retransmitOk(leg.sessionId);
 
     std::string name = room->properties["sip"].value("display_name", std::string());
     if (name.empty()) name = sip::fromDisplayName(req);
     if (name.empty()) name = leg.sipFrom;
     leg.userId = leg.sessionId;
-    json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.callId}, {"provider", kProvider},
+    json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
                    {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
     if (!leg.sipHeaders.empty()) connected["sipHeaders"] = leg.sipHeaders;
     hub.broadcast(*room, "dialin-connected", connected);
@@ -555,17 +285,16 @@ struct Gateway::Impl {
   void retransmitOk(const std::string& sessionId) {
     Leg* leg = legOf(sessionId);
     if (!leg) return;
-    leg->timer.expires_after(leg->okInterval);
-    leg->timer.async_wait([this, sessionId](const asio::error_code& ec) {
+    leg->timer.start(leg->okInterval, [this, sessionId] {
       Leg* l = legOf(sessionId);
-      if (ec || !l || l->okWire.empty()) return;
-      if (Clock::now() >= l->okDeadline) {
-        DAILY_LOG(Warn, "sip", "no ACK for call " << l->callId << "; hanging up");
+      if (!l || l->okWire.empty()) return;
+      if (timers.now() >= l->okDeadline) {
+        DAILY_LOG(Warn, "sip", "no ACK for call " << l->dialog.callId << "; hanging up");
         l->okWire.clear();
         releaseUntilAck(*l, false);
         return hangUp(*l, {});
       }
-      sendTo(l->okWire, l->peer);
+      transport.send(l->okWire, l->dialog.peer);
       l->okInterval = std::min(l->okInterval * 2, options.t2);
       retransmitOk(sessionId);
     });
@@ -575,7 +304,7 @@ struct Gateway::Impl {
     auto it = legs.find(sip::callId(ack));
     if (it == legs.end()) return;
     Leg& leg = *it->second;
-    if (!leg.okWire.empty() && sip::fromTag(ack) == leg.remoteTag) {
+    if (!leg.okWire.empty() && sip::fromTag(ack) == leg.dialog.remoteTag) {
       leg.okWire.clear();
       leg.timer.cancel();
       releaseUntilAck(leg, true);
@@ -595,41 +324,40 @@ struct Gateway::Impl {
     for (auto& action : waiting) action(acked);
   }
 
-  void onCancel(osip_message_t* cancel, const Endpoint& from) {
-    auto invite = servers.find(sip::topBranch(cancel) + "|INVITE");
-    if (invite == servers.end()) return respond(cancel, from, 481, {});
-    respond(cancel, from, 200, {});
+  void onCancel(osip_message_t* cancel, const Flow& from) {
+    const std::string inviteKey = sip::topBranch(cancel) + "|INVITE";
+    if (!transactions.hasServer(inviteKey)) return respond(cancel, from, 481);
+    respond(cancel, from, 200);
     auto it = legs.find(sip::callId(cancel));
     if (it == legs.end() || it->second->state != LegState::Ringing) return;  // already answered: the BYE ends it
     Leg& leg = *it->second;
+    if (leg.inviteServerKey != inviteKey) return;  // it cancels another INVITE of this Call-ID (a merged one)
     leg.timer.cancel();
-    respond(invite->second->request.get(), from, 487, leg.localTag);
-    DAILY_LOG(Info, "sip", "call " << leg.callId << " cancelled before answer");
+    respond(transactions.kept(inviteKey), from, 487, leg.dialog.localTag);
+    DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << " cancelled before answer");
     forgetLeg(leg);
   }
 
-  void onBye(osip_message_t* bye, const Endpoint& from) {
+  void onBye(osip_message_t* bye, const Flow& from) {
     Leg* leg = dialogOf(bye);
-    if (!leg) return respond(bye, from, 481, {});
-    respond(bye, from, 200, {});
-    DAILY_LOG(Info, "sip", "call " << leg->callId << " hung up by the peer");
+    if (!leg) return respond(bye, from, 481);
+    respond(bye, from, 200);
+    DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " hung up by the peer");
     endLeg(*leg);
   }
 
-  void onNotify(osip_message_t* notify, const Endpoint& from) {
+  void onNotify(osip_message_t* notify, const Flow& from) {
     Leg* leg = dialogOf(notify);
     std::shared_ptr<Leg> lingering;  // a subscription that outlived its call, kept alive until this returns
     if (!leg) {
       auto it = subscriptions.find(sip::callId(notify));
-      if (it == subscriptions.end() || sip::toTag(notify) != it->second->localTag ||
-          sip::fromTag(notify) != it->second->remoteTag)
-        return respond(notify, from, 481, {});
+      if (it == subscriptions.end() || !it->second->dialog.matches(notify)) return respond(notify, from, 481);
       lingering = it->second;
       leg = lingering.get();
     }
     const std::string event = sip::header(notify, "event");
-    if (event.rfind("refer", 0) != 0) return respond(notify, from, 489, {});
-    respond(notify, from, 200, {});
+    if (event.rfind("refer", 0) != 0) return respond(notify, from, 489);
+    respond(notify, from, 200);
     if (leg->referTo.empty()) return;
     const std::string state = sip::header(notify, "subscription-state");
     if (const auto at = state.find("expires="); at != std::string::npos)
@@ -655,12 +383,10 @@ struct Gateway::Impl {
   void keepSubscription(std::shared_ptr<Leg> leg) {
     const auto lifetime = std::max<std::chrono::milliseconds>(
         options.transactionTimeout, std::min<std::chrono::seconds>(leg->subscriptionExpires, std::chrono::hours(1)));
-    DAILY_LOG(Info, "sip", "call " << leg->callId << " ended; its refer subscription waits "
+    DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " ended; its refer subscription waits "
                                    << lifetime.count() << " ms for a final NOTIFY");
-    const std::string callId = leg->callId;
-    leg->timer.expires_after(lifetime);
-    leg->timer.async_wait([this, callId](const asio::error_code& ec) {
-      if (ec) return;
+    const std::string callId = leg->dialog.callId;
+    leg->timer.start(lifetime, [this, callId] {
       auto it = subscriptions.find(callId);
       if (it == subscriptions.end()) return;
       auto expired = it->second;
@@ -673,7 +399,7 @@ struct Gateway::Impl {
 
   void endSubscription(Leg& leg) {
     leg.timer.cancel();
-    subscriptions.erase(leg.callId);
+    subscriptions.erase(leg.dialog.callId);
   }
 
   // ---- legs ---------------------------------------------------------------------------------------------------
@@ -691,23 +417,6 @@ struct Gateway::Impl {
     return leg && leg->room == room && leg->state != LegState::Ended ? leg : nullptr;
   }
 
-  osip_message_t* finishInDialog(sip::MessagePtr& request, const Leg& leg) {
-    if (!request) return nullptr;
-    osip_message_set_contact(request.get(), contact().c_str());
-    for (const auto& route : leg.routeSet) osip_message_set_route(request.get(), route.c_str());
-    return request.get();
-  }
-
-  sip::MessagePtr inDialogRequest(Leg& leg, const std::string& method) {
-    std::string branch;
-    auto request = sip::newRequest(method, leg.remoteTarget.empty() ? leg.sipFrom : leg.remoteTarget,
-                                   newVia(&branch), leg.localParty + ";tag=" + leg.localTag,
-                                   leg.remoteParty + (leg.remoteTag.empty() ? "" : ";tag=" + leg.remoteTag),
-                                   leg.callId, ++leg.localCseq);
-    finishInDialog(request, leg);
-    return request;
-  }
-
   // Tells the room the leg is gone (participant-left, then dialin-stopped / dialout-stopped) and forgets it.
   void endLeg(Leg& leg) {
     if (leg.state == LegState::Ended) return;
@@ -720,7 +429,7 @@ struct Gateway::Impl {
       leg.inRoom = false;
       json stopped{{"sessionId", leg.sessionId}};
       if (leg.dialIn) {
-        stopped.update({{"sipCallId", leg.callId}, {"provider", kProvider}, {"sipFrom", leg.sipFrom},
+        stopped.update({{"sipCallId", leg.dialog.callId}, {"provider", kProvider}, {"sipFrom", leg.sipFrom},
                         {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}});
         hub.broadcast(*room, "dialin-stopped", stopped);
         hub.notify(*room, "dialin.stopped", {{"session_id", leg.sessionId}, {"sip_from", leg.sipFrom}});
@@ -737,7 +446,7 @@ struct Gateway::Impl {
     auto onEnded = std::move(leg.onEnded);
     const std::string bridged = leg.bridgedWith;
     std::shared_ptr<Leg> subscribed;
-    if (leg.referAccepted && !leg.referTo.empty()) subscribed = legs[leg.callId];
+    if (leg.referAccepted && !leg.referTo.empty()) subscribed = legs[leg.dialog.callId];
     forgetLeg(leg);
     if (subscribed) keepSubscription(std::move(subscribed));
     if (onEnded) onEnded();
@@ -747,8 +456,8 @@ struct Gateway::Impl {
   void forgetLeg(Leg& leg) {
     leg.timer.cancel();
     sessions.erase(leg.sessionId);
-    auto keep = legs[leg.callId];  // keep it alive until this returns
-    legs.erase(leg.callId);
+    auto keep = legs[leg.dialog.callId];  // keep it alive until this returns
+    legs.erase(leg.dialog.callId);
   }
 
   // Sends BYE and ends the leg when it is answered or times out.
@@ -764,12 +473,13 @@ struct Gateway::Impl {
         if (done) done();
         return;
       }
-      auto bye = inDialogRequest(*l, "BYE");
+      auto bye = l->dialog.request("BYE", transport);
       auto finish = [this, sessionId, done] {
         if (Leg* ended = legOf(sessionId)) endLeg(*ended);
         if (done) done();
       };
-      sendRequest(bye.get(), l->peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); }, finish);
+      transactions.request(bye.get(), l->dialog.peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); },
+                           finish);
     });
   }
 
@@ -830,11 +540,11 @@ struct Gateway::Impl {
     Leg* leg = &target;
     const std::string sessionId = leg->sessionId;
     const std::string room = leg->room;
-    auto refer = inDialogRequest(*leg, "REFER");
+    auto refer = leg->dialog.request("REFER", transport);
     sip::addHeader(refer.get(), "Refer-To", "<" + toEndPoint + ">");
     sip::addHeader(refer.get(), "Referred-By", "<" + referredBy + ">");
     for (const auto& [name, value] : headers.items()) sip::addHeader(refer.get(), name, value.get<std::string>());
-    DAILY_LOG(Info, "sip", "REFER " << leg->callId << " to " << toEndPoint);
+    DAILY_LOG(Info, "sip", "REFER " << leg->dialog.callId << " to " << toEndPoint);
     transferWebhook(room, *leg, "calltransfer.triggered", toEndPoint, true);
     // Exactly one of accepted / refused / timed out / abandoned answers the caller; `done` says it happened.
     auto done = std::make_shared<bool>(false);
@@ -859,8 +569,8 @@ struct Gateway::Impl {
         if (Leg* leg = legOf(sessionId)) announceAccepted(*leg);
       });
     };
-    auto tx = sendRequest(
-        refer.get(), leg->peer,
+    auto tx = transactions.request(
+        refer.get(), leg->dialog.peer,
         [this, sessionId, reply, done, accepted](osip_message_t* response) {
           const int code = sip::status(response);
           if (code < 200) return;
@@ -886,47 +596,44 @@ struct Gateway::Impl {
           }
           reply(wireError(ErrorCode::Timeout, "the SIP peer did not answer the REFER"), {});
         });
-    std::weak_ptr<ClientTransaction> weakTx = tx;
-    leg->referImplied = [this, weakTx, accepted] {
-      if (auto t = weakTx.lock()) abandonClient(*t);  // no more retransmissions: the peer has it
+    leg->referImplied = [this, tx, accepted] {
+      transactions.abandon(tx);  // no more retransmissions: the peer has it
       accepted(0);  // 0: no SIP status was seen; the NOTIFY says the REFER was accepted
     };
-    leg->referAbandoned = [this, weakTx, reply, done] {
-      if (auto t = weakTx.lock()) abandonClient(*t);
+    leg->referAbandoned = [this, tx, reply, done] {
+      transactions.abandon(tx);
       if (std::exchange(*done, true)) return;
       reply(wireError(ErrorCode::ConnectionLost, "the call ended before the SIP peer answered the REFER"), {});
     };
   }
 
-  // Sends an INVITE for a new leg of ours (dial-out, or the far side of a bridge).
+  // Prepares an INVITE for a new leg of ours (dial-out, or the far side of a bridge); null when target is not a
+  // SIP URI with an IP address host.
   std::shared_ptr<Leg> invite(const std::string& room, const std::string& target, const std::string& fromParty,
                               const std::string& displayName) {
-    auto leg = std::make_shared<Leg>(io);
+    auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
     leg->room = room;
     leg->dialIn = false;
     leg->state = LegState::Calling;
-    leg->callId = detail::randomHex(12) + "@" + options.host;
-    leg->localTag = detail::randomHex(6);
-    leg->localParty = (displayName.empty() ? "" : "\"" + displayName + "\" ") + fromParty;
-    leg->remoteParty = "<" + target + ">";
-    leg->remoteTarget = target;
+    leg->dialog = sip::Dialog::calling(detail::randomHex(12) + "@" + options.host,
+                                       (displayName.empty() ? "" : "\"" + displayName + "\" ") + fromParty, target,
+                                       Flow{}, detail::randomHex(6));
     leg->destination = target;
     std::string branch;
-    auto request = sip::newRequest("INVITE", target, newVia(&branch), leg->localParty + ";tag=" + leg->localTag,
-                                   leg->remoteParty, leg->callId, leg->localCseq);
+    auto request = leg->dialog.invite(transport, &branch);
     if (!request) return nullptr;
-    osip_message_set_contact(request.get(), contact().c_str());
     sip::addHeader(request.get(), "Allow", kAllow);
-    sip::setBody(request.get(), "application/sdp", sdpBody(options.host, media.local_endpoint().port(), {}));
+    sip::setBody(request.get(), "application/sdp", sdp({}));
     osip_uri_t* uri = request->req_uri;
     const std::uint16_t port = uri->port ? static_cast<std::uint16_t>(std::strtoul(uri->port, nullptr, 10)) : 5060;
-    leg->peer = resolve(uri->host ? uri->host : "", port, Endpoint());
-    if (leg->peer.port() == 0) return nullptr;
+    auto peer = sip::flowTo(uri->host ? uri->host : "", port);
+    if (!peer || peer->port == 0) return nullptr;
+    leg->dialog.peer = *peer;
     leg->inviteKey = branch + "|INVITE";
     leg->invite = std::move(request);
-    legs[leg->callId] = leg;
-    sessions[leg->sessionId] = leg->callId;
+    legs[leg->dialog.callId] = leg;
+    sessions[leg->sessionId] = leg->dialog.callId;
     return leg;
   }
 
@@ -934,8 +641,8 @@ struct Gateway::Impl {
   void runInvite(const std::shared_ptr<Leg>& leg, std::function<void(int)> onProgress, std::function<void()> onAnswered,
                  std::function<void(int, const std::string&)> onFailed) {
     const std::string sessionId = leg->sessionId;
-    sendRequest(
-        leg->invite.get(), leg->peer,
+    transactions.request(
+        leg->invite.get(), leg->dialog.peer,
         [this, sessionId, onProgress, onAnswered, onFailed](osip_message_t* response) {
           Leg* l = legOf(sessionId);
           if (!l) return;
@@ -945,21 +652,11 @@ struct Gateway::Impl {
             forgetLeg(*l);
             return onFailed(code, sip::reason(response));
           }
-          l->remoteTag = sip::toTag(response);
-          l->remoteParty += "";
-          if (!sip::contactUri(response).empty()) l->remoteTarget = sip::contactUri(response);
-          std::uint16_t port = 0;
-          const std::string host = sip::contactHostPort(response, &port);
-          if (!host.empty()) l->peer = resolve(host, port, l->peer);
-          auto routes = sip::recordRoutes(response);
-          l->routeSet.assign(routes.rbegin(), routes.rend());
+          l->dialog.confirm(response);
           l->state = LegState::Confirmed;
-          std::string branch;
-          auto ack = sip::newRequest("ACK", l->remoteTarget, newVia(&branch), l->localParty + ";tag=" + l->localTag,
-                                     l->remoteParty + ";tag=" + l->remoteTag, l->callId, l->localCseq);
-          finishInDialog(ack, *l);
-          l->ack = sip::serialize(ack.get());
-          sendTo(l->ack, l->peer);
+          auto ack = l->dialog.ackFor2xx(transport);
+          l->ack = ack ? sip::serialize(ack.get()) : std::string();
+          transport.send(l->ack, l->dialog.peer);
           if (l->cancelRequested) return hangUp(*l, {});  // the 2xx crossed our CANCEL
           onAnswered();
         },
@@ -974,13 +671,8 @@ struct Gateway::Impl {
 
   void sendCancel(Leg& leg) {
     if (!leg.invite) return;
-    auto* via = static_cast<osip_via_t*>(osip_list_get(&leg.invite->vias, 0));
-    char* viaText = nullptr;
-    osip_via_to_str(via, &viaText);
-    auto cancel = sip::newRequest("CANCEL", leg.destination, viaText ? viaText : "", leg.localParty + ";tag=" + leg.localTag,
-                                  leg.remoteParty, leg.callId, leg.localCseq);
-    osip_free(viaText);
-    if (cancel) sendRequest(cancel.get(), leg.peer, {}, {});
+    auto cancel = leg.dialog.cancelOf(leg.invite.get());
+    if (cancel) transactions.request(cancel.get(), leg.dialog.peer, {}, {});
   }
 
   void startDialOut(const std::string& room, const json& params, Reply reply) {
@@ -999,7 +691,7 @@ struct Gateway::Impl {
       Room* rm = l ? hub.findRoom(l->room) : nullptr;
       if (!rm || l->connectedSent) return;
       l->connectedSent = true;
-      json payload{{"sessionId", l->sessionId}, {"destination", l->destination}, {"sipCallId", l->callId},
+      json payload{{"sessionId", l->sessionId}, {"destination", l->destination}, {"sipCallId", l->dialog.callId},
                    {"provider", kProvider}};
       if (!l->userId.empty()) payload["userId"] = l->userId;
       hub.broadcast(*rm, "dialout-connected", payload);
@@ -1014,7 +706,7 @@ struct Gateway::Impl {
           Room* rm = l ? hub.findRoom(l->room) : nullptr;
           if (!rm) return;
           hub.broadcast(*rm, "dialout-answered", {{"sessionId", l->sessionId}, {"destination", l->destination},
-                                                  {"sipCallId", l->callId}, {"callerId", l->sipFrom}});
+                                                  {"sipCallId", l->dialog.callId}, {"callerId", l->sipFrom}});
           hub.notify(*rm, "dialout.answered", {{"session_id", l->sessionId}, {"user_id", l->userId},
                                                {"destination", l->destination}});
           joinRoom(*rm, *l, displayName.empty() ? l->destination : displayName);
@@ -1062,7 +754,7 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
     if (toEndPoint.rfind("tel:", 0) == 0)
       return reply(wireError(ErrorCode::InvalidArgument, "the devserver transfers to SIP URIs only (no PSTN)"), {});
-    auto far = invite({}, toEndPoint, caller->remoteParty, {});
+    auto far = invite({}, toEndPoint, caller->dialog.remoteParty, {});
     if (!far) return reply(wireError(ErrorCode::InvalidArgument, "toEndPoint must name an IP address host (the devserver does no DNS)"), {});
     caller->referTo = toEndPoint;
     transferWebhook(room, *caller, "calltransfer.triggered", toEndPoint, false);
@@ -1097,7 +789,7 @@ struct Gateway::Impl {
             c->inRoom = false;
             json stopped{{"sessionId", sessionId}};
             if (c->dialIn) {
-              stopped.update({{"sipCallId", c->callId}, {"provider", kProvider}, {"sipFrom", c->sipFrom},
+              stopped.update({{"sipCallId", c->dialog.callId}, {"provider", kProvider}, {"sipFrom", c->sipFrom},
                               {"sipEndpoint", c->sipEndpoint}});
             }
             hub.broadcast(*rm, c->dialIn ? "dialin-stopped" : "dialout-stopped", stopped);
@@ -1131,12 +823,12 @@ struct Gateway::Impl {
     Leg* leg = legOf(sessionId);
     if (!leg || leg->state != LegState::Confirmed)
       return reply(wireError(ErrorCode::NotFound, "the SIP call ended before every tone was sent"), {});
-    auto info = inDialogRequest(*leg, "INFO");
+    auto info = leg->dialog.request("INFO", transport);
     const char digit = static_cast<char>(std::toupper(static_cast<unsigned char>(tones[index])));
     sip::setBody(info.get(), "application/dtmf-relay",
                  std::string("Signal=") + digit + "\r\nDuration=" + std::to_string(durationMs) + "\r\n");
-    sendRequest(
-        info.get(), leg->peer,
+    transactions.request(
+        info.get(), leg->dialog.peer,
         [this, sessionId, tones, index, durationMs, reply](osip_message_t* response) {
           const int code = sip::status(response);
           if (code < 200) return;
@@ -1169,7 +861,7 @@ Gateway::Gateway(asio::io_context& io, Hub& hub, GatewayOptions options)
     : impl_(std::make_unique<Impl>(io, hub, std::move(options))) {}
 Gateway::~Gateway() = default;
 void Gateway::start() { impl_->start(); }
-std::uint16_t Gateway::port() const { return impl_->boundPort; }
+std::uint16_t Gateway::port() const { return impl_->transport.port(); }
 void Gateway::stop() { impl_->stop(); }
 
 void Gateway::sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
@@ -1193,8 +885,8 @@ void Gateway::sendDtmf(const std::string& room, const std::string& sessionId, co
 void Gateway::roomDeleted(const std::string& room) { impl_->roomDeleted(room); }
 
 void Gateway::handleDatagram(std::string_view datagram) {
-  if (datagram.size() > kMaxDatagram) return;  // the socket could not have delivered it
-  impl_->onDatagram(datagram, Endpoint(asio::ip::make_address("127.0.0.1"), 9));
+  if (datagram.size() > sip::UdpTransport::kMaxDatagram) return;  // the socket could not have delivered it
+  impl_->transport.inject(datagram, Flow{sip::Protocol::Udp, asio::ip::make_address("127.0.0.1"), 9});
 }
 
 void Gateway::greet(const Room& room, const std::function<void(const std::string&, const json&)>& send) {

@@ -1,8 +1,10 @@
 #pragma once
 
-// The devserver's SIP gateway: a SIP user agent on UDP that answers dial-in calls into rooms, dials out, and
-// transfers legs with REFER (RFC 3515) or by bridging (sipCallTransfer). Messages are parsed and built with
-// libosip2; the UDP transaction layer (RFC 3261 §17) is ours. Runs on the devserver's io thread.
+// The devserver's SIP gateway: a SIP user agent that answers dial-in calls into rooms, dials out, and transfers
+// legs with REFER (RFC 3515) or by bridging (sipCallTransfer). It is built in RFC 3261's layers, each in its own
+// file under sip/: transport (UDP; flows, Via and Contact), transaction (§17), dialog (§12), and the application
+// (gateway.cpp: legs, rooms, transfers, events, webhooks). Messages are parsed and built with libosip2 behind
+// sip/message. Runs on the devserver's io thread.
 
 #include "common/protocol.hpp"
 #include "hub.hpp"

@@ -1,0 +1,214 @@
+#include "sip/transaction.hpp"
+
+#include "common/log.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace daily::devserver::sip {
+
+struct TransactionLayer::ClientTransaction {
+  explicit ClientTransaction(Timers& timers) : retransmit(timers), timeout(timers) {}
+  std::string key;
+  bool invite = false;
+  std::string wire;
+  Flow destination;
+  std::chrono::milliseconds interval{};
+  Timer retransmit;
+  Timer timeout;  // Timer B/F while waiting; then how long the finished transaction lingers (Timer D/K)
+  bool completed = false;
+  std::string ack;  // INVITE: the ACK sent for a non-2xx final response, re-sent when that response is repeated
+  OnResponse onResponse;
+  OnTimeout onTimeout;
+};
+
+// What a server transaction answered, to repeat it when the request is retransmitted (§17.2).
+struct TransactionLayer::ServerTransaction {
+  explicit ServerTransaction(Timers& timers) : expiry(timers) {}
+  std::string lastResponse;
+  Flow peer;
+  Timer expiry;
+  bool finalSent = false;
+  MessagePtr request;  // INVITE only: kept to answer it later, and a CANCEL with 487
+};
+
+TransactionLayer::TransactionLayer(Transport& transport, Timers& timers, TransactionConfig config)
+    : transport_(transport), timers_(timers), config_(config) {}
+
+TransactionLayer::~TransactionLayer() = default;
+
+std::string TransactionLayer::key(const osip_message_t* message) {
+  return topBranch(message) + "|" + method(message);
+}
+
+void TransactionLayer::clear() {
+  clients_.clear();  // their timers are cancelled with them
+  servers_.clear();
+}
+
+// ---- incoming -----------------------------------------------------------------------------------------------
+
+void TransactionLayer::receive(std::string_view wire, const Flow& from) {
+  std::string why;
+  auto message = parse(wire, &why);
+  if (!message) {
+    DAILY_LOG(Warn, "sip", "dropped a malformed message from " << from << ": " << why);
+    return answerMalformed(wire, from, why);
+  }
+  DAILY_LOG(Info, "sip", "<-- " << firstLine(wire) << "  (from " << from << ")");
+  DAILY_LOG(Debug, "sip", "received from " << from << ":\n" << wire);
+  if (!isRequest(message.get())) return onResponse(std::move(message), from);
+  if (method(message.get()) != "ACK") {
+    auto it = servers_.find(key(message.get()));
+    if (it != servers_.end()) {  // a retransmission: repeat what we answered, if anything
+      if (!it->second->lastResponse.empty()) transport_.send(it->second->lastResponse, it->second->peer);
+      return;
+    }
+  }
+  if (user_.request) user_.request(std::move(message), from);
+}
+
+// A request osip could read but that fails RFC 3261's checks gets a 400 when it has enough to address one.
+void TransactionLayer::answerMalformed(std::string_view wire, const Flow& from, const std::string& why) {
+  if (wire.rfind("SIP/2.0", 0) == 0) return;  // never answer a response
+  osip_message_t* raw = nullptr;
+  osip_message_init(&raw);
+  MessagePtr m(raw);
+  if (osip_message_parse(raw, wire.data(), wire.size()) != 0) return;
+  if (!MSG_IS_REQUEST(raw) || !raw->sip_method || std::strcmp(raw->sip_method, "ACK") == 0) return;
+  if (osip_list_size(&raw->vias) < 1 || !raw->from || !raw->to || !raw->call_id || !raw->cseq) return;
+  auto response = newResponse(raw, 400, {});
+  osip_free(response->reason_phrase);  // osip_message_set_reason_phrase does not free the one it replaces
+  osip_message_set_reason_phrase(response.get(), osip_strdup(("Bad Request (" + why + ")").c_str()));
+  transport_.send(serialize(response.get()), from);
+}
+
+// ---- client transactions ------------------------------------------------------------------------------------
+
+TransactionLayer::ClientHandle TransactionLayer::request(osip_message_t* request, const Flow& to,
+                                                         OnResponse onResponse, OnTimeout onTimeout) {
+  auto tx = std::make_shared<ClientTransaction>(timers_);
+  tx->invite = method(request) == "INVITE";
+  tx->key = key(request);
+  tx->wire = serialize(request);
+  tx->destination = to;
+  tx->interval = config_.t1;
+  tx->onResponse = std::move(onResponse);
+  tx->onTimeout = std::move(onTimeout);
+  clients_[tx->key] = tx;
+  transport_.send(tx->wire, to);
+  if (!transport_.reliable(to.protocol)) retransmit(*tx);
+  tx->timeout.start(config_.timeout, [this, key = tx->key] { timedOut(key); });
+  return tx;
+}
+
+void TransactionLayer::retransmit(ClientTransaction& tx) {
+  tx.retransmit.start(tx.interval, [this, t = &tx] {  // the timer dies with its transaction
+    transport_.send(t->wire, t->destination);
+    t->interval = t->invite ? t->interval * 2 : std::min(t->interval * 2, config_.t2);
+    retransmit(*t);
+  });
+}
+
+void TransactionLayer::timedOut(const std::string& key) {
+  auto it = clients_.find(key);
+  if (it == clients_.end()) return;
+  auto tx = it->second;  // alive until this returns
+  clients_.erase(it);
+  if (tx->completed) return;  // it had lingered long enough
+  tx->completed = true;
+  tx->retransmit.cancel();
+  DAILY_LOG(Info, "sip", "transaction " << key << " timed out");
+  if (tx->onTimeout) tx->onTimeout();
+}
+
+void TransactionLayer::abandon(const ClientHandle& handle) {
+  auto tx = handle.lock();
+  if (!tx || tx->completed) return;
+  tx->completed = true;
+  tx->retransmit.cancel();
+  tx->timeout.cancel();
+  clients_.erase(tx->key);
+}
+
+void TransactionLayer::onResponse(MessagePtr response, const Flow& from) {
+  auto it = clients_.find(key(response.get()));
+  if (it == clients_.end()) {
+    if (user_.strayResponse) user_.strayResponse(response.get(), from);
+    return;
+  }
+  auto tx = it->second;  // alive until this returns, whatever the callback does
+  const int code = status(response.get());
+  if (tx->completed) {
+    if (!tx->ack.empty() && code >= 200) transport_.send(tx->ack, tx->destination);
+    return;
+  }
+  if (code < 200) {
+    if (tx->invite) tx->retransmit.cancel();  // Proceeding: an INVITE is no longer retransmitted
+    else tx->interval = config_.t2;
+    if (tx->onResponse) tx->onResponse(response.get());
+    return;
+  }
+  tx->completed = true;
+  tx->retransmit.cancel();
+  if (tx->invite && code >= 300) {
+    tx->ack = ackForFailure(response.get(), tx->wire);
+    transport_.send(tx->ack, tx->destination);
+  }
+  // Keep the finished transaction a while to absorb repeated final responses (Timers D/K).
+  tx->timeout.start(config_.timeout, [this, key = tx->key] { timedOut(key); });
+  if (tx->onResponse) tx->onResponse(response.get());
+}
+
+// The ACK a client INVITE transaction sends for a non-2xx final response (§17.1.1.3): same branch, Request-URI,
+// From, Call-ID and CSeq number as the INVITE, To from the response.
+std::string TransactionLayer::ackForFailure(osip_message_t* response, const std::string& inviteWire) {
+  std::string why;
+  auto invite = parse(inviteWire, &why);
+  if (!invite) return {};
+  auto* via = static_cast<osip_via_t*>(osip_list_get(&invite->vias, 0));
+  char* viaText = nullptr;
+  osip_via_to_str(via, &viaText);
+  auto ack = newRequest("ACK", requestUri(invite.get()), viaText ? viaText : "", fromHeader(invite.get()),
+                        toHeader(response), callId(invite.get()), cseq(invite.get()));
+  osip_free(viaText);
+  for (int i = 0; ack && i < osip_list_size(&invite->routes); ++i) {
+    osip_route_t* r = nullptr;
+    osip_route_clone(static_cast<osip_route_t*>(osip_list_get(&invite->routes, i)), &r);
+    osip_list_add(&ack->routes, r, -1);
+  }
+  return ack ? serialize(ack.get()) : std::string();
+}
+
+// ---- server transactions ------------------------------------------------------------------------------------
+
+std::string TransactionLayer::respond(osip_message_t* request, const Flow& peer, int code, const std::string& toTag,
+                                      const Decorate& decorate) {
+  auto response = newResponse(request, code, toTag);
+  if (decorate) decorate(response.get());
+  const std::string k = key(request);
+  auto& tx = servers_[k];
+  if (!tx) {
+    tx = std::make_shared<ServerTransaction>(timers_);
+    tx->peer = peer;
+  }
+  tx->lastResponse = serialize(response.get());
+  if (code >= 200 && !tx->finalSent) {
+    tx->finalSent = true;
+    tx->expiry.start(config_.timeout, [this, k] { servers_.erase(k); });
+  }
+  transport_.send(tx->lastResponse, peer);
+  return tx->lastResponse;
+}
+
+void TransactionLayer::keep(MessagePtr request) {
+  auto it = servers_.find(key(request.get()));
+  if (it != servers_.end()) it->second->request = std::move(request);
+}
+
+osip_message_t* TransactionLayer::kept(const std::string& key) const {
+  auto it = servers_.find(key);
+  return it == servers_.end() ? nullptr : it->second->request.get();
+}
+
+}  // namespace daily::devserver::sip

@@ -1,0 +1,103 @@
+#pragma once
+
+// The transaction layer (RFC 3261 §17). Client transactions retransmit on unreliable transports (T1 doubling,
+// capped at T2 for non-INVITE; an INVITE stops at its first provisional), give up after Timer B/F, ACK a non-2xx
+// final response, and linger to absorb repeated finals. Server transactions remember their last response and
+// repeat it to a retransmitted request. What is neither (new requests, ACKs, responses no transaction waits
+// for) goes up to the transaction user. Parsing and the stateless 400 for malformed requests happen here too.
+
+#include "sip/message.hpp"
+#include "sip/timers.hpp"
+#include "sip/transport.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace daily::devserver::sip {
+
+struct TransactionConfig {
+  /// RFC 3261 T1 (RTT estimate) and T2 (cap of non-INVITE retransmission intervals).
+  std::chrono::milliseconds t1{500};
+  std::chrono::milliseconds t2{4000};
+  /// Timers B/F/H/J: how long a transaction waits for its final answer, and how long a finished one lingers
+  /// (RFC 3261: 64*T1 = 32 s).
+  std::chrono::milliseconds timeout{32000};
+};
+
+class TransactionLayer {
+ public:
+  struct ClientTransaction;
+  struct ServerTransaction;
+  /// What a transaction user keeps of a client transaction: enough to abandon it, never to keep it alive.
+  using ClientHandle = std::weak_ptr<ClientTransaction>;
+  using OnResponse = std::function<void(osip_message_t* response)>;  // every provisional, then the first final
+  using OnTimeout = std::function<void()>;
+  using Decorate = std::function<void(osip_message_t* response)>;
+
+  /// The transaction user: news comes up through these, on the SIP thread.
+  struct User {
+    /// A request that is not a retransmission (ACKs included), already checked by sip::parse().
+    std::function<void(MessagePtr request, const Flow& from)> request;
+    /// A response that no client transaction is waiting for (a 2xx to an INVITE repeated after its transaction
+    /// ended, a stray). Never answered here.
+    std::function<void(osip_message_t* response, const Flow& from)> strayResponse;
+  };
+
+  TransactionLayer(Transport& transport, Timers& timers, TransactionConfig config);
+  ~TransactionLayer();
+  TransactionLayer(const TransactionLayer&) = delete;
+  TransactionLayer& operator=(const TransactionLayer&) = delete;
+
+  void setUser(User user) { user_ = std::move(user); }
+  const TransactionConfig& config() const { return config_; }
+  Transport& transport() { return transport_; }
+  Timers& timers() { return timers_; }
+
+  /// A message from the transport: parsed, matched to a transaction, or handed to the user.
+  void receive(std::string_view wire, const Flow& from);
+
+  /// Starts a client transaction for request (its top Via's branch names it) toward `to`. onResponse gets every
+  /// provisional and the first final response; onTimeout is called instead when no final response came in time.
+  ClientHandle request(osip_message_t* request, const Flow& to, OnResponse onResponse, OnTimeout onTimeout);
+  /// Ends a client transaction without an answer, silently: a late response to it is then ignored.
+  void abandon(const ClientHandle& handle);
+
+  /// Sends (and remembers) a response of the server transaction of request, creating the transaction on its
+  /// first response; decorate adds to the response before it is serialised. Returns what was sent.
+  std::string respond(osip_message_t* request, const Flow& peer, int status, const std::string& toTag,
+                      const Decorate& decorate = {});
+  /// The server transaction of request (which must have responded) keeps it: an INVITE's, so that a CANCEL
+  /// can be answered and the INVITE answered later.
+  void keep(MessagePtr request);
+  /// The request kept by the server transaction named key ("branch|METHOD"), or null.
+  osip_message_t* kept(const std::string& key) const;
+  /// Whether a server transaction named key exists (it has responded and not yet expired).
+  bool hasServer(const std::string& key) const { return servers_.count(key) != 0; }
+  /// A transaction's name: its top Via branch and its method, "z9hG4bK...|INVITE".
+  static std::string key(const osip_message_t* message);
+
+  /// Abandons every transaction: no callbacks afterwards.
+  void clear();
+  std::size_t clientCount() const { return clients_.size(); }
+  std::size_t serverCount() const { return servers_.size(); }
+
+ private:
+  void onResponse(MessagePtr response, const Flow& from);
+  void retransmit(ClientTransaction& tx);
+  void timedOut(const std::string& key);
+  void answerMalformed(std::string_view wire, const Flow& from, const std::string& why);
+  std::string ackForFailure(osip_message_t* response, const std::string& inviteWire);
+
+  Transport& transport_;
+  Timers& timers_;
+  TransactionConfig config_;
+  User user_;
+  std::map<std::string, std::shared_ptr<ClientTransaction>> clients_;  // branch|method
+  std::map<std::string, std::shared_ptr<ServerTransaction>> servers_;  // branch|method
+};
+
+}  // namespace daily::devserver::sip
