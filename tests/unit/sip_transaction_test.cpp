@@ -1,0 +1,254 @@
+// The transaction layer (RFC 3261 §17) over a fake transport and a manual clock, in the manner of pjsip's
+// tsx_uac_test and tsx_uas_test: what a client transaction sends and when, what reaches its user, and what a
+// server transaction repeats.
+#include "sip/transaction.hpp"
+#include "sip_fakes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+namespace daily::devserver::sip {
+namespace {
+
+using namespace testing;
+
+// T1 500 ms, T2 4 s, Timer B/F 32 s: RFC 3261's defaults.
+struct Transactions : ::testing::Test {
+  ManualTimers clock;
+  FakeTransport wire{clock};
+  TransactionLayer layer{wire, clock, TransactionConfig{500ms, 4000ms, 32000ms}};
+  std::vector<MessagePtr> requests;     // what went up to the user
+  std::vector<std::string> strays;      // status lines of responses no transaction took
+  std::vector<int> responses;           // what a client transaction's user was given
+  int timeouts = 0;
+
+  void SetUp() override {
+    wire.onReceive([this](std::string_view m, const Flow& from) { layer.receive(m, from); });
+    layer.setUser({[this](MessagePtr r, const Flow&) { requests.push_back(std::move(r)); },
+                   [this](osip_message_t* r, const Flow&) {
+                     strays.push_back(std::to_string(status(r)) + " " + method(r));
+                   }});
+  }
+
+  // Starts a client transaction for one of our requests.
+  TransactionLayer::ClientHandle send(const std::string& m, const std::string& branch = "z9hG4bK-ours") {
+    auto request = newRequest(m, "sip:alice@127.0.0.1:5070",
+                              "SIP/2.0/UDP 127.0.0.1:5060;branch=" + branch + ";rport", "<sip:room@127.0.0.1>;tag=us",
+                              "<sip:alice@127.0.0.1>", "call-1@127.0.0.1", 2);
+    return layer.request(request.get(), peerFlow(),
+                         [this](osip_message_t* r) { responses.push_back(status(r)); }, [this] { ++timeouts; });
+  }
+  // The peer answers the first message we sent.
+  void answer(int code) { wire.arrive(responseTo(wire.sent.front().wire, code), peerFlow()); }
+};
+
+std::vector<long long> gaps(const std::vector<long long>& times) {
+  std::vector<long long> out;
+  for (std::size_t i = 1; i < times.size(); ++i) out.push_back(times[i] - times[i - 1]);
+  return out;
+}
+
+TEST_F(Transactions, ANonInviteRequestIsRetransmittedFromT1DoublingUpToT2) {
+  send("INFO");
+  clock.advance(20000ms);
+  EXPECT_EQ(gaps(wire.times()), (std::vector<long long>{500, 1000, 2000, 4000, 4000, 4000, 4000}));
+  EXPECT_TRUE(responses.empty());
+}
+
+TEST_F(Transactions, AProvisionalResponseSlowsANonInviteRequestToT2) {
+  send("INFO");
+  clock.advance(600ms);  // sent at 0 and 500
+  answer(100);
+  clock.advance(9000ms);
+  // §17.1.2.2: Timer E, already set for 1500, fires in Proceeding and is reset to T2 from then on.
+  EXPECT_EQ(wire.times(), (std::vector<long long>{0, 500, 1500, 5500, 9500}));
+  EXPECT_EQ(responses, (std::vector<int>{100}));
+}
+
+TEST_F(Transactions, AnInviteIsRetransmittedDoublingUntilItsFirstProvisional) {
+  send("INVITE");
+  clock.advance(3600ms);
+  EXPECT_EQ(wire.times(), (std::vector<long long>{0, 500, 1500, 3500}));
+  answer(180);
+  clock.advance(20000ms);
+  EXPECT_EQ(wire.sent.size(), 4u);
+  EXPECT_EQ(responses, (std::vector<int>{180}));
+}
+
+TEST_F(Transactions, AFinalResponseIsDeliveredOnceAndItsRepetitionsAreAbsorbed) {
+  send("BYE");
+  answer(200);
+  answer(200);
+  clock.advance(40000ms);
+  EXPECT_EQ(responses, (std::vector<int>{200}));
+  EXPECT_EQ(wire.sent.size(), 1u);  // no retransmission after the final response
+  EXPECT_EQ(timeouts, 0);
+  EXPECT_TRUE(strays.empty());
+  EXPECT_EQ(layer.clientCount(), 0u);  // it lingered (Timer K) and is gone
+}
+
+TEST_F(Transactions, ATransactionWithoutAFinalAnswerTimesOutAt64T1AndSendsNoMore) {
+  send("INFO");
+  clock.advance(31999ms);
+  EXPECT_EQ(timeouts, 0);
+  const std::size_t sent = wire.sent.size();
+  clock.advance(1ms);
+  EXPECT_EQ(timeouts, 1);
+  clock.advance(60000ms);
+  EXPECT_EQ(wire.sent.size(), sent);
+  EXPECT_EQ(timeouts, 1);
+  EXPECT_EQ(layer.clientCount(), 0u);
+  answer(200);  // too late: nobody waits for it
+  EXPECT_TRUE(responses.empty());
+  EXPECT_EQ(strays, (std::vector<std::string>{"200 INFO"}));
+}
+
+TEST_F(Transactions, ANon2xxFinalToAnInviteIsAckedInTheTransactionAndSoIsEachRepetition) {
+  send("INVITE", "z9hG4bK-inv");
+  answer(486);
+  ASSERT_EQ(wire.sent.size(), 2u);
+  auto ack = wire.last();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(method(ack.get()), "ACK");
+  EXPECT_EQ(topBranch(ack.get()), "z9hG4bK-inv");  // §17.1.1.3: the INVITE's branch
+  EXPECT_EQ(cseq(ack.get()), 2u);
+  EXPECT_EQ(toTag(ack.get()), "peer");               // the To of the response
+  EXPECT_EQ(requestUri(ack.get()), "sip:alice@127.0.0.1:5070");
+  answer(486);
+  EXPECT_EQ(wire.sent.size(), 3u);
+  EXPECT_EQ(method(wire.last().get()), "ACK");
+  EXPECT_EQ(responses, (std::vector<int>{486}));
+}
+
+TEST_F(Transactions, AReliableTransportIsNotRetransmittedOn) {
+  wire.setReliable(true);
+  send("INFO");
+  clock.advance(31999ms);
+  EXPECT_EQ(wire.sent.size(), 1u);
+  clock.advance(1ms);
+  EXPECT_EQ(timeouts, 1);  // Timer F still runs
+}
+
+TEST_F(Transactions, AnAbandonedTransactionSendsNothingMoreAndReportsNothing) {
+  auto handle = send("REFER");
+  clock.advance(600ms);
+  layer.abandon(handle);
+  const std::size_t sent = wire.sent.size();
+  clock.advance(60000ms);
+  EXPECT_EQ(wire.sent.size(), sent);
+  EXPECT_EQ(timeouts, 0);
+  EXPECT_TRUE(responses.empty());
+}
+
+TEST_F(Transactions, AServerTransactionRepeatsItsLastResponseToARetransmittedRequest) {
+  const std::string bye = requestText("BYE", "z9hG4bK-bye", 2, "us");
+  wire.arrive(bye, peerFlow());
+  ASSERT_EQ(requests.size(), 1u);
+  layer.respond(requests[0].get(), peerFlow(), 200, {});
+  wire.arrive(bye, peerFlow());
+  wire.arrive(bye, peerFlow());
+  EXPECT_EQ(requests.size(), 1u);  // absorbed
+  ASSERT_EQ(wire.sent.size(), 3u);
+  EXPECT_EQ(wire.sent[1].wire, wire.sent[0].wire);
+  EXPECT_EQ(wire.sent[2].wire, wire.sent[0].wire);
+  clock.advance(32000ms);  // Timer J
+  EXPECT_EQ(layer.serverCount(), 0u);
+  wire.arrive(bye, peerFlow());
+  EXPECT_EQ(requests.size(), 2u);
+}
+
+TEST_F(Transactions, ARequestRetransmittedBeforeAnyResponseIsAbsorbedOnlyOnceAnswered) {
+  const std::string info = requestText("INFO", "z9hG4bK-info", 2, "us");
+  wire.arrive(info, peerFlow());
+  wire.arrive(info, peerFlow());  // no server transaction yet: the user decides (and answers) each
+  EXPECT_EQ(requests.size(), 2u);
+  EXPECT_TRUE(wire.sent.empty());
+}
+
+TEST_F(Transactions, AnInviteServerTransactionKeepsItsRequestForALaterAnswer) {
+  wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
+  ASSERT_EQ(requests.size(), 1u);
+  const std::string key = TransactionLayer::key(requests[0].get());
+  EXPECT_FALSE(layer.hasServer(key));
+  layer.respond(requests[0].get(), peerFlow(), 100, {});
+  layer.keep(std::move(requests[0]));
+  ASSERT_TRUE(layer.hasServer(key));
+  osip_message_t* kept = layer.kept(key);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(method(kept), "INVITE");
+  const std::string ok = layer.respond(kept, peerFlow(), 200, "us");
+  EXPECT_EQ(wire.sent.back().wire, ok);
+}
+
+TEST_F(Transactions, AnAckAlwaysGoesUpToTheUser) {
+  wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
+  layer.respond(requests[0].get(), peerFlow(), 200, "us");
+  wire.arrive(requestText("ACK", "z9hG4bK-ack", 1, "us"), peerFlow());
+  wire.arrive(requestText("ACK", "z9hG4bK-ack", 1, "us"), peerFlow());
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(method(requests[1].get()), "ACK");
+}
+
+TEST_F(Transactions, AMalformedRequestGetsA400AndAMalformedResponseNothing) {
+  std::string noCseq = requestText("OPTIONS", "z9hG4bK-opt");
+  noCseq.erase(noCseq.find("CSeq: 1 OPTIONS\r\n"), 17);
+  std::string badCseq = requestText("OPTIONS", "z9hG4bK-opt2");
+  badCseq.replace(badCseq.find("CSeq: 1 OPTIONS"), 15, "CSeq: 1 INVITE");
+  wire.arrive(badCseq, peerFlow());  // osip reads it; RFC 3261's checks refuse it
+  ASSERT_EQ(wire.sent.size(), 1u);
+  EXPECT_EQ(status(wire.last().get()), 400);
+  wire.arrive(noCseq, peerFlow());  // too little to address an answer to
+  wire.arrive("SIP/2.0 200 OK\r\nVia: x\r\n\r\n", peerFlow());
+  wire.arrive("\r\n\r\n", peerFlow());  // a keepalive
+  EXPECT_EQ(wire.sent.size(), 1u);
+  EXPECT_TRUE(requests.empty());
+  EXPECT_TRUE(strays.empty());
+}
+
+TEST_F(Transactions, ClearAbandonsEverythingWithoutCallbacks) {
+  send("INFO", "z9hG4bK-1");
+  send("INVITE", "z9hG4bK-2");
+  layer.clear();
+  const std::size_t sent = wire.sent.size();
+  clock.advance(60000ms);
+  EXPECT_EQ(wire.sent.size(), sent);
+  EXPECT_EQ(timeouts, 0);
+  EXPECT_EQ(clock.pending(), 0u);
+}
+
+TEST(TimerSlot, StartingAgainReplacesAndDestroyingCancels) {
+  ManualTimers clock;
+  std::vector<int> fired;
+  {
+    Timer timer(clock);
+    timer.start(100ms, [&] { fired.push_back(1); });
+    timer.start(200ms, [&] { fired.push_back(2); });
+    clock.advance(150ms);
+    EXPECT_TRUE(fired.empty());
+    clock.advance(50ms);
+    EXPECT_EQ(fired, (std::vector<int>{2}));
+    EXPECT_FALSE(timer.pending());
+    timer.start(100ms, [&] { fired.push_back(3); });
+    EXPECT_TRUE(timer.pending());
+  }
+  clock.advance(1000ms);
+  EXPECT_EQ(fired, (std::vector<int>{2}));
+  EXPECT_EQ(clock.pending(), 0u);
+}
+
+TEST(TimerSlot, ItsCallbackMayDestroyItsOwner) {
+  ManualTimers clock;
+  auto owner = std::make_unique<Timer>(clock);
+  bool fired = false;
+  owner->start(10ms, [&] {
+    owner.reset();
+    fired = true;
+  });
+  clock.advance(10ms);
+  EXPECT_TRUE(fired);
+  EXPECT_FALSE(owner);
+}
+
+}  // namespace
+}  // namespace daily::devserver::sip
