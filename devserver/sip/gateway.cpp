@@ -32,6 +32,16 @@ using protocol::WireError;
 using sip::Flow;
 
 constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO";
+// Methods the gateway knows of, whether or not it serves them: others get 501, these 405 when not in kAllow.
+constexpr std::array<const char*, 14> kKnownMethods{"INVITE", "ACK",     "BYE",     "CANCEL", "OPTIONS",
+                                                    "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH",
+                                                    "INFO",     "REFER", "MESSAGE", "UPDATE"};
+// The body types the gateway reads, per method: anything else is answered 415 (RFC 3261 8.2.3).
+constexpr const char* kSdp = "application/sdp";
+
+bool knownMethod(const std::string& method) {
+  return std::any_of(kKnownMethods.begin(), kKnownMethods.end(), [&](const char* m) { return method == m; });
+}
 constexpr const char* kProvider = "daily";
 
 WireError wireError(ErrorCode code, std::string message, int sipStatus = 0) {
@@ -98,7 +108,7 @@ struct Gateway::Impl {
         media(io_) {
     transport.onReceive([this](std::string_view message, const Flow& from) { transactions.receive(message, from); });
     transactions.setUser({[this](sip::MessagePtr request, const Flow& from) { onRequest(std::move(request), from); },
-                          [this](osip_message_t* response, const Flow&) { onStrayResponse(response); }});
+                          [this](osip_message_t* response, const Flow&) { onUnmatchedResponse(response); }});
   }
 
   asio::io_context& io;
@@ -155,8 +165,9 @@ struct Gateway::Impl {
     transactions.respond(request, peer, code, toTag, decorate);
   }
 
-  // A 2xx to an INVITE of ours repeated after its transaction ended: the dialog re-sends its ACK.
-  void onStrayResponse(osip_message_t* response) {
+  // A 2xx to an INVITE of ours after the first (RFC 6026), while its transaction lingers or after: the dialog
+  // re-sends its ACK.
+  void onUnmatchedResponse(osip_message_t* response) {
     if (sip::method(response) != "INVITE" || sip::status(response) < 200) return;
     auto leg = legs.find(sip::callId(response));
     if (leg != legs.end() && !leg->second->ack.empty()) transport.send(leg->second->ack, leg->second->dialog.peer);
@@ -167,30 +178,66 @@ struct Gateway::Impl {
   // A new request, handed up by the transaction layer (parsed, and not a retransmission).
   void onRequest(sip::MessagePtr message, const Flow& from) {
     const std::string method = sip::method(message.get());
-    // A request we cannot serve whatever its method (RFC 3261 8.2.1 and 8.2.2.1; RFC 4475 badvers, unkscm).
-    if (method != "ACK") {
-      const osip_message_t* m = message.get();
-      if (!m->sip_version || std::strcmp(m->sip_version, "SIP/2.0") != 0) return respond(message.get(), from, 505);
-      const char* scheme = m->req_uri ? m->req_uri->scheme : nullptr;
-      if (!scheme || (osip_strcasecmp(scheme, "sip") != 0 && osip_strcasecmp(scheme, "sips") != 0))
-        return respond(message.get(), from, 416);
-    }
+    if (method != "ACK" && !acceptable(message.get(), from)) return;
     if (method == "INVITE") return onInvite(std::move(message), from);
     if (method == "ACK") return onAck(message.get());
     if (method == "CANCEL") return onCancel(message.get(), from);
     if (method == "BYE") return onBye(message.get(), from);
     if (method == "NOTIFY") return onNotify(message.get(), from);
-    if (method == "OPTIONS") {
-      return respond(message.get(), from, 200, detail::randomHex(6), [](osip_message_t* r) {
-        sip::addHeader(r, "Allow", kAllow);
-      });
-    }
+    if (method == "OPTIONS") return onOptions(message.get(), from);
     if (method == "INFO" || method == "REFER" || method == "UPDATE" || method == "PRACK") {
       Leg* leg = dialogOf(message.get());
       if (!leg) return respond(message.get(), from, 481);
       return respond(message.get(), from, method == "INFO" ? 200 : 501);
     }
     respond(message.get(), from, 405, {}, [](osip_message_t* r) { sip::addHeader(r, "Allow", kAllow); });
+  }
+
+  // RFC 3261 8.2's checks, in its order, of a request that is not an ACK, whatever its method and target; a
+  // request that fails one is answered here. RFC 4475's badvers, unkscm, bext01 and invut are among them.
+  bool acceptable(osip_message_t* m, const Flow& from) {
+    if (!m->sip_version || std::strcmp(m->sip_version, "SIP/2.0") != 0) return respond(m, from, 505), false;
+    const std::string method = sip::method(m);
+    if (!knownMethod(method))
+      return respond(m, from, 501, {}, [](osip_message_t* r) { sip::addHeader(r, "Allow", kAllow); }), false;
+    const char* scheme = m->req_uri ? m->req_uri->scheme : nullptr;
+    if (!scheme || (osip_strcasecmp(scheme, "sip") != 0 && osip_strcasecmp(scheme, "sips") != 0))
+      return respond(m, from, 416), false;
+    // 8.2.2.3: the gateway supports no extension a request could require (a CANCEL's Require is ignored).
+    if (method != "CANCEL") {
+      const auto required = sip::headerTokens(m, "require");
+      if (!required.empty()) {
+        std::string unsupported;
+        for (const auto& tag : required) unsupported += (unsupported.empty() ? "" : ", ") + tag;
+        return respond(m, from, 420, {}, [&](osip_message_t* r) { sip::addHeader(r, "Unsupported", unsupported); }),
+               false;
+      }
+    }
+    // 8.2.3: an INVITE's body is SDP or nothing (the gateway reads no other).
+    if (method == "INVITE" && !sip::body(m).empty() && osip_strcasecmp(sip::contentType(m).c_str(), kSdp) != 0)
+      return respond(m, from, 415, {}, [](osip_message_t* r) { sip::addHeader(r, "Accept", kSdp); }), false;
+    return true;
+  }
+
+  // Whether a dial-in INVITE to roomName would be taken: 0, or the status that refuses it.
+  int dialInRefusal(const std::string& roomName) {
+    Room* room = hub.findRoom(roomName);
+    if (!room) return 404;
+    return room->dialInEnabled() ? 0 : 403;
+  }
+
+  // RFC 3261 11.2: an OPTIONS gets the status an INVITE to the same Request-URI would. One to the gateway itself
+  // (a Request-URI without a user: a proxy's or a trunk's keepalive) is answered 200.
+  void onOptions(osip_message_t* options, const Flow& from) {
+    if (!sip::toTag(options).empty() && !dialogOf(options)) return respond(options, from, 481);
+    const std::string user = sip::requestUser(options);
+    if (sip::toTag(options).empty() && !user.empty()) {
+      if (const int refusal = dialInRefusal(user)) return respond(options, from, refusal);
+    }
+    respond(options, from, 200, {}, [](osip_message_t* r) {
+      sip::addHeader(r, "Allow", kAllow);
+      sip::addHeader(r, "Accept", kSdp);
+    });
   }
 
   // The dialog an in-dialog request belongs to: same Call-ID, and our tag in To.
@@ -212,9 +259,8 @@ struct Gateway::Impl {
     }
     if (legs.count(sip::callId(req))) return respond(req, from, 482);  // a merged request (§8.2.2.2)
     const std::string roomName = sip::requestUser(req);
+    if (const int refusal = dialInRefusal(roomName)) return respond(req, from, refusal);
     Room* room = hub.findRoom(roomName);
-    if (!room) return respond(req, from, 404, detail::randomHex(6));
-    if (!room->dialInEnabled()) return respond(req, from, 403, detail::randomHex(6));
 
     auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
@@ -225,7 +271,7 @@ struct Gateway::Impl {
     leg->sipFrom = sip::fromUri(req);
     leg->sipEndpoint = hub.sipEndpoint(*room);
     for (const auto& [name, value] : sip::extensionHeaders(req)) leg->sipHeaders[name] = value;
-    leg->inviteServerKey = sip::TransactionLayer::key(req);
+    leg->inviteServerKey = sip::TransactionLayer::serverKey(req);
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
 
@@ -325,13 +371,14 @@ struct Gateway::Impl {
   }
 
   void onCancel(osip_message_t* cancel, const Flow& from) {
-    const std::string inviteKey = sip::topBranch(cancel) + "|INVITE";
+    const std::string inviteKey = sip::TransactionLayer::serverKey(cancel, "INVITE");
     if (!transactions.hasServer(inviteKey)) return respond(cancel, from, 481);
-    respond(cancel, from, 200);
     auto it = legs.find(sip::callId(cancel));
-    if (it == legs.end() || it->second->state != LegState::Ringing) return;  // already answered: the BYE ends it
-    Leg& leg = *it->second;
-    if (leg.inviteServerKey != inviteKey) return;  // it cancels another INVITE of this Call-ID (a merged one)
+    Leg* ringing = it != legs.end() && it->second->inviteServerKey == inviteKey ? it->second.get() : nullptr;
+    // §9.2: the 200 to the CANCEL carries the To tag of the INVITE's responses.
+    respond(cancel, from, 200, ringing ? ringing->dialog.localTag : std::string());
+    if (!ringing || ringing->state != LegState::Ringing) return;  // already answered: the BYE ends it
+    Leg& leg = *ringing;
     leg.timer.cancel();
     respond(transactions.kept(inviteKey), from, 487, leg.dialog.localTag);
     DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << " cancelled before answer");

@@ -113,6 +113,14 @@ std::string topBranch(const osip_message_t* m) {
   return via ? genericParam(&via->via_params, "branch") : std::string();
 }
 
+std::string topSentBy(const osip_message_t* m) {
+  auto* via = static_cast<osip_via_t*>(osip_list_get(&m->vias, 0));
+  if (!via || !via->host) return {};
+  std::string host = via->host;
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host + ":" + (via->port ? via->port : "");
+}
+
 std::string fromTag(const osip_message_t* m) { return genericParam(&m->from->gen_params, "tag"); }
 std::string toTag(const osip_message_t* m) { return genericParam(&m->to->gen_params, "tag"); }
 
@@ -184,6 +192,25 @@ std::string header(const osip_message_t* m, const char* name) {
   osip_header_t* h = nullptr;
   if (osip_message_header_get_byname(m, name, 0, &h) >= 0 && h && h->hvalue) return h->hvalue;
   return {};
+}
+
+std::vector<std::string> headerTokens(const osip_message_t* m, const char* name) {
+  std::vector<std::string> out;
+  osip_header_t* h = nullptr;
+  for (int at = 0; (at = osip_message_header_get_byname(m, name, at, &h)) >= 0; ++at) {
+    if (!h || !h->hvalue) continue;
+    std::string_view value = h->hvalue;
+    while (!value.empty()) {
+      const std::size_t comma = value.find(',');
+      std::string_view token = value.substr(0, comma);
+      const std::size_t first = token.find_first_not_of(" \t\r\n");
+      const std::size_t last = token.find_last_not_of(" \t\r\n");
+      if (first != std::string_view::npos) out.emplace_back(token.substr(first, last - first + 1));
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> extensionHeaders(const osip_message_t* m) {

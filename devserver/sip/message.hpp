@@ -33,6 +33,8 @@ std::string reason(const osip_message_t* m);
 std::string callId(const osip_message_t* m);
 std::uint32_t cseq(const osip_message_t* m);
 std::string topBranch(const osip_message_t* m);
+/// The top Via's sent-by, "host:port" with the host in lower case and the port as written ("" when absent).
+std::string topSentBy(const osip_message_t* m);
 std::string fromTag(const osip_message_t* m);
 std::string toTag(const osip_message_t* m);
 std::string fromHeader(const osip_message_t* m);  // the whole From value, e.g. "\"Bob\" <sip:bob@x>;tag=1"
@@ -46,6 +48,9 @@ std::string contactHostPort(const osip_message_t* m, std::uint16_t* port);  // h
 std::vector<std::string> recordRoutes(const osip_message_t* m);  // each "<sip:...;lr>", in message order
 /// The value of the first header named name (case-insensitive, long form), "" when absent.
 std::string header(const osip_message_t* m, const char* name);
+/// Every comma-separated token of every header named name (case-insensitive, long form), trimmed, in order:
+/// "Require: a, b" and "Require: c" give {"a", "b", "c"}.
+std::vector<std::string> headerTokens(const osip_message_t* m, const char* name);
 /// Every extension header whose name starts with "X-" (case-insensitive), as name -> value.
 std::vector<std::pair<std::string, std::string>> extensionHeaders(const osip_message_t* m);
 std::string contentType(const osip_message_t* m);  // "application/sdp", "" when none

@@ -1,5 +1,6 @@
 #include "sip/transaction.hpp"
 
+#include "common/ids.hpp"
 #include "common/log.hpp"
 
 #include <algorithm>
@@ -24,11 +25,13 @@ struct TransactionLayer::ClientTransaction {
 
 // What a server transaction answered, to repeat it when the request is retransmitted (§17.2).
 struct TransactionLayer::ServerTransaction {
-  explicit ServerTransaction(Timers& timers) : expiry(timers) {}
+  ServerTransaction(Timers& timers, bool invite) : invite(invite), expiry(timers), retransmit(timers) {}
+  bool invite;
   std::string lastResponse;
   Flow peer;
   Timer expiry;
-  bool finalSent = false;
+  Timer retransmit;  // Timer G: an INVITE's non-2xx final, until the ACK
+  int finalStatus = 0;
   MessagePtr request;  // INVITE only: kept to answer it later, and a CANCEL with 487
 };
 
@@ -37,7 +40,13 @@ TransactionLayer::TransactionLayer(Transport& transport, Timers& timers, Transac
 
 TransactionLayer::~TransactionLayer() = default;
 
-std::string TransactionLayer::key(const osip_message_t* message) {
+std::string TransactionLayer::serverKey(const osip_message_t* request, const char* as) {
+  std::string m = as ? as : method(request);
+  if (m == "ACK") m = "INVITE";
+  return topBranch(request) + "|" + topSentBy(request) + "|" + m;
+}
+
+std::string TransactionLayer::clientKey(const osip_message_t* message) {
   return topBranch(message) + "|" + method(message);
 }
 
@@ -58,10 +67,15 @@ void TransactionLayer::receive(std::string_view wire, const Flow& from) {
   DAILY_LOG(Info, "sip", "<-- " << firstLine(wire) << "  (from " << from << ")");
   DAILY_LOG(Debug, "sip", "received from " << from << ":\n" << wire);
   if (!isRequest(message.get())) return onResponse(std::move(message), from);
-  if (method(message.get()) != "ACK") {
-    auto it = servers_.find(key(message.get()));
-    if (it != servers_.end()) {  // a retransmission: repeat what we answered, if anything
-      if (!it->second->lastResponse.empty()) transport_.send(it->second->lastResponse, it->second->peer);
+  auto it = servers_.find(serverKey(message.get()));
+  if (it != servers_.end()) {
+    ServerTransaction& tx = *it->second;
+    if (method(message.get()) == "ACK") {
+      // The ACK of a non-2xx final belongs to the transaction (§17.2.1): it stops Timer G and goes no further.
+      // A 2xx's ACK is the dialog's, even when a peer reuses the INVITE's branch for it.
+      if (tx.finalStatus >= 300) return tx.retransmit.cancel();
+    } else {  // a retransmission: repeat what we answered, if anything
+      if (!tx.lastResponse.empty()) transport_.send(tx.lastResponse, tx.peer);
       return;
     }
   }
@@ -89,7 +103,7 @@ TransactionLayer::ClientHandle TransactionLayer::request(osip_message_t* request
                                                          OnResponse onResponse, OnTimeout onTimeout) {
   auto tx = std::make_shared<ClientTransaction>(timers_);
   tx->invite = method(request) == "INVITE";
-  tx->key = key(request);
+  tx->key = clientKey(request);
   tx->wire = serialize(request);
   tx->destination = to;
   tx->interval = config_.t1;
@@ -132,15 +146,20 @@ void TransactionLayer::abandon(const ClientHandle& handle) {
 }
 
 void TransactionLayer::onResponse(MessagePtr response, const Flow& from) {
-  auto it = clients_.find(key(response.get()));
+  auto it = clients_.find(clientKey(response.get()));
   if (it == clients_.end()) {
-    if (user_.strayResponse) user_.strayResponse(response.get(), from);
+    if (user_.response) user_.response(response.get(), from);
     return;
   }
   auto tx = it->second;  // alive until this returns, whatever the callback does
   const int code = status(response.get());
   if (tx->completed) {
-    if (!tx->ack.empty() && code >= 200) transport_.send(tx->ack, tx->destination);
+    // RFC 6026 7.2: an INVITE's transaction passes every further 2xx up ("Accepted"), for the dialog to ACK.
+    if (tx->invite && code >= 200 && code < 300) {
+      if (user_.response) user_.response(response.get(), from);
+    } else if (!tx->ack.empty() && code >= 300) {
+      transport_.send(tx->ack, tx->destination);
+    }
     return;
   }
   if (code < 200) {
@@ -184,25 +203,38 @@ std::string TransactionLayer::ackForFailure(osip_message_t* response, const std:
 
 std::string TransactionLayer::respond(osip_message_t* request, const Flow& peer, int code, const std::string& toTag,
                                       const Decorate& decorate) {
-  auto response = newResponse(request, code, toTag);
+  // §8.2.6.2: a final response to a request outside a dialog carries a To tag (newResponse adds it only when the
+  // request's To has none).
+  auto response = newResponse(request, code, toTag.empty() && code >= 200 ? detail::randomHex(6) : toTag);
   if (decorate) decorate(response.get());
-  const std::string k = key(request);
+  const std::string k = serverKey(request);
   auto& tx = servers_[k];
   if (!tx) {
-    tx = std::make_shared<ServerTransaction>(timers_);
+    tx = std::make_shared<ServerTransaction>(timers_, method(request) == "INVITE");
     tx->peer = peer;
   }
   tx->lastResponse = serialize(response.get());
-  if (code >= 200 && !tx->finalSent) {
-    tx->finalSent = true;
-    tx->expiry.start(config_.timeout, [this, k] { servers_.erase(k); });
-  }
   transport_.send(tx->lastResponse, peer);
+  if (code >= 200 && tx->finalStatus == 0) {
+    tx->finalStatus = code;
+    // Timer H/J: the transaction absorbs retransmissions (and, for an INVITE's failure, its ACK) this long.
+    tx->expiry.start(config_.timeout, [this, k] { servers_.erase(k); });
+    if (tx->invite && code >= 300 && !transport_.reliable(peer.protocol)) retransmitFinal(*tx, config_.t1);
+  }
   return tx->lastResponse;
 }
 
+// Timer G (§17.2.1): an INVITE's non-2xx final response again at T1, doubling up to T2, until the ACK comes or
+// the transaction expires (Timer H).
+void TransactionLayer::retransmitFinal(ServerTransaction& tx, std::chrono::milliseconds interval) {
+  tx.retransmit.start(interval, [this, t = &tx, interval] {  // the timer dies with its transaction
+    transport_.send(t->lastResponse, t->peer);
+    retransmitFinal(*t, std::min(interval * 2, config_.t2));
+  });
+}
+
 void TransactionLayer::keep(MessagePtr request) {
-  auto it = servers_.find(key(request.get()));
+  auto it = servers_.find(serverKey(request.get()));
   if (it != servers_.end()) it->second->request = std::move(request);
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 
-// The transaction layer (RFC 3261 §17). Client transactions retransmit on unreliable transports (T1 doubling,
-// capped at T2 for non-INVITE; an INVITE stops at its first provisional), give up after Timer B/F, ACK a non-2xx
-// final response, and linger to absorb repeated finals. Server transactions remember their last response and
-// repeat it to a retransmitted request. What is neither (new requests, ACKs, responses no transaction waits
-// for) goes up to the transaction user. Parsing and the stateless 400 for malformed requests happen here too.
+// The transaction layer (RFC 3261 §17, with RFC 6026's fixes). Client transactions retransmit on unreliable
+// transports (T1 doubling, capped at T2 for non-INVITE; an INVITE stops at its first provisional), give up after
+// Timer B/F, ACK a non-2xx final response, and linger to absorb repeated finals; an INVITE's repeated 2xx goes up
+// for the dialog to ACK. Server transactions are matched on branch, sent-by and method (§17.2.3), remember their
+// last response and repeat it to a retransmitted request; an INVITE's non-2xx final is retransmitted until its
+// ACK (Timer G), which the transaction absorbs. Everything else (new requests, ACKs of 2xx, responses no
+// transaction takes) goes up to the transaction user. Parsing and the stateless 400 for malformed requests
+// happen here too.
 
 #include "sip/message.hpp"
 #include "sip/timers.hpp"
@@ -42,9 +45,9 @@ class TransactionLayer {
   struct User {
     /// A request that is not a retransmission (ACKs included), already checked by sip::parse().
     std::function<void(MessagePtr request, const Flow& from)> request;
-    /// A response that no client transaction is waiting for (a 2xx to an INVITE repeated after its transaction
-    /// ended, a stray). Never answered here.
-    std::function<void(osip_message_t* response, const Flow& from)> strayResponse;
+    /// A response no client transaction consumes: a 2xx to our INVITE after the first (RFC 6026: the dialog
+    /// ACKs each one), or one that matches no transaction. Never answered here.
+    std::function<void(osip_message_t* response, const Flow& from)> response;
   };
 
   TransactionLayer(Transport& transport, Timers& timers, TransactionConfig config);
@@ -67,18 +70,22 @@ class TransactionLayer {
   void abandon(const ClientHandle& handle);
 
   /// Sends (and remembers) a response of the server transaction of request, creating the transaction on its
-  /// first response; decorate adds to the response before it is serialised. Returns what was sent.
+  /// first response; decorate adds to the response before it is serialised. A final response to a request
+  /// without a To tag gets toTag, or a new tag when toTag is empty (§8.2.6.2). Returns what was sent.
   std::string respond(osip_message_t* request, const Flow& peer, int status, const std::string& toTag,
                       const Decorate& decorate = {});
   /// The server transaction of request (which must have responded) keeps it: an INVITE's, so that a CANCEL
   /// can be answered and the INVITE answered later.
   void keep(MessagePtr request);
-  /// The request kept by the server transaction named key ("branch|METHOD"), or null.
+  /// The request kept by the server transaction named key, or null.
   osip_message_t* kept(const std::string& key) const;
   /// Whether a server transaction named key exists (it has responded and not yet expired).
   bool hasServer(const std::string& key) const { return servers_.count(key) != 0; }
-  /// A transaction's name: its top Via branch and its method, "z9hG4bK...|INVITE".
-  static std::string key(const osip_message_t* message);
+  /// The name of the server transaction a request belongs to (§17.2.3): its top Via's branch and sent-by, and
+  /// its method, or `as` instead (a CANCEL names its INVITE's with "INVITE"); an ACK's is its INVITE's.
+  static std::string serverKey(const osip_message_t* request, const char* as = nullptr);
+  /// The name of the client transaction a response (or our request) belongs to: top branch and CSeq method.
+  static std::string clientKey(const osip_message_t* message);
 
   /// Abandons every transaction: no callbacks afterwards.
   void clear();
@@ -88,6 +95,7 @@ class TransactionLayer {
  private:
   void onResponse(MessagePtr response, const Flow& from);
   void retransmit(ClientTransaction& tx);
+  void retransmitFinal(ServerTransaction& tx, std::chrono::milliseconds interval);
   void timedOut(const std::string& key);
   void answerMalformed(std::string_view wire, const Flow& from, const std::string& why);
   std::string ackForFailure(osip_message_t* response, const std::string& inviteWire);

@@ -9,6 +9,7 @@
 #include "devserver_fixture.hpp"
 #include "events.hpp"
 #include "process.hpp"
+#include "sip/message.hpp"
 
 #include <daily/daily.hpp>
 
@@ -476,7 +477,7 @@ std::vector<Torture> tortureMessages() {
       "Proxy-Require: noProxiesSupportThis, norDoAnyProxiesSupportThis\n"
       "CSeq: 8 OPTIONS\n"
       "Via: SIP/2.0/TLS fold-and-staple.example.com;branch=z9hG4bKkdjuw\n"
-      "Content-Length: 0\n\n"});
+      "Content-Length: 0\n\n", 420});  // RFC 4475 3.3.1: "would respond with a 420 (Bad Extension)"
   all.push_back({"invut", Expect::Read, withBody(
       "INVITE sip:user@example.com SIP/2.0\n"
       "Contact: <sip:caller@host5.example.net>\n"
@@ -487,7 +488,7 @@ std::vector<Torture> tortureMessages() {
       "CSeq: 235448 INVITE\n"
       "Via: SIP/2.0/UDP somehost.example.com;branch=z9hG4bKkdjuw\n"
       "Content-Type: application/unknownformat\n",
-      "<audio>\n <pcmu port=\"443\"/>\n</audio>\n")});
+      "<audio>\n <pcmu port=\"443\"/>\n</audio>\n"), 415});  // RFC 4475 3.3.2: "a 415 Unsupported Media Type"
   all.push_back({"regaut01", Expect::Read,
       "REGISTER sip:example.com SIP/2.0\n"
       "To: sip:j.user@example.com\n"
@@ -589,13 +590,23 @@ class SipTorture : public ::testing::Test {
     o.sipTransactionTimeout = std::chrono::milliseconds(2000);
     server = std::make_unique<InProcessServer>(o);
     gateway = asio::ip::udp::endpoint(asio::ip::make_address(server->sipHost()), static_cast<unsigned short>(server->sipPort()));
-    socket.open(asio::ip::udp::v4());
-    socket.bind({asio::ip::make_address("127.0.0.1"), 0});
   }
 
   // Sends a datagram and returns what comes back within the wait (the first line of each datagram).
   std::vector<std::string> exchange(const std::string& wire, std::chrono::milliseconds wait = 300ms,
                                     bool firstAnswerIsEnough = false) {
+    std::vector<std::string> answers;
+    for (const auto& whole : answersTo(wire, wait, firstAnswerIsEnough)) answers.push_back(whole.substr(0, whole.find("\r\n")));
+    return answers;
+  }
+
+  // Sends a datagram from a socket of its own, so that what comes back answers it alone (a non-2xx final to an
+  // INVITE is retransmitted until ACKed: Timer G), and returns each datagram that comes back within the wait.
+  std::vector<std::string> answersTo(const std::string& wire, std::chrono::milliseconds wait = 300ms,
+                                     bool firstAnswerIsEnough = false) {
+    asio::ip::udp::socket socket{io};
+    socket.open(asio::ip::udp::v4());
+    socket.bind({asio::ip::make_address("127.0.0.1"), 0});
     socket.send_to(asio::buffer(wire), gateway);
     std::vector<std::string> answers;
     const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -611,8 +622,7 @@ class SipTorture : public ::testing::Test {
       const std::size_t n = socket.receive_from(asio::buffer(buf), from, 0, ec);
       if (ec == asio::error::would_block) continue;
       if (ec) break;
-      std::string text(buf, n);
-      answers.push_back(text.substr(0, text.find("\r\n")));
+      answers.emplace_back(buf, n);
       if (firstAnswerIsEnough) break;
     }
     return answers;
@@ -625,7 +635,6 @@ class SipTorture : public ::testing::Test {
 
   std::unique_ptr<InProcessServer> server;
   asio::io_context io;
-  asio::ip::udp::socket socket{io};
   asio::ip::udp::endpoint gateway;
 };
 
@@ -658,10 +667,10 @@ TEST_F(SipTorture, EveryRfc4475CaseIsReadOrRefusedAsItShouldBeAndTheGatewayKeeps
         }
         break;
     }
-    // Still serving after each one: a plain OPTIONS is answered 200.
+    // Still serving after each one: an OPTIONS to the gateway itself is answered 200.
     const std::string ping = crlf(
-        "OPTIONS sip:ping@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-ping-" + std::string(m.name) +
-        "\nMax-Forwards: 70\nFrom: <sip:t@127.0.0.1>;tag=1\nTo: <sip:ping@127.0.0.1>\nCall-ID: ping-" + m.name +
+        "OPTIONS sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-ping-" + std::string(m.name) +
+        "\nMax-Forwards: 70\nFrom: <sip:t@127.0.0.1>;tag=1\nTo: <sip:127.0.0.1>\nCall-ID: ping-" + m.name +
         "\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
     const auto pong = exchange(ping, 2s, true);
     ASSERT_FALSE(pong.empty());
@@ -683,6 +692,144 @@ TEST_F(SipTorture, ARealCallStillWorksAfterTheTorture) {
   EXPECT_TRUE(events.waitFor("dialin-connected"));
   EXPECT_EQ(caller.wait(15s), 0) << readFile(dir + "/sipp.log");
   EXPECT_TRUE(events.waitFor("dialin-stopped"));
+}
+
+// A SIP peer on a socket of its own, for exchanges of more than one message.
+struct UdpPeer {
+  explicit UdpPeer(asio::io_context& io, asio::ip::udp::endpoint gateway) : socket(io), gateway(gateway) {
+    socket.open(asio::ip::udp::v4());
+    socket.bind({asio::ip::make_address("127.0.0.1"), 0});
+    socket.non_blocking(true);
+  }
+  void send(const std::string& wire) { socket.send_to(asio::buffer(wire), gateway); }
+  // What arrives within the wait, up to `most` datagrams.
+  std::vector<std::string> receive(std::chrono::milliseconds wait, std::size_t most = 1000) {
+    std::vector<std::string> out;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    char buf[65536];
+    while (out.size() < most) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd readable{socket.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
+      asio::error_code ec;
+      asio::ip::udp::endpoint from;
+      const std::size_t n = socket.receive_from(asio::buffer(buf), from, 0, ec);
+      if (ec == asio::error::would_block) continue;
+      if (ec) break;
+      out.emplace_back(buf, n);
+    }
+    return out;
+  }
+  std::uint16_t port() const { return socket.local_endpoint().port(); }
+  asio::ip::udp::socket socket;
+  asio::ip::udp::endpoint gateway;
+};
+
+std::string request(const std::string& method, const std::string& uri, const std::string& callId,
+                    const std::string& extra = "", const std::string& branch = "z9hG4bK-core") {
+  return crlf(method + " " + uri + " SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=" + branch + "-" + callId +
+              "\nMax-Forwards: 70\nFrom: <sip:t@127.0.0.1>;tag=1\nTo: <" + uri + ">\nCall-ID: " + callId +
+              "\nCSeq: 1 " + method + "\nContact: <sip:t@127.0.0.1:9>\n" + extra);
+}
+
+// The value of a header in a whole message ("" when absent); names as libosip2 writes them.
+std::string headerOf(const std::string& message, const std::string& name) {
+  const std::size_t at = message.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return {};
+  const std::size_t start = at + 4 + name.size();
+  return message.substr(start, message.find("\r\n", start) - start);
+}
+
+// RFC 3261 8.2's checks and 11.2's OPTIONS, on the wire, with the headers each answer must carry.
+TEST_F(SipTorture, TheGatewayAnswersAsRfc3261AsksOfAUserAgentServer) {
+  server->createRoom({{"name", "dialin"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  server->createRoom({{"name", "plain"}});
+  const std::string gw = "127.0.0.1:" + std::to_string(server->sipPort());
+  struct Case {
+    const char* name;
+    std::string wire;
+    int status;
+    const char* header;  // must be present, with `value` in it
+    const char* value;
+  };
+  const std::vector<Case> cases{
+      {"unknown method", request("FROB", "sip:dialin@" + gw, "core-1", "Content-Length: 0\n\n"), 501, "Allow", "INVITE"},
+      {"known method, not served", request("MESSAGE", "sip:dialin@" + gw, "core-2", "Content-Length: 0\n\n"), 405,
+       "Allow", "REFER"},
+      {"unknown Require", request("INVITE", "sip:dialin@" + gw, "core-3", "Require: 100rel, foo\nContent-Length: 0\n\n"),
+       420, "Unsupported", "100rel, foo"},
+      {"unknown body", request("INVITE", "sip:dialin@" + gw, "core-4", "Content-Type: text/plain\nContent-Length: 5\n\nhello"),
+       415, "Accept", "application/sdp"},
+      {"OPTIONS, no such room", request("OPTIONS", "sip:nosuchroom@" + gw, "core-5", "Content-Length: 0\n\n"), 404, "To", ";tag="},
+      {"OPTIONS, no dial-in", request("OPTIONS", "sip:plain@" + gw, "core-6", "Content-Length: 0\n\n"), 403, "To", ";tag="},
+      {"OPTIONS, dial-in room", request("OPTIONS", "sip:dialin@" + gw, "core-7", "Content-Length: 0\n\n"), 200, "Accept",
+       "application/sdp"},
+      {"OPTIONS, the gateway", request("OPTIONS", "sip:" + gw, "core-8", "Content-Length: 0\n\n"), 200, "Allow", "INVITE"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto answers = answersTo(c.wire, 2s, true);
+    ASSERT_FALSE(answers.empty());
+    const std::string& answer = answers.front();
+    EXPECT_EQ(status(answer.substr(0, answer.find("\r\n"))), c.status) << answer;
+    EXPECT_NE(headerOf(answer, c.header).find(c.value), std::string::npos) << answer;
+    EXPECT_NE(headerOf(answer, "To").find(";tag="), std::string::npos) << "a final response carries a To tag: " << answer;
+  }
+}
+
+// Timer G on the wire: the gateway's 404 to an INVITE comes again, T1 (100 ms here) doubling, until the ACK.
+TEST_F(SipTorture, AFailureAnsweringAnInviteIsRetransmittedUntilItsAck) {
+  UdpPeer peer(io, gateway);
+  const std::string uri = "sip:nosuchroom@127.0.0.1:" + std::to_string(server->sipPort());
+  peer.send(request("INVITE", uri, "timer-g", "Content-Length: 0\n\n", "z9hG4bK-g"));
+  const auto first = peer.receive(3s, 3);  // at about 0, 100 and 300 ms
+  ASSERT_EQ(first.size(), 3u);
+  for (const auto& a : first) EXPECT_EQ(status(a.substr(0, a.find("\r\n"))), 404) << a;
+  EXPECT_EQ(first[0], first[2]);  // the same response, To tag included
+  const std::string to = headerOf(first[0], "To");
+  peer.send(crlf("ACK " + uri + " SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-g-timer-g\nMax-Forwards: 70\n"
+                 "From: <sip:t@127.0.0.1>;tag=1\nTo: " + to + "\nCall-ID: timer-g\nCSeq: 1 ACK\nContent-Length: 0\n\n"));
+  // Unacknowledged, the next copies would come at about 700 and 1500 ms.
+  const auto after = peer.receive(1500ms);
+  EXPECT_LE(after.size(), 1u) << "at most one copy was already on its way when the ACK arrived";
+}
+
+// RFC 6026 on the wire: a dial-out callee that missed our ACK sends its 200 again, and must get the ACK again. The
+// callee is this test rather than sipp: the repeated ACK is, rightly (RFC 3261 13.2.2.4), the same message as the
+// first, and sipp takes an identical message for a retransmission and re-sends its own last one instead.
+TEST_F(SipTorture, ADialOutCalleesRepeated200IsAckedAgain) {
+  const json room = server->createRoom({{"name", "out"}});
+  CallClient bot;
+  await(bot.join({.url = room["url"], .token = server->token({{"is_owner", true}})}));
+  UdpPeer callee(io, gateway);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(callee.port())}));
+  ASSERT_FALSE(s.sessionId.empty());
+  // The next request of a method that reaches the callee within 5 s, parsed (others are passed over).
+  auto next = [&](const std::string& method) -> devserver::sip::MessagePtr {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto got = callee.receive(left, 1);
+      if (got.empty()) return nullptr;
+      auto parsed = devserver::sip::parse(got[0], nullptr);
+      if (parsed && devserver::sip::isRequest(parsed.get()) && devserver::sip::method(parsed.get()) == method) return parsed;
+    }
+  };
+  auto invite = devserver::sip::parse(callee.receive(5s, 1).at(0), nullptr);
+  ASSERT_TRUE(invite);
+  ASSERT_EQ(devserver::sip::method(invite.get()), "INVITE");
+  auto ok = devserver::sip::newResponse(invite.get(), 200, "callee");
+  osip_message_set_contact(ok.get(), ("<sip:bob@127.0.0.1:" + std::to_string(callee.port()) + ">").c_str());
+  const std::string okWire = devserver::sip::serialize(ok.get());
+  callee.send(okWire);
+  auto first = next("ACK");
+  ASSERT_TRUE(first) << "the 200 is ACKed";
+  callee.send(okWire);  // again, as if the ACK had been lost
+  auto second = next("ACK");
+  ASSERT_TRUE(second) << "the repeated 200 is ACKed too";
+  EXPECT_EQ(devserver::sip::cseq(second.get()), devserver::sip::cseq(invite.get()));
+  EXPECT_EQ(devserver::sip::toTag(second.get()), "callee");
+  EXPECT_EQ(devserver::sip::topBranch(second.get()), devserver::sip::topBranch(first.get()));  // the same ACK
 }
 
 }  // namespace

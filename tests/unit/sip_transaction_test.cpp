@@ -121,6 +121,75 @@ TEST_F(Transactions, ANon2xxFinalToAnInviteIsAckedInTheTransactionAndSoIsEachRep
   EXPECT_EQ(responses, (std::vector<int>{486}));
 }
 
+TEST_F(Transactions, A2xxRepeatedWhileTheInviteTransactionLingersGoesUpForTheDialogToAck) {
+  send("INVITE");
+  answer(200);
+  EXPECT_EQ(responses, (std::vector<int>{200}));
+  EXPECT_EQ(wire.sent.size(), 1u);  // a 2xx is ACKed by the dialog, not the transaction
+  answer(200);
+  answer(200);
+  EXPECT_EQ(responses, (std::vector<int>{200}));  // RFC 6026: not the transaction's user's business again...
+  EXPECT_EQ(strays, (std::vector<std::string>{"200 INVITE", "200 INVITE"}));  // ...but the dialog's
+  EXPECT_EQ(wire.sent.size(), 1u);
+}
+
+TEST_F(Transactions, AnInvitesNon2xxFinalIsRetransmittedUntilItsAckWhichTheTransactionAbsorbs) {
+  wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
+  ASSERT_EQ(requests.size(), 1u);
+  layer.respond(requests[0].get(), peerFlow(), 486, "us");
+  clock.advance(3600ms);
+  // Timer G: T1, doubling.
+  EXPECT_EQ(wire.times(), (std::vector<long long>{0, 500, 1500, 3500}));
+  wire.arrive(requestText("ACK", "z9hG4bK-inv", 1, "us"), peerFlow());
+  EXPECT_EQ(requests.size(), 1u);  // the ACK of a failure stays in the transaction
+  clock.advance(60000ms);
+  EXPECT_EQ(wire.sent.size(), 4u);
+}
+
+TEST_F(Transactions, TimerGIsCappedAtT2AndEndsWithTheTransaction) {
+  wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
+  layer.respond(requests[0].get(), peerFlow(), 404, {});
+  clock.advance(40000ms);
+  const auto g = gaps(wire.times());
+  ASSERT_GE(g.size(), 5u);
+  EXPECT_EQ((std::vector<long long>(g.begin(), g.begin() + 5)), (std::vector<long long>{500, 1000, 2000, 4000, 4000}));
+  EXPECT_LE(wire.sent.back().at, 32000);  // nothing after Timer H
+  EXPECT_EQ(layer.serverCount(), 0u);
+}
+
+TEST_F(Transactions, A2xxToAnInviteIsNotRetransmittedByTheTransactionAndItsAckGoesUp) {
+  wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
+  layer.respond(requests[0].get(), peerFlow(), 200, "us");
+  clock.advance(10000ms);
+  EXPECT_EQ(wire.sent.size(), 1u);  // 2xx retransmission is the INVITE usage's (§13.3.1.4)
+  wire.arrive(requestText("ACK", "z9hG4bK-inv", 1, "us"), peerFlow());  // a peer reusing the INVITE's branch
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(method(requests[1].get()), "ACK");
+}
+
+TEST_F(Transactions, ServerTransactionsAreMatchedOnBranchAndSentBy) {
+  const std::string first = requestText("INFO", "z9hG4bK-same", 2, "us");
+  std::string other = first;
+  other.replace(other.find("Via: SIP/2.0/UDP 127.0.0.1:5070"), 31, "Via: SIP/2.0/UDP 127.0.0.9:5070");
+  wire.arrive(first, peerFlow());
+  layer.respond(requests[0].get(), peerFlow(), 200, {});
+  wire.arrive(other, peerFlow());  // the same branch from another sender is another transaction (§17.2.3)
+  EXPECT_EQ(requests.size(), 2u);
+  wire.arrive(first, peerFlow());
+  EXPECT_EQ(requests.size(), 2u);
+}
+
+TEST_F(Transactions, AFinalResponseOutsideADialogGetsAToTag) {
+  wire.arrive(requestText("OPTIONS", "z9hG4bK-opt"), peerFlow());
+  layer.respond(requests[0].get(), peerFlow(), 100, {});
+  EXPECT_EQ(toTag(wire.last().get()), "");
+  layer.respond(requests[0].get(), peerFlow(), 404, {});
+  EXPECT_FALSE(toTag(wire.last().get()).empty());
+  wire.arrive(requestText("BYE", "z9hG4bK-bye", 2, "theirs-for-us"), peerFlow());
+  layer.respond(requests[1].get(), peerFlow(), 481, {});
+  EXPECT_EQ(toTag(wire.last().get()), "theirs-for-us");  // a tag already there is kept
+}
+
 TEST_F(Transactions, AReliableTransportIsNotRetransmittedOn) {
   wire.setReliable(true);
   send("INFO");
@@ -169,7 +238,7 @@ TEST_F(Transactions, ARequestRetransmittedBeforeAnyResponseIsAbsorbedOnlyOnceAns
 TEST_F(Transactions, AnInviteServerTransactionKeepsItsRequestForALaterAnswer) {
   wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
   ASSERT_EQ(requests.size(), 1u);
-  const std::string key = TransactionLayer::key(requests[0].get());
+  const std::string key = TransactionLayer::serverKey(requests[0].get());
   EXPECT_FALSE(layer.hasServer(key));
   layer.respond(requests[0].get(), peerFlow(), 100, {});
   layer.keep(std::move(requests[0]));
@@ -184,7 +253,7 @@ TEST_F(Transactions, AnInviteServerTransactionKeepsItsRequestForALaterAnswer) {
 TEST_F(Transactions, AnAckAlwaysGoesUpToTheUser) {
   wire.arrive(requestText("INVITE", "z9hG4bK-inv"), peerFlow());
   layer.respond(requests[0].get(), peerFlow(), 200, "us");
-  wire.arrive(requestText("ACK", "z9hG4bK-ack", 1, "us"), peerFlow());
+  wire.arrive(requestText("ACK", "z9hG4bK-ack", 1, "us"), peerFlow());  // no transaction of its own: both go up
   wire.arrive(requestText("ACK", "z9hG4bK-ack", 1, "us"), peerFlow());
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(method(requests[1].get()), "ACK");
