@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace daily::devserver {
@@ -13,6 +14,9 @@ struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;     // HTTP + websocket; 0 = any free port
   std::uint16_t sipPort = 0;  // UDP; 0 = any free port
+  std::optional<std::uint16_t> sipTcpPort;  // TCP; unset = the UDP port's number, 0 = any free port
+  std::chrono::milliseconds sipTcpMessageTimeout{10000};  // a begun message, or a stalled write, on a connection
+  std::chrono::milliseconds sipTcpIdleTimeout{std::chrono::minutes(15)};
   std::string apiKey = "devserver-api-key";
   std::chrono::milliseconds sipT1{500};
   std::chrono::milliseconds sipTransactionTimeout{32000};
@@ -42,7 +46,8 @@ class Devserver {
   std::string httpUrl() const;
   std::uint16_t port() const;
   std::string sipHost() const;
-  std::uint16_t sipPort() const;
+  std::uint16_t sipPort() const;  // UDP
+  std::uint16_t sipTcpPort() const;
   /// The one JSON line the binary prints when ready.
   std::string readyLine() const;
 

@@ -27,11 +27,21 @@ int main(int argc, char** argv) {
   long answerDelay = options.sipAnswerDelay.count();
   long webhookTimeout = options.webhookTimeout.count();
   long webhookRetry = options.webhookRetryBase.count();
+  long tcpPort = -1;
+  long tcpMessageTimeout = options.sipTcpMessageTimeout.count();
+  long tcpIdle = options.sipTcpIdleTimeout.count();
 
   CLI::App app{"daily-devserver: a local stand-in for Daily's API, signaling and SIP gateway"};
   app.add_option("--host", options.host, "address to serve on (HTTP, websocket and SIP)")->capture_default_str();
   app.add_option("--port", options.port, "HTTP + websocket port; 0 = any free port")->capture_default_str();
   app.add_option("--sip-port", options.sipPort, "SIP (UDP) port; 0 = any free port")->capture_default_str();
+  app.add_option("--sip-tcp-port", tcpPort, "SIP over TCP port; -1 = the UDP port's number, 0 = any free port")
+      ->capture_default_str();
+  app.add_option("--sip-tcp-message-timeout-ms", tcpMessageTimeout,
+                 "a SIP message begun on a TCP connection, or a stalled write, closes it after this")
+      ->capture_default_str();
+  app.add_option("--sip-tcp-idle-ms", tcpIdle, "a SIP TCP connection with no traffic is closed after this")
+      ->capture_default_str();
   app.add_option("--api-key", options.apiKey,
                  "REST bearer key and meeting-token signing secret (default: $DAILY_API_KEY or a fixed dev key)");
   app.add_option("--sip-t1-ms", t1, "SIP timer T1 in ms (retransmission base)")->capture_default_str();
@@ -59,11 +69,15 @@ int main(int argc, char** argv) {
     std::cerr << "daily-devserver: --tls-cert and --tls-key go together\n";
     return 2;
   }
-  if (t1 < 1 || timeout < t1 || answerDelay < 0 || webhookTimeout < 1 || webhookRetry < 1) {
+  if (t1 < 1 || timeout < t1 || answerDelay < 0 || webhookTimeout < 1 || webhookRetry < 1 || tcpPort < -1 ||
+      tcpPort > 65535 || tcpMessageTimeout < 1 || tcpIdle < 1) {
     std::cerr << "daily-devserver: --sip-t1-ms must be >= 1, --sip-timeout-ms >= T1, --sip-answer-delay-ms >= 0, "
-                 "the webhook timings >= 1\n";
+                 "--sip-tcp-port from -1 to 65535, the TCP and webhook timings >= 1\n";
     return 2;
   }
+  if (tcpPort >= 0) options.sipTcpPort = static_cast<std::uint16_t>(tcpPort);
+  options.sipTcpMessageTimeout = std::chrono::milliseconds(tcpMessageTimeout);
+  options.sipTcpIdleTimeout = std::chrono::milliseconds(tcpIdle);
   options.webhookTimeout = std::chrono::milliseconds(webhookTimeout);
   options.webhookRetryBase = std::chrono::milliseconds(webhookRetry);
   options.sipT1 = std::chrono::milliseconds(t1);

@@ -55,6 +55,7 @@ struct Devserver::Impl {
   virtual std::string httpUrl() const = 0;
   virtual std::uint16_t port() const = 0;
   virtual std::uint16_t sipPort() const = 0;
+  virtual std::uint16_t sipTcpPort() const = 0;
   virtual const std::string& host() const = 0;
   std::thread thread;
 };
@@ -72,7 +73,8 @@ struct Server final : Devserver::Impl {
         hub(HubConfig{options.apiKey, "", options.host, 0, detail::newUuid()}),
         gateway(io, hub,
                 GatewayOptions{options.host, options.sipPort, options.sipT1, std::chrono::milliseconds(4000),
-                               options.sipTransactionTimeout, options.sipAnswerDelay}) {}
+                               options.sipTransactionTimeout, options.sipAnswerDelay, options.sipTcpPort,
+                               options.sipTcpMessageTimeout, options.sipTcpIdleTimeout}) {}
 
   Options options;
   asio::io_context io{1};
@@ -91,6 +93,7 @@ struct Server final : Devserver::Impl {
   std::string httpUrl() const override { return hub.config().httpUrl; }
   std::uint16_t port() const override { return boundPort; }
   std::uint16_t sipPort() const override { return gateway.port(); }
+  std::uint16_t sipTcpPort() const override { return gateway.tcpPort(); }
   const std::string& host() const override { return options.host; }
 
   void loadTls() {
@@ -349,9 +352,11 @@ std::string Devserver::httpUrl() const { return impl_->httpUrl(); }
 std::uint16_t Devserver::port() const { return impl_->port(); }
 std::string Devserver::sipHost() const { return impl_->host(); }
 std::uint16_t Devserver::sipPort() const { return impl_->sipPort(); }
+std::uint16_t Devserver::sipTcpPort() const { return impl_->sipTcpPort(); }
 
 std::string Devserver::readyLine() const {
-  return json{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()}}.dump();
+  return json{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()},
+              {"sip_tcp_port", sipTcpPort()}}.dump();
 }
 
 }  // namespace daily::devserver

@@ -6,7 +6,7 @@ namespace {
 // Contact and route set, as every request we send within a dialog carries them.
 void finish(MessagePtr& request, const Dialog& dialog, const Transport& transport) {
   if (!request) return;
-  osip_message_set_contact(request.get(), transport.contact().c_str());
+  osip_message_set_contact(request.get(), transport.contact(dialog.peer.protocol).c_str());
   for (const auto& route : dialog.routeSet) osip_message_set_route(request.get(), route.c_str());
 }
 
@@ -24,11 +24,15 @@ Dialog Dialog::answering(const osip_message_t* invite, const Flow& from, std::st
   d.remoteTarget = contactUri(invite);
   if (d.remoteTarget.empty()) d.remoteTarget = fromUri(invite);
   d.routeSet = recordRoutes(invite);
-  std::uint16_t port = 0;
-  const std::string host = contactHostPort(invite, &port);
+  // Over UDP, in-dialog requests go to the Contact; over a connection, back on the connection the INVITE came in
+  // on (to the Contact's address only once that connection is gone), which is what reaches a caller behind NAT.
   d.peer = from;
-  if (!host.empty()) {
-    if (auto flow = flowTo(host, port)) d.peer = *flow;
+  if (from.protocol == Protocol::Udp) {
+    std::uint16_t port = 0;
+    const std::string host = contactHostPort(invite, &port);
+    if (!host.empty()) {
+      if (auto flow = flowTo(host, port)) d.peer = *flow;
+    }
   }
   return d;
 }
@@ -48,10 +52,15 @@ Dialog Dialog::calling(std::string callId, std::string localParty, const std::st
 void Dialog::confirm(const osip_message_t* response) {
   remoteTag = toTag(response);
   if (!contactUri(response).empty()) remoteTarget = contactUri(response);
+  // The Contact's address, over the protocol the INVITE used (and on its connection when that is where it
+  // points).
   std::uint16_t port = 0;
   const std::string host = contactHostPort(response, &port);
   if (!host.empty()) {
-    if (auto flow = flowTo(host, port)) peer = *flow;
+    if (auto flow = flowTo(host, port, peer.protocol)) {
+      if (flow->address == peer.address && flow->port == peer.port) flow->connection = peer.connection;
+      peer = *flow;
+    }
   }
   auto routes = recordRoutes(response);
   routeSet.assign(routes.rbegin(), routes.rend());
@@ -63,21 +72,21 @@ bool Dialog::matches(const osip_message_t* request) const {
 
 MessagePtr Dialog::request(const std::string& method, const Transport& transport) {
   std::string branch;
-  auto r = newRequest(method, remoteTarget, transport.newVia(&branch), from(), to(), callId, ++localCseq);
+  auto r = newRequest(method, remoteTarget, transport.newVia(&branch, peer.protocol), from(), to(), callId, ++localCseq);
   finish(r, *this, transport);
   return r;
 }
 
 MessagePtr Dialog::ackFor2xx(const Transport& transport) const {
   std::string branch;
-  auto ack = newRequest("ACK", remoteTarget, transport.newVia(&branch), from(), to(), callId, localCseq);
+  auto ack = newRequest("ACK", remoteTarget, transport.newVia(&branch, peer.protocol), from(), to(), callId, localCseq);
   finish(ack, *this, transport);
   return ack;
 }
 
 MessagePtr Dialog::invite(const Transport& transport, std::string* branch) const {
-  auto r = newRequest("INVITE", remoteTarget, transport.newVia(branch), from(), to(), callId, localCseq);
-  if (r) osip_message_set_contact(r.get(), transport.contact().c_str());
+  auto r = newRequest("INVITE", remoteTarget, transport.newVia(branch, peer.protocol), from(), to(), callId, localCseq);
+  if (r) osip_message_set_contact(r.get(), transport.contact(peer.protocol).c_str());
   return r;
 }
 

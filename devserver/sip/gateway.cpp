@@ -10,6 +10,7 @@
 #include "media/sdp.hpp"
 #include "sip/dialog.hpp"
 #include "sip/message.hpp"
+#include "sip/tcp.hpp"
 #include "sip/timers.hpp"
 #include "sip/transaction.hpp"
 #include "sip/transport.hpp"
@@ -103,10 +104,14 @@ struct Gateway::Impl {
         hub(hub_),
         options(std::move(options_)),
         timers(io_),
-        transport(io_, options.host, options.port),
+        udp(io_, options.host, options.port),
+        tcp(io_, timers, sip::TcpOptions{options.host, 0, {}, options.tcpMessageTimeout, options.tcpIdleTimeout}),
+        transport(udp, tcp),
         transactions(transport, timers, sip::TransactionConfig{options.t1, options.t2, options.transactionTimeout}),
         media(io_) {
-    transport.onReceive([this](std::string_view message, const Flow& from) { transactions.receive(message, from); });
+    auto receive = [this](std::string_view message, const Flow& from) { transactions.receive(message, from); };
+    udp.onReceive(receive);
+    tcp.onReceive(receive);
     transactions.setUser({[this](sip::MessagePtr request, const Flow& from) { onRequest(std::move(request), from); },
                           [this](osip_message_t* response, const Flow&) { onUnmatchedResponse(response); }});
   }
@@ -116,7 +121,9 @@ struct Gateway::Impl {
   GatewayOptions options;
   // The SIP layers, bottom up. The legs below hold timers of `timers`, so it is declared first (destroyed last).
   sip::AsioTimers timers;
-  sip::UdpTransport transport;
+  sip::UdpTransport udp;
+  sip::TcpTransport tcp;
+  sip::Transports transport;  // both, by each flow's protocol
   sip::TransactionLayer transactions;
   asio::ip::udp::socket media;  // RTP sink: the SDP points here; packets are read and dropped
   std::array<char, 2048> mediaBuffer{};
@@ -130,7 +137,7 @@ struct Gateway::Impl {
   std::map<std::string, std::shared_ptr<Leg>> subscriptions;  // Call-ID
 
   void start() {
-    transport.start();
+    startTransports();
     const auto address = asio::ip::make_address(options.host);
     media.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4());
     media.bind(asio::ip::udp::endpoint(address, 0));
@@ -138,9 +145,30 @@ struct Gateway::Impl {
     drainMedia();
   }
 
+  // UDP, then TCP on the same port number unless options.tcpPort names another. When both ports are "any free
+  // one", a port taken for TCP by someone else makes both try again elsewhere.
+  void startTransports() {
+    for (int attempt = 0;; ++attempt) {
+      udp.start();
+      const std::uint16_t wanted = options.tcpPort ? *options.tcpPort : udp.port();
+      try {
+        tcp.start(wanted);
+        return;
+      } catch (const std::system_error&) {
+        const bool retry = options.port == 0 && !options.tcpPort && attempt < 20;
+        if (!retry) {
+          udp.stop();
+          throw;
+        }
+        udp.stop();
+      }
+    }
+  }
+
   void stop() {
     running = false;
-    transport.stop();
+    udp.stop();
+    tcp.stop();
     asio::error_code ignored;
     media.close(ignored);
     transactions.clear();
@@ -253,7 +281,7 @@ struct Gateway::Impl {
       Leg* leg = dialogOf(req);
       if (!leg) return respond(req, from, 481);
       return respond(req, from, 200, {}, [&](osip_message_t* r) {
-        osip_message_set_contact(r, transport.contact().c_str());
+        osip_message_set_contact(r, transport.contact(from.protocol).c_str());
         sip::setBody(r, "application/sdp", sdp(sip::body(req)));
       });
     }
@@ -296,7 +324,7 @@ struct Gateway::Impl {
       return forgetLeg(leg);
     }
     leg.okWire = transactions.respond(req, from, 200, leg.dialog.localTag, [&](osip_message_t* r) {
-      osip_message_set_contact(r, transport.contact().c_str());
+      osip_message_set_contact(r, transport.contact(from.protocol).c_str());
       sip::addHeader(r, "Allow", kAllow);
       sip::setBody(r, "application/sdp", sdp(sip::body(req)));
     });
@@ -526,7 +554,7 @@ struct Gateway::Impl {
         if (done) done();
       };
       transactions.request(bye.get(), l->dialog.peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); },
-                           finish);
+                           [finish](sip::Failure) { finish(); });
     });
   }
 
@@ -633,7 +661,7 @@ struct Gateway::Impl {
                           "the SIP peer refused the REFER: " + std::to_string(code) + " " + sip::reason(response), code),
                 {});
         },
-        [this, sessionId, reply, done] {
+        [this, sessionId, reply, done](sip::Failure failure) {
           if (std::exchange(*done, true)) return;
           if (Leg* l = legOf(sessionId)) {
             referProgress(*l, "timeout", 0, true, {});
@@ -641,6 +669,8 @@ struct Gateway::Impl {
             l->referImplied = nullptr;
             l->referAbandoned = nullptr;
           }
+          if (failure == sip::Failure::Transport)
+            return reply(wireError(ErrorCode::ConnectionLost, "the SIP peer's connection failed before it answered the REFER"), {});
           reply(wireError(ErrorCode::Timeout, "the SIP peer did not answer the REFER"), {});
         });
     leg->referImplied = [this, tx, accepted] {
@@ -674,9 +704,19 @@ struct Gateway::Impl {
     sip::setBody(request.get(), "application/sdp", sdp({}));
     osip_uri_t* uri = request->req_uri;
     const std::uint16_t port = uri->port ? static_cast<std::uint16_t>(std::strtoul(uri->port, nullptr, 10)) : 5060;
-    auto peer = sip::flowTo(uri->host ? uri->host : "", port);
+    osip_uri_param_t* transportParam = nullptr;
+    osip_uri_uparam_get_byname(uri, const_cast<char*>("transport"), &transportParam);
+    const bool overTcp = transportParam && transportParam->gvalue && osip_strcasecmp(transportParam->gvalue, "tcp") == 0;
+    auto peer = sip::flowTo(uri->host ? uri->host : "", port, overTcp ? sip::Protocol::Tcp : sip::Protocol::Udp);
     if (!peer || peer->port == 0) return nullptr;
     leg->dialog.peer = *peer;
+    // Via and Contact were written for UDP: write them again for the transport the target asks for.
+    if (overTcp) {
+      request = leg->dialog.invite(transport, &branch);
+      if (!request) return nullptr;
+      sip::addHeader(request.get(), "Allow", kAllow);
+      sip::setBody(request.get(), "application/sdp", sdp({}));
+    }
     leg->inviteKey = branch + "|INVITE";
     leg->invite = std::move(request);
     legs[leg->dialog.callId] = leg;
@@ -685,6 +725,8 @@ struct Gateway::Impl {
   }
 
   // Drives an outgoing INVITE; onAnswered / onFailed(status, reason) / onProgress(status) report its outcome.
+  // onFailed gets status 0 when there was no final answer: reason "" when none came in time, "could not be
+  // reached" when the transport could not deliver the INVITE.
   void runInvite(const std::shared_ptr<Leg>& leg, std::function<void(int)> onProgress, std::function<void()> onAnswered,
                  std::function<void(int, const std::string&)> onFailed) {
     const std::string sessionId = leg->sessionId;
@@ -707,12 +749,12 @@ struct Gateway::Impl {
           if (l->cancelRequested) return hangUp(*l, {});  // the 2xx crossed our CANCEL
           onAnswered();
         },
-        [this, sessionId, onFailed] {
+        [this, sessionId, onFailed](sip::Failure failure) {
           if (Leg* l = legOf(sessionId)) {
-            sendCancel(*l);
+            if (failure == sip::Failure::Timeout) sendCancel(*l);
             forgetLeg(*l);
           }
-          onFailed(0, "no answer");
+          onFailed(0, failure == sip::Failure::Transport ? "could not be reached" : "");
         });
   }
 
@@ -769,8 +811,9 @@ struct Gateway::Impl {
             hub.notify(*rm, "dialout.stopped", webhook);
             return hub.broadcast(*rm, "dialout-stopped", payload);
           }
-          payload["errorMsg"] = code ? "the callee answered " + std::to_string(code) + " " + why
-                                     : "the callee did not answer in time";
+          payload["errorMsg"] = code          ? "the callee answered " + std::to_string(code) + " " + why
+                                : why.empty() ? std::string("the callee did not answer in time")
+                                              : "the callee " + why;
           payload["sipStatus"] = code;
           hub.broadcast(*rm, "dialout-error", payload);
           json error = webhook;
@@ -847,6 +890,8 @@ struct Gateway::Impl {
         [this, sessionId, progress, reply](int code, const std::string& why) {
           if (Leg* c = legOf(sessionId)) c->referTo.clear();
           progress("failed", code);
+          if (code == 0 && !why.empty())
+            return reply(wireError(ErrorCode::ConnectionLost, "the transfer target " + why), {});
           if (code == 0) return reply(wireError(ErrorCode::Timeout, "the transfer target did not answer"), {});
           reply(wireError(ErrorCode::SipRejected, "the transfer target answered " + std::to_string(code) + " " + why, code), {});
         });
@@ -883,7 +928,11 @@ struct Gateway::Impl {
             return reply(wireError(ErrorCode::SipRejected, "the SIP peer refused DTMF: " + std::to_string(code), code), {});
           sendDigit(sessionId, tones, index + 1, durationMs, reply);
         },
-        [reply] { reply(wireError(ErrorCode::Timeout, "the SIP peer did not answer the DTMF INFO"), {}); });
+        [reply](sip::Failure failure) {
+          if (failure == sip::Failure::Transport)
+            return reply(wireError(ErrorCode::ConnectionLost, "the SIP peer's connection failed before it answered the DTMF INFO"), {});
+          reply(wireError(ErrorCode::Timeout, "the SIP peer did not answer the DTMF INFO"), {});
+        });
   }
 
   void roomDeleted(const std::string& room) {
@@ -908,7 +957,8 @@ Gateway::Gateway(asio::io_context& io, Hub& hub, GatewayOptions options)
     : impl_(std::make_unique<Impl>(io, hub, std::move(options))) {}
 Gateway::~Gateway() = default;
 void Gateway::start() { impl_->start(); }
-std::uint16_t Gateway::port() const { return impl_->transport.port(); }
+std::uint16_t Gateway::port() const { return impl_->udp.port(); }
+std::uint16_t Gateway::tcpPort() const { return impl_->tcp.port(); }
 void Gateway::stop() { impl_->stop(); }
 
 void Gateway::sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
@@ -933,7 +983,7 @@ void Gateway::roomDeleted(const std::string& room) { impl_->roomDeleted(room); }
 
 void Gateway::handleDatagram(std::string_view datagram) {
   if (datagram.size() > sip::UdpTransport::kMaxDatagram) return;  // the socket could not have delivered it
-  impl_->transport.inject(datagram, Flow{sip::Protocol::Udp, asio::ip::make_address("127.0.0.1"), 9});
+  impl_->udp.inject(datagram, Flow{sip::Protocol::Udp, asio::ip::make_address("127.0.0.1"), 9, 0});
 }
 
 void Gateway::greet(const Room& room, const std::function<void(const std::string&, const json&)>& send) {

@@ -31,6 +31,11 @@ struct GatewayOptions {
   std::chrono::milliseconds transactionTimeout{32000};
   /// How long a dial-in INVITE rings (180) before the gateway answers it; 0 = answer at once.
   std::chrono::milliseconds answerDelay{0};
+  /// SIP over TCP: its port (unset = the UDP port's number, 0 = any free port), how long a begun message or a
+  /// stalled write may take, and how long a connection may be idle, before the connection is closed.
+  std::optional<std::uint16_t> tcpPort;
+  std::chrono::milliseconds tcpMessageTimeout{10000};
+  std::chrono::milliseconds tcpIdleTimeout{std::chrono::minutes(15)};
 };
 
 class Gateway {
@@ -43,9 +48,10 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  /// Binds the UDP socket; throws std::system_error when it cannot.
+  /// Binds the UDP socket and the TCP listener; throws std::system_error when it cannot.
   void start();
-  std::uint16_t port() const;
+  std::uint16_t port() const;  // UDP
+  std::uint16_t tcpPort() const;
   /// Closes the socket and abandons every transaction (no callbacks afterwards).
   void stop();
 

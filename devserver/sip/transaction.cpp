@@ -20,7 +20,7 @@ struct TransactionLayer::ClientTransaction {
   bool completed = false;
   std::string ack;  // INVITE: the ACK sent for a non-2xx final response, re-sent when that response is repeated
   OnResponse onResponse;
-  OnTimeout onTimeout;
+  OnFailure onFailure;
 };
 
 // What a server transaction answered, to repeat it when the request is retransmitted (§17.2).
@@ -100,7 +100,7 @@ void TransactionLayer::answerMalformed(std::string_view wire, const Flow& from, 
 // ---- client transactions ------------------------------------------------------------------------------------
 
 TransactionLayer::ClientHandle TransactionLayer::request(osip_message_t* request, const Flow& to,
-                                                         OnResponse onResponse, OnTimeout onTimeout) {
+                                                         OnResponse onResponse, OnFailure onFailure) {
   auto tx = std::make_shared<ClientTransaction>(timers_);
   tx->invite = method(request) == "INVITE";
   tx->key = clientKey(request);
@@ -108,9 +108,9 @@ TransactionLayer::ClientHandle TransactionLayer::request(osip_message_t* request
   tx->destination = to;
   tx->interval = config_.t1;
   tx->onResponse = std::move(onResponse);
-  tx->onTimeout = std::move(onTimeout);
+  tx->onFailure = std::move(onFailure);
   clients_[tx->key] = tx;
-  transport_.send(tx->wire, to);
+  transport_.send(tx->wire, to, [this, key = tx->key](const std::string& why) { failed(key, Failure::Transport, why); });
   if (!transport_.reliable(to.protocol)) retransmit(*tx);
   tx->timeout.start(config_.timeout, [this, key = tx->key] { timedOut(key); });
   return tx;
@@ -124,16 +124,22 @@ void TransactionLayer::retransmit(ClientTransaction& tx) {
   });
 }
 
-void TransactionLayer::timedOut(const std::string& key) {
+void TransactionLayer::timedOut(const std::string& key) { failed(key, Failure::Timeout, "timed out"); }
+
+void TransactionLayer::failed(const std::string& key, Failure why, const std::string& detail) {
   auto it = clients_.find(key);
   if (it == clients_.end()) return;
   auto tx = it->second;  // alive until this returns
+  if (tx->completed) {
+    if (why == Failure::Timeout) clients_.erase(it);  // it had lingered long enough
+    return;
+  }
   clients_.erase(it);
-  if (tx->completed) return;  // it had lingered long enough
   tx->completed = true;
   tx->retransmit.cancel();
-  DAILY_LOG(Info, "sip", "transaction " << key << " timed out");
-  if (tx->onTimeout) tx->onTimeout();
+  tx->timeout.cancel();
+  DAILY_LOG(Info, "sip", "transaction " << key << " failed: " << detail);
+  if (tx->onFailure) tx->onFailure(why);
 }
 
 void TransactionLayer::abandon(const ClientHandle& handle) {

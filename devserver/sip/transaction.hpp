@@ -31,6 +31,12 @@ struct TransactionConfig {
   std::chrono::milliseconds timeout{32000};
 };
 
+/// Why a client transaction ended without a final response.
+enum class Failure {
+  Timeout,    // Timer B/F: no final response in time
+  Transport,  // the transport could not deliver the request (TCP: refused, broken or dropped connection)
+};
+
 class TransactionLayer {
  public:
   struct ClientTransaction;
@@ -38,7 +44,7 @@ class TransactionLayer {
   /// What a transaction user keeps of a client transaction: enough to abandon it, never to keep it alive.
   using ClientHandle = std::weak_ptr<ClientTransaction>;
   using OnResponse = std::function<void(osip_message_t* response)>;  // every provisional, then the first final
-  using OnTimeout = std::function<void()>;
+  using OnFailure = std::function<void(Failure)>;
   using Decorate = std::function<void(osip_message_t* response)>;
 
   /// The transaction user: news comes up through these, on the SIP thread.
@@ -64,8 +70,9 @@ class TransactionLayer {
   void receive(std::string_view wire, const Flow& from);
 
   /// Starts a client transaction for request (its top Via's branch names it) toward `to`. onResponse gets every
-  /// provisional and the first final response; onTimeout is called instead when no final response came in time.
-  ClientHandle request(osip_message_t* request, const Flow& to, OnResponse onResponse, OnTimeout onTimeout);
+  /// provisional and the first final response; onFailure is called instead, once, when no final response came in
+  /// time or the transport could not deliver the request.
+  ClientHandle request(osip_message_t* request, const Flow& to, OnResponse onResponse, OnFailure onFailure);
   /// Ends a client transaction without an answer, silently: a late response to it is then ignored.
   void abandon(const ClientHandle& handle);
 
@@ -97,6 +104,7 @@ class TransactionLayer {
   void retransmit(ClientTransaction& tx);
   void retransmitFinal(ServerTransaction& tx, std::chrono::milliseconds interval);
   void timedOut(const std::string& key);
+  void failed(const std::string& key, Failure why, const std::string& detail);
   void answerMalformed(std::string_view wire, const Flow& from, const std::string& why);
   std::string ackForFailure(osip_message_t* response, const std::string& inviteWire);
 

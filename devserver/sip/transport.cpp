@@ -8,23 +8,26 @@
 namespace daily::devserver::sip {
 std::string_view firstLine(std::string_view message) { return message.substr(0, message.find_first_of("\r\n")); }
 
+const char* viaName(Protocol protocol) { return protocol == Protocol::Tcp ? "TCP" : "UDP"; }
+
 std::ostream& operator<<(std::ostream& out, const Flow& flow) {
+  if (flow.protocol == Protocol::Tcp) out << "tcp:";
   if (flow.address.is_v6()) return out << '[' << flow.address.to_string() << "]:" << flow.port;
   return out << flow.address.to_string() << ':' << flow.port;
 }
 
-std::optional<Flow> flowTo(const std::string& host, std::uint16_t port) {
+std::optional<Flow> flowTo(const std::string& host, std::uint16_t port, Protocol protocol) {
   std::string h = host;
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   asio::error_code ec;
   const auto address = asio::ip::make_address(h, ec);
   if (ec) return std::nullopt;
-  return Flow{Protocol::Udp, address, port};
+  return Flow{protocol, address, port, 0};
 }
 
-void Transport::send(const std::string& wire, const Flow& to) {
+void Transport::send(const std::string& wire, const Flow& to, OnError onError) {
   std::string error;
-  const Written written = write(wire, to, &error);
+  const Written written = write(wire, to, &error, std::move(onError));
   if (written == Written::Closed) return;
   if (written == Written::Failed) DAILY_LOG(Warn, "sip", "send to " << to << " failed: " << error);
   DAILY_LOG(Info, "sip", "--> " << firstLine(wire) << "  (to " << to << ")");
@@ -36,12 +39,14 @@ void Transport::deliver(std::string_view message, const Flow& from) {
   if (receiver_) receiver_(message, from);
 }
 
-std::string Transport::newVia(std::string* branch) const {
+std::string Transport::newVia(std::string* branch, Protocol protocol) const {
   *branch = "z9hG4bK" + detail::randomHex(10);
-  return "SIP/2.0/UDP " + localHostPort() + ";branch=" + *branch + ";rport";
+  return std::string("SIP/2.0/") + viaName(protocol) + " " + localHostPort(protocol) + ";branch=" + *branch + ";rport";
 }
 
-std::string Transport::contact() const { return "<sip:gateway@" + localHostPort() + ">"; }
+std::string Transport::contact(Protocol protocol) const {
+  return "<sip:gateway@" + localHostPort(protocol) + (protocol == Protocol::Tcp ? ";transport=tcp>" : ">");
+}
 
 UdpTransport::UdpTransport(asio::io_context& io, std::string host, std::uint16_t port)
     : host_(std::move(host)), port_(port), socket_(io) {}
@@ -61,11 +66,11 @@ void UdpTransport::stop() {
   socket_.close(ignored);
 }
 
-std::string UdpTransport::localHostPort() const {
+std::string UdpTransport::localHostPort(Protocol) const {
   return (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(boundPort_);
 }
 
-Transport::Written UdpTransport::write(const std::string& wire, const Flow& to, std::string* error) {
+Transport::Written UdpTransport::write(const std::string& wire, const Flow& to, std::string* error, OnError) {
   if (!running_) return Written::Closed;
   asio::error_code ec;
   socket_.send_to(asio::buffer(wire), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
@@ -76,8 +81,9 @@ Transport::Written UdpTransport::write(const std::string& wire, const Flow& to, 
 
 void UdpTransport::receive() {
   socket_.async_receive_from(asio::buffer(buffer_), sender_, [this](const asio::error_code& ec, std::size_t n) {
-    if (!running_) return;
-    if (!ec) deliver(std::string_view(buffer_.data(), n), Flow{Protocol::Udp, sender_.address(), sender_.port()});
+    // Stopped (maybe to start again, with a read of its own): this read is over.
+    if (!running_ || ec == asio::error::operation_aborted) return;
+    if (!ec) deliver(std::string_view(buffer_.data(), n), Flow{Protocol::Udp, sender_.address(), sender_.port(), 0});
     receive();
   });
 }

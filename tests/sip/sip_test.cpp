@@ -55,6 +55,7 @@ class SipTest : public ::testing::Test {
   std::unique_ptr<Process> sipp(std::vector<std::string> args, const std::string& name) {
     const std::string base = dir + "/" + name;
     args.insert(args.begin(), "sipp");
+    args.insert(args.end(), sippTransport.begin(), sippTransport.end());
     args.insert(args.end(), {"-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
                              "-trace_msg", "-message_file", base + ".messages", "-trace_err", "-error_file",
                              base + ".errors", "-mp", std::to_string(freeMediaPort())});
@@ -79,6 +80,7 @@ class SipTest : public ::testing::Test {
   json room;
   CallClient bot;
   EventRecorder events{bot};
+  std::vector<std::string> sippTransport;  // sipp's -t (UDP when empty)
 };
 
 bool isFor(const Event& e, const std::string& sessionId) {
@@ -308,6 +310,135 @@ TEST_F(SipTest, MalformedSipGetsA400OrIsDroppedAndTheGatewayKeepsServing) {
   EXPECT_FALSE(waitForCaller().empty());
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
 }
+
+// The main flows over each transport the gateway serves: sipp callers, callees and targets over UDP and over TCP
+// (sipp -t t1; the gateway listens for TCP on its UDP port's number, and dials ;transport=tcp targets over TCP).
+enum class Wire { Udp, Tcp };
+
+class SipOverEachTransport : public SipTest, public ::testing::WithParamInterface<Wire> {
+ protected:
+  SipOverEachTransport() {
+    if (tcp()) sippTransport = {"-t", "t1"};
+  }
+  bool tcp() const { return GetParam() == Wire::Tcp; }
+  // A port for a sipp server, free for its transport.
+  int serverPort() const { return tcp() ? freeSipPort() : freeUdpPort(); }
+  // A sipp server on port, ready for the gateway: over TCP, listening (a TCP connect is refused, not retried).
+  std::unique_ptr<Process> readyServer(const std::string& scenario, int port) {
+    auto server = sippServer(scenario, port);
+    if (tcp() && !waitForTcpListener(port, 10s)) ADD_FAILURE() << "sipp never listened: " << sippErrors(scenario);
+    return server;
+  }
+  // A SIP URI the gateway reaches over this transport.
+  std::string target(const std::string& user, int port) const {
+    return "sip:" + user + "@127.0.0.1:" + std::to_string(port) + (tcp() ? ";transport=tcp" : "");
+  }
+  // What a request the gateway sent says of its transport: its Via, and the Contact it gives.
+  void expectSentOverThisTransport(const std::string& wire, const std::string& request) {
+    const std::size_t at = wire.find(request);
+    ASSERT_NE(at, std::string::npos) << wire;
+    const std::string message = wire.substr(at, wire.find("\n\n", at) - at);
+    EXPECT_NE(message.find(tcp() ? "Via: SIP/2.0/TCP " : "Via: SIP/2.0/UDP "), std::string::npos) << message;
+    if (tcp()) {
+      EXPECT_NE(message.find(";transport=tcp>"), std::string::npos) << message;
+    }
+  }
+};
+
+TEST_P(SipOverEachTransport, ACallerDialsInAndHangsUp) {
+  joinOwner();
+  auto caller = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_FALSE(bot.participants().contains(id));
+  const std::string wire = sippMessages("caller_hangs_up.xml");
+  // The 200 to its INVITE tells the caller where to send in-dialog requests over this transport.
+  EXPECT_NE(wire.find(tcp() ? "<sip:gateway@127.0.0.1:" + std::to_string(server.sipPort()) + ";transport=tcp>"
+                            : "<sip:gateway@127.0.0.1:" + std::to_string(server.sipPort()) + ">"),
+            std::string::npos) << wire;
+}
+
+TEST_P(SipOverEachTransport, SipReferReachesACallerThatFollowsIt) {
+  joinOwner();
+  auto caller = sippCaller("caller_accepts_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  expectSentOverThisTransport(wire, "REFER sip:caller@127.0.0.1");
+  expectSentOverThisTransport(wire, "BYE sip:caller@127.0.0.1");
+}
+
+TEST_P(SipOverEachTransport, ARefusedReferIsSipRejectedAndTheCallerStays) {
+  joinOwner();
+  auto caller = sippCaller("caller_declines_refer.xml");
+  const std::string id = waitForCaller();
+  Error e = expectError([&] { await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})); });
+  EXPECT_EQ(e.code(), ErrorCode::SipRejected);
+  EXPECT_EQ(e.sipStatus(), 603);
+  EXPECT_TRUE(bot.participants().contains(id));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_declines_refer.xml");
+}
+
+TEST_P(SipOverEachTransport, DtmfReachesTheCallerAsInfo) {
+  joinOwner();
+  auto caller = sippCaller("caller_dtmf.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "1#b"})));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_dtmf.xml");
+  const std::string wire = sippMessages("caller_dtmf.xml");
+  EXPECT_NE(wire.find("Signal=B"), std::string::npos) << wire;
+  expectSentOverThisTransport(wire, "INFO sip:caller@127.0.0.1");
+}
+
+TEST_P(SipOverEachTransport, ADialOutIsAnsweredAndStoppedWithABye) {
+  joinOwner();
+  const int port = serverPort();
+  auto callee = readyServer("callee_answers.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_answers.xml");
+  const std::string wire = sippMessages("callee_answers.xml");
+  expectSentOverThisTransport(wire, "INVITE sip:bob@127.0.0.1");
+  expectSentOverThisTransport(wire, "BYE sip:callee@127.0.0.1");
+}
+
+TEST_P(SipOverEachTransport, SipReferOnADialOutLeg) {
+  joinOwner();
+  const int port = serverPort();
+  auto callee = readyServer("callee_accepts_refer.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = s.sessionId, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_EQ(callee->wait(15s), 0) << sippErrors("callee_accepts_refer.xml");
+  expectSentOverThisTransport(sippMessages("callee_accepts_refer.xml"), "REFER sip:callee@127.0.0.1");
+}
+
+TEST_P(SipOverEachTransport, SipCallTransferBridgesTheCallerToTheTarget) {
+  joinOwner();
+  const int port = serverPort();
+  auto agent = readyServer("uas", port);
+  auto caller = sippCaller("caller_hangs_up.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipCallTransfer({.sessionId = id, .toEndPoint = target("agent", port)})));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  EXPECT_EQ(agent->wait(15s), 0) << sippErrors("uas");  // the caller's BYE ended the bridge: the agent got one too
+  expectSentOverThisTransport(sippMessages("uas"), "INVITE sip:agent@127.0.0.1");
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, SipOverEachTransport, ::testing::Values(Wire::Udp, Wire::Tcp),
+                         [](const auto& info) { return info.param == Wire::Udp ? "Udp" : "Tcp"; });
 
 class SipReferRefused : public SipTest, public ::testing::WithParamInterface<std::pair<const char*, int>> {};
 

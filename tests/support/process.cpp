@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include <cstdio>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -126,6 +128,27 @@ int freeMediaPort() {
     if (udpBindable(port) && udpBindable(port + 2)) return port;
   }
   throw std::runtime_error("no free media port pair");
+}
+
+bool waitForTcpListener(int port, std::chrono::milliseconds timeout) {
+  // /proc/net/tcp: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT, st 0A = LISTEN.
+  char wanted[16];
+  std::snprintf(wanted, sizeof wanted, ":%04X", static_cast<unsigned>(port));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::ifstream table("/proc/net/tcp");
+    std::string line;
+    std::getline(table, line);  // the header
+    while (std::getline(table, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, wanted) == 0) return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    // The kernel announces no new listener; look again shortly, until the deadline.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 std::string tempDir(const std::string& prefix) {

@@ -36,6 +36,10 @@ int freeTcpPort();
 /// agent such as baresip, which listens on both at its sip_listen port (an ephemeral port free for UDP may be a
 /// parallel test's TCP client socket, and baresip then fails to start).
 int freeSipPort();
+/// Waits until something listens for TCP on 127.0.0.1:port (as the kernel's socket table says: no connection is
+/// made to find out); false when nothing does within the timeout. A TCP client is refused at once by a server
+/// that is not up yet, where a UDP one would have retransmitted until it was.
+bool waitForTcpListener(int port, std::chrono::milliseconds timeout);
 /// A port p for sipp's -mp: p and p+2 (sipp binds both, for audio and video) were free a moment ago. Taken from
 /// 10000-20000 (the demo takes 20000-32000), outside the kernel's ephemeral range, starting in a block that
 /// depends on the process id, so that tests running in parallel do not pick the same ports.

@@ -65,7 +65,7 @@ class FakeTransport final : public Transport {
   explicit FakeTransport(const ManualTimers& clock) : clock_(clock) {}
 
   bool reliable(Protocol) const override { return reliable_; }
-  std::string localHostPort() const override { return "127.0.0.1:5060"; }
+  std::string localHostPort(Protocol) const override { return "127.0.0.1:5060"; }
   void setReliable(bool reliable) { reliable_ = reliable; }
   /// A message arrives from `from`, as the socket would hand it up.
   void arrive(std::string_view message, const Flow& from) { deliver(message, from); }
@@ -80,10 +80,17 @@ class FakeTransport final : public Transport {
   }
 
  protected:
-  Written write(const std::string& wire, const Flow& to, std::string*) override {
+  Written write(const std::string& wire, const Flow& to, std::string*, OnError onError) override {
     sent.push_back({wire, to, clock_.elapsed()});
+    if (onError) errors.push_back(std::move(onError));
     return Written::Sent;
   }
+
+ public:
+  /// The OnError of each message sent with one: a test calls it to play a transport failure.
+  std::vector<OnError> errors;
+
+ protected:
 
  private:
   const ManualTimers& clock_;

@@ -22,6 +22,7 @@ struct Transactions : ::testing::Test {
   std::vector<std::string> strays;      // status lines of responses no transaction took
   std::vector<int> responses;           // what a client transaction's user was given
   int timeouts = 0;
+  int transportFailures = 0;
 
   void SetUp() override {
     wire.onReceive([this](std::string_view m, const Flow& from) { layer.receive(m, from); });
@@ -37,7 +38,8 @@ struct Transactions : ::testing::Test {
                               "SIP/2.0/UDP 127.0.0.1:5060;branch=" + branch + ";rport", "<sip:room@127.0.0.1>;tag=us",
                               "<sip:alice@127.0.0.1>", "call-1@127.0.0.1", 2);
     return layer.request(request.get(), peerFlow(),
-                         [this](osip_message_t* r) { responses.push_back(status(r)); }, [this] { ++timeouts; });
+                         [this](osip_message_t* r) { responses.push_back(status(r)); },
+                         [this](Failure f) { ++(f == Failure::Timeout ? timeouts : transportFailures); });
   }
   // The peer answers the first message we sent.
   void answer(int code) { wire.arrive(responseTo(wire.sent.front().wire, code), peerFlow()); }

@@ -1,0 +1,243 @@
+#include "sip/tcp.hpp"
+
+#include "common/log.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <deque>
+#include <vector>
+
+namespace daily::devserver::sip {
+
+struct TcpTransport::Connection {
+  Connection(asio::io_context& io, Timers& timers, FramingLimits limits)
+      : socket(io), framer(limits), idle(timers), message(timers), stall(timers) {}
+  struct Out {
+    std::string wire;
+    OnError onError;
+  };
+  std::uint64_t id = 0;
+  asio::ip::tcp::socket socket;
+  asio::ip::tcp::endpoint remote;
+  bool outgoing = false;
+  bool connected = false;
+  bool writing = false;
+  bool closed = false;
+  StreamFramer framer;
+  std::array<char, 16384> buffer{};
+  std::deque<Out> queue;
+  std::size_t queuedBytes = 0;
+  Timer idle;     // no traffic either way
+  Timer message;  // a message begun but not ended; while connecting, the connect
+  Timer stall;    // a write that makes no progress
+};
+
+TcpTransport::TcpTransport(asio::io_context& io, Timers& timers, TcpOptions options)
+    : io_(io), timers_(timers), options_(std::move(options)), acceptor_(io) {}
+
+TcpTransport::~TcpTransport() { stop(); }
+
+void TcpTransport::start(std::uint16_t port) {
+  const auto address = asio::ip::make_address(options_.host);
+  const asio::ip::tcp::endpoint at(address, port != 0 ? port : options_.port);
+  try {
+    acceptor_.open(at.protocol());
+    acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+    acceptor_.bind(at);
+    acceptor_.listen();
+  } catch (...) {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+    throw;
+  }
+  boundPort_ = acceptor_.local_endpoint().port();
+  running_ = true;
+  accept();
+}
+
+void TcpTransport::stop() {
+  running_ = false;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, c] : connections_) ids.push_back(id);
+  for (auto id : ids) close(id, "the gateway stopped");
+}
+
+std::string TcpTransport::localHostPort(Protocol) const {
+  const std::string& h = options_.host;
+  return (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(boundPort_);
+}
+
+Flow TcpTransport::flowOf(const Connection& c) const {
+  return Flow{Protocol::Tcp, c.remote.address(), c.remote.port(), c.id};
+}
+
+void TcpTransport::accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (!running_) return;
+    if (!ec) {
+      asio::error_code remoteError;
+      const auto remote = socket.remote_endpoint(remoteError);
+      if (remoteError) {
+        // it went away already
+      } else if (connections_.size() >= options_.maxConnections) {
+        DAILY_LOG(Warn, "sip", "refused a TCP connection from " << remote << ": " << options_.maxConnections
+                                                               << " connections are open");
+      } else {
+        auto c = std::make_shared<Connection>(io_, timers_, options_.limits);
+        c->socket = std::move(socket);
+        c->remote = remote;
+        c->connected = true;
+        adopt(c);
+        DAILY_LOG(Debug, "sip", "TCP connection " << c->id << " from " << remote);
+        read(c);
+      }
+    }
+    accept();
+  });
+}
+
+void TcpTransport::adopt(const std::shared_ptr<Connection>& c) {
+  c->id = nextId_++;
+  connections_[c->id] = c;
+  byRemote_[{c->remote.address(), c->remote.port()}] = c->id;
+  if (c->connected) {
+    asio::error_code ignored;
+    c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
+  touch(*c);
+}
+
+std::shared_ptr<TcpTransport::Connection> TcpTransport::open(const Flow& to) {
+  if (connections_.size() >= options_.maxConnections) return nullptr;
+  auto c = std::make_shared<Connection>(io_, timers_, options_.limits);
+  c->remote = asio::ip::tcp::endpoint(to.address, to.port);
+  c->outgoing = true;
+  adopt(c);
+  const std::uint64_t id = c->id;
+  c->message.start(options_.messageTimeout, [this, id] { close(id, "the connection was not established in time"); });
+  c->socket.async_connect(c->remote, [this, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec) {
+    auto c = weak.lock();
+    if (!c || c->closed) return;
+    if (ec) return close(c->id, "could not connect: " + ec.message());
+    c->connected = true;
+    c->message.cancel();
+    asio::error_code ignored;
+    c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    DAILY_LOG(Debug, "sip", "TCP connection " << c->id << " to " << c->remote);
+    touch(*c);
+    read(c);
+    flush(c);
+  });
+  return c;
+}
+
+Transport::Written TcpTransport::write(const std::string& wire, const Flow& to, std::string* error, OnError onError) {
+  if (!running_) return Written::Closed;
+  std::shared_ptr<Connection> c;
+  if (auto it = connections_.find(to.connection); to.connection != 0 && it != connections_.end()) c = it->second;
+  if (!c) {
+    if (auto it = byRemote_.find({to.address, to.port}); it != byRemote_.end()) c = connections_.at(it->second);
+  }
+  if (!c) c = open(to);
+  if (!c) {
+    *error = "too many TCP connections are open";
+    return Written::Failed;
+  }
+  enqueue(c, wire, std::move(onError));
+  return Written::Sent;
+}
+
+void TcpTransport::enqueue(const std::shared_ptr<Connection>& c, std::string wire, OnError onError) {
+  c->queuedBytes += wire.size();
+  c->queue.push_back({std::move(wire), std::move(onError)});
+  if (c->queuedBytes > options_.maxQueuedBytes)
+    return close(c->id, "more than " + std::to_string(options_.maxQueuedBytes) + " bytes wait to be written: the "
+                        "peer is not reading");
+  flush(c);
+}
+
+void TcpTransport::flush(const std::shared_ptr<Connection>& c) {
+  if (!c->connected || c->writing || c->closed || c->queue.empty()) return;
+  c->writing = true;
+  const std::uint64_t id = c->id;
+  c->stall.start(options_.messageTimeout, [this, id] { close(id, "a write made no progress: the peer stopped reading"); });
+  asio::async_write(c->socket, asio::buffer(c->queue.front().wire), [this, c](const asio::error_code& ec, std::size_t) {
+    c->writing = false;
+    if (c->closed) return;
+    c->stall.cancel();
+    if (ec) return close(c->id, "write failed: " + ec.message());
+    c->queuedBytes -= c->queue.front().wire.size();
+    c->queue.pop_front();
+    touch(*c);
+    flush(c);
+  });
+}
+
+void TcpTransport::read(const std::shared_ptr<Connection>& c) {
+  c->socket.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
+    if (c->closed) return;
+    if (ec) return close(c->id, ec == asio::error::eof ? "closed by the peer" : ec.message());
+    c->framer.feed(std::string_view(c->buffer.data(), n));
+    touch(*c);
+    std::string message;
+    for (;;) {
+      const auto next = c->framer.next(&message);
+      if (next == StreamFramer::Next::Message) {
+        c->message.cancel();  // the next one gets its own messageTimeout
+        deliver(message, flowOf(*c));
+        if (c->closed) return;
+        continue;
+      }
+      if (next == StreamFramer::Next::Ping) {
+        enqueue(c, "\r\n", {});  // RFC 5626 4.4.1: the pong
+        if (c->closed) return;
+        continue;
+      }
+      if (next == StreamFramer::Next::Error) {
+        DAILY_LOG(Warn, "sip", "dropped a TCP connection from " << c->remote << ": " << c->framer.error());
+        return close(c->id, c->framer.error());
+      }
+      break;
+    }
+    if (c->framer.midMessage() && !c->message.pending()) {
+      const std::uint64_t id = c->id;
+      c->message.start(options_.messageTimeout, [this, id] { close(id, "a message did not arrive whole in time"); });
+    }
+    read(c);
+  });
+}
+
+void TcpTransport::touch(Connection& c) {
+  const std::uint64_t id = c.id;
+  c.idle.start(options_.idleTimeout, [this, id] { close(id, "idle"); });
+}
+
+void TcpTransport::close(std::uint64_t id, const std::string& why) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  auto c = it->second;  // alive until this returns
+  connections_.erase(it);
+  if (auto r = byRemote_.find({c->remote.address(), c->remote.port()}); r != byRemote_.end() && r->second == id)
+    byRemote_.erase(r);
+  c->closed = true;
+  asio::error_code ignored;
+  c->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  c->socket.close(ignored);
+  c->idle.cancel();
+  c->message.cancel();
+  c->stall.cancel();
+  DAILY_LOG(Info, "sip", "TCP connection " << id << " with " << c->remote << " closed: " << why);
+  // What was never written could not be delivered: its senders hear so now, each from its own handler.
+  for (auto& out : c->queue) {
+    if (out.onError) asio::post(io_, [onError = std::move(out.onError), why] { onError(why); });
+  }
+  c->queue.clear();
+  c->queuedBytes = 0;
+}
+
+}  // namespace daily::devserver::sip
