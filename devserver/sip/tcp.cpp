@@ -6,6 +6,10 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <deque>
 #include <vector>
@@ -34,6 +38,7 @@ struct TcpTransport::Connection {
   Timer message;  // a message begun but not ended; while connecting, the connect
   Timer stall;    // a write that makes no progress
 };
+
 
 TcpTransport::TcpTransport(asio::io_context& io, Timers& timers, TcpOptions options)
     : io_(io), timers_(timers), options_(std::move(options)), acceptor_(io) {}
@@ -101,14 +106,22 @@ void TcpTransport::accept() {
   });
 }
 
+// Options of a connected socket: no Nagle delay, and TCP_USER_TIMEOUT, so that the kernel gives up on a peer that
+// leaves what was sent unacknowledged, or its window shut, for messageTimeout: one that vanished, and one that
+// stopped reading while its answers still fit in the kernel's send buffer (where no write of ours could stall).
+// The connection's read then fails, and it is closed.
+void TcpTransport::tune(Connection& c) {
+  asio::error_code ignored;
+  c.socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  const unsigned timeout = static_cast<unsigned>(options_.messageTimeout.count());
+  ::setsockopt(c.socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof timeout);
+}
+
 void TcpTransport::adopt(const std::shared_ptr<Connection>& c) {
   c->id = nextId_++;
   connections_[c->id] = c;
   byRemote_[{c->remote.address(), c->remote.port()}] = c->id;
-  if (c->connected) {
-    asio::error_code ignored;
-    c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  }
+  if (c->connected) tune(*c);
   touch(*c);
 }
 
@@ -126,8 +139,7 @@ std::shared_ptr<TcpTransport::Connection> TcpTransport::open(const Flow& to) {
     if (ec) return close(c->id, "could not connect: " + ec.message());
     c->connected = true;
     c->message.cancel();
-    asio::error_code ignored;
-    c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    tune(*c);
     DAILY_LOG(Debug, "sip", "TCP connection " << c->id << " to " << c->remote);
     touch(*c);
     read(c);
@@ -157,7 +169,7 @@ void TcpTransport::enqueue(const std::shared_ptr<Connection>& c, std::string wir
   c->queue.push_back({std::move(wire), std::move(onError)});
   if (c->queuedBytes > options_.maxQueuedBytes)
     return close(c->id, "more than " + std::to_string(options_.maxQueuedBytes) + " bytes wait to be written: the "
-                        "peer is not reading");
+                        "peer is not reading", true);
   flush(c);
 }
 
@@ -165,7 +177,8 @@ void TcpTransport::flush(const std::shared_ptr<Connection>& c) {
   if (!c->connected || c->writing || c->closed || c->queue.empty()) return;
   c->writing = true;
   const std::uint64_t id = c->id;
-  c->stall.start(options_.messageTimeout, [this, id] { close(id, "a write made no progress: the peer stopped reading"); });
+  c->stall.start(options_.messageTimeout,
+                 [this, id] { close(id, "a write made no progress: the peer stopped reading", true); });
   asio::async_write(c->socket, asio::buffer(c->queue.front().wire), [this, c](const asio::error_code& ec, std::size_t) {
     c->writing = false;
     if (c->closed) return;
@@ -200,13 +213,13 @@ void TcpTransport::read(const std::shared_ptr<Connection>& c) {
       }
       if (next == StreamFramer::Next::Error) {
         DAILY_LOG(Warn, "sip", "dropped a TCP connection from " << c->remote << ": " << c->framer.error());
-        return close(c->id, c->framer.error());
+        return close(c->id, c->framer.error(), true);
       }
       break;
     }
     if (c->framer.midMessage() && !c->message.pending()) {
       const std::uint64_t id = c->id;
-      c->message.start(options_.messageTimeout, [this, id] { close(id, "a message did not arrive whole in time"); });
+      c->message.start(options_.messageTimeout, [this, id] { close(id, "a message did not arrive whole in time", true); });
     }
     read(c);
   });
@@ -217,7 +230,7 @@ void TcpTransport::touch(Connection& c) {
   c.idle.start(options_.idleTimeout, [this, id] { close(id, "idle"); });
 }
 
-void TcpTransport::close(std::uint64_t id, const std::string& why) {
+void TcpTransport::close(std::uint64_t id, const std::string& why, bool abort) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
   auto c = it->second;  // alive until this returns
@@ -226,7 +239,8 @@ void TcpTransport::close(std::uint64_t id, const std::string& why) {
     byRemote_.erase(r);
   c->closed = true;
   asio::error_code ignored;
-  c->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  if (abort) c->socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  else c->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   c->socket.close(ignored);
   c->idle.cancel();
   c->message.cancel();

@@ -5,6 +5,8 @@
 // gateway hold:
 // - a message that has begun to arrive must end within messageTimeout, or the connection is closed;
 // - a write that makes no progress for messageTimeout means the peer stopped reading: the connection is closed;
+//   so does what the kernel sent staying unacknowledged, or the peer's window shut, that long (TCP_USER_TIMEOUT):
+//   a peer that vanished, or stopped reading while its answers still fit in the kernel's buffer;
 // - more than maxQueuedBytes waiting to be written closes the connection too;
 // - a connection with no traffic either way for idleTimeout is closed;
 // - past maxConnections, new connections are refused.
@@ -65,7 +67,10 @@ class TcpTransport final : public Transport {
   void flush(const std::shared_ptr<Connection>& c);
   void enqueue(const std::shared_ptr<Connection>& c, std::string wire, OnError onError);
   void touch(Connection& c);
-  void close(std::uint64_t id, const std::string& why);
+  void tune(Connection& c);
+  // Closes a connection: gracefully, or (abort) at once with a reset, dropping what was not written: a peer that
+  // stopped reading would otherwise keep the kernel holding its unsent data for minutes.
+  void close(std::uint64_t id, const std::string& why, bool abort = false);
   Flow flowOf(const Connection& c) const;
 
   asio::io_context& io_;

@@ -38,6 +38,7 @@ class InProcessServer : public ServerHandle {
   std::string httpUrl() const override { return server_->httpUrl(); }
   std::string sipHost() const override { return server_->sipHost(); }
   int sipPort() const override { return server_->sipPort(); }
+  int sipTcpPort() const { return server_->sipTcpPort(); }
 
  private:
   std::unique_ptr<devserver::Devserver> server_;

@@ -1,0 +1,224 @@
+// SIP over TCP against the real devserver, from raw sockets where a peer must misbehave in ways no SIP agent
+// does on purpose: the transport's framing, keepalives and bounds (docs/sip.md), each a rule with its test.
+// The flows themselves (dial-in, REFER, DTMF, dial-out, bridges) run against sipp over TCP in sip_test.cpp.
+
+#include "devserver_fixture.hpp"
+#include "events.hpp"
+#include "process.hpp"
+
+#include <daily/daily.hpp>
+
+#include <gtest/gtest.h>
+
+#include <asio.hpp>
+
+#include <poll.h>
+
+#include <thread>
+
+namespace daily::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Short bounds, so that each rule shows within a test's time.
+devserver::Options tcpOptions() {
+  devserver::Options o;
+  o.apiKey = kApiKey;
+  o.sipT1 = 100ms;
+  o.sipTransactionTimeout = 3000ms;
+  o.sipTcpMessageTimeout = 500ms;
+  o.sipTcpIdleTimeout = 1500ms;
+  return o;
+}
+
+// A TCP client of the gateway's SIP port.
+struct TcpPeer {
+  explicit TcpPeer(int port) : socket(io) {
+    socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    socket.non_blocking(true);
+  }
+  void send(const std::string& bytes) {
+    socket.non_blocking(false);
+    asio::write(socket, asio::buffer(bytes));
+    socket.non_blocking(true);
+  }
+  // Reads until `done` says the bytes so far are enough, the gateway closes the connection, or the wait ends.
+  // Returns what was read; *closed says whether the gateway closed it.
+  std::string readUntil(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds wait,
+                        bool* closed = nullptr) {
+    std::string got;
+    if (closed) *closed = false;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    char buf[65536];
+    while (!done(got)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd readable{socket.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
+      asio::error_code ec;
+      const std::size_t n = socket.read_some(asio::buffer(buf), ec);
+      if (ec == asio::error::would_block) continue;
+      if (ec) {  // eof or reset: the gateway closed it
+        if (closed) *closed = true;
+        break;
+      }
+      got.append(buf, n);
+    }
+    return got;
+  }
+  // Whether the gateway has dropped the connection within the wait, as a sender finds out: a send to a connection
+  // the gateway let go of is reset. (A kernel that gives up on a peer tells it nothing, so reading alone would
+  // never learn.) A lone CRLF every 50 ms is the probe: the gateway skips it, and it starts no message.
+  bool droppedWithin(std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      asio::error_code ec;
+      socket.send(asio::buffer("\r\n", 2), 0, ec);
+      if (ec && ec != asio::error::would_block) return true;
+      std::this_thread::sleep_for(50ms);  // the kernel announces nothing: look again, until the deadline
+    }
+    return false;
+  }
+  // Whether the gateway closes the connection within the wait (reading and dropping whatever comes first).
+  bool closedWithin(std::chrono::milliseconds wait) {
+    bool closed = false;
+    readUntil([](const std::string&) { return false; }, wait, &closed);
+    return closed;
+  }
+  asio::io_context io;
+  asio::ip::tcp::socket socket;
+};
+
+std::string options(const std::string& callId, int port, const std::string& extra = "Content-Length: 0\r\n\r\n") {
+  return "OPTIONS sip:127.0.0.1:" + std::to_string(port) + " SIP/2.0\r\n"
+         "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-" + callId + "\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: " + callId + "\r\n"
+         "CSeq: 1 OPTIONS\r\n" + extra;
+}
+
+bool hasWholeResponse(const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; }
+
+class SipTcp : public ::testing::Test {
+ protected:
+  InProcessServer server{tcpOptions()};
+  int port = server.sipTcpPort();
+};
+
+TEST_F(SipTcp, ListensOnTheUdpPortsNumberByDefault) { EXPECT_EQ(server.sipTcpPort(), server.sipPort()); }
+
+TEST_F(SipTcp, ARequestIsAnsweredOnTheConnectionItCameIn) {
+  TcpPeer peer(port);
+  peer.send(options("tcp-1", port));
+  const std::string answer = peer.readUntil(hasWholeResponse, 3s);
+  ASSERT_EQ(answer.rfind("SIP/2.0 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-tcp-1"), std::string::npos) << answer;
+  // Two requests in one write, then one split across two: each answered, in order.
+  peer.send(options("tcp-2", port) + options("tcp-3", port));
+  const std::string both = peer.readUntil([](const std::string& s) { return s.find("tcp-3") != std::string::npos; }, 3s);
+  ASSERT_NE(both.find("tcp-2"), std::string::npos) << both;
+  EXPECT_LT(both.find("tcp-2"), both.find("tcp-3"));
+  const std::string split = options("tcp-4", port);
+  peer.send(split.substr(0, 40));
+  peer.send(split.substr(40));
+  EXPECT_NE(peer.readUntil([](const std::string& s) { return s.find("tcp-4") != std::string::npos; }, 3s).find("tcp-4"),
+            std::string::npos);
+}
+
+TEST_F(SipTcp, ADoubleCrlfPingGetsACrlfPong) {
+  TcpPeer peer(port);
+  peer.send("\r\n\r\n");
+  EXPECT_EQ(peer.readUntil([](const std::string& s) { return s.size() >= 2; }, 3s), "\r\n");
+  peer.send(options("after-ping", port));  // and the connection still serves
+  EXPECT_EQ(peer.readUntil(hasWholeResponse, 3s).rfind("SIP/2.0 200 OK", 0), 0u);
+}
+
+TEST_F(SipTcp, AMessageWithoutContentLengthClosesTheConnection) {
+  TcpPeer peer(port);
+  peer.send(options("no-length", port, "\r\n"));
+  EXPECT_TRUE(peer.closedWithin(3s));
+}
+
+TEST_F(SipTcp, OversizedHeadersCloseTheConnectionBeforeTheyEnd) {
+  TcpPeer peer(port);
+  peer.send(options("huge", port, "X-Padding: " + std::string(20000, 'a')));  // no blank line: it never ends
+  EXPECT_TRUE(peer.closedWithin(3s));
+}
+
+TEST_F(SipTcp, AMessageThatStopsHalfWayClosesTheConnectionAfterTheMessageTimeout) {
+  TcpPeer peer(port);
+  peer.send(options("slow", port).substr(0, 60));
+  EXPECT_TRUE(peer.closedWithin(5s));  // 500 ms here
+}
+
+TEST_F(SipTcp, AnIdleConnectionIsClosedAndABusyOneIsNot) {
+  TcpPeer idle(port);
+  TcpPeer busy(port);
+  const auto start = std::chrono::steady_clock::now();
+  // The busy one sends a ping every 300 ms for 2.4 s, past the 1.5 s idle timeout; the idle one sends nothing.
+  for (int i = 0; i < 8; ++i) {
+    busy.send("\r\n\r\n");
+    ASSERT_EQ(busy.readUntil([](const std::string& s) { return s.size() >= 2; }, 1s), "\r\n") << "ping " << i;
+    std::this_thread::sleep_until(start + (i + 1) * 300ms);  // paces the pings: the test is about a clock
+  }
+  EXPECT_TRUE(idle.closedWithin(3s));
+  busy.send(options("still-open", port));
+  EXPECT_EQ(busy.readUntil(hasWholeResponse, 3s).rfind("SIP/2.0 200 OK", 0), 0u);
+}
+
+// Pipelined requests whose answers the peer never reads.
+std::string burstOf(int count, int port) {
+  std::string burst;
+  for (int i = 0; i < count; ++i) burst += options("stop-" + std::to_string(i), port);
+  return burst;
+}
+
+TEST_F(SipTcp, APeerThatStopsReadingIsDroppedOnceAMebibyteWaitsForIt) {
+  TcpPeer peer(port);
+  // 30,000 answers, about 7 MB: past the kernel's buffers, the gateway's queue passes 1 MiB.
+  const std::string burst = burstOf(30000, port);
+  peer.socket.non_blocking(false);
+  asio::error_code ec;
+  asio::write(peer.socket, asio::buffer(burst), ec);  // fails part way once the gateway has reset the connection
+  peer.socket.non_blocking(true);
+  EXPECT_TRUE(ec) << "the gateway read all 30,000 requests and kept every answer";
+  EXPECT_TRUE(peer.closedWithin(20s));
+  TcpPeer next(port);  // and it serves a new connection as before
+  next.send(options("after", port));
+  EXPECT_EQ(next.readUntil(hasWholeResponse, 3s).rfind("SIP/2.0 200 OK", 0), 0u);
+}
+
+TEST(SipTcpStall, APeerThatStopsReadingIsDroppedWhileItsAnswersStillFitInTheKernel) {
+  // The answers (about 600 KB) fit in the kernel's send buffer: no write of the gateway's stalls and its queue
+  // stays empty. The requests are whole (no message timeout) and it is not idle for a minute. Only the peer's
+  // window staying shut for the message timeout (TCP_USER_TIMEOUT) can end this connection.
+  devserver::Options o = tcpOptions();
+  o.sipTcpIdleTimeout = 60s;
+  InProcessServer server(o);
+  const int port = server.sipTcpPort();
+  TcpPeer peer(port);
+  peer.socket.set_option(asio::socket_base::receive_buffer_size(4096));
+  peer.send(burstOf(1500, port));
+  EXPECT_TRUE(peer.droppedWithin(30s));  // 500 ms after its window shut
+  TcpPeer next(port);
+  next.send(options("after", port));
+  EXPECT_EQ(next.readUntil(hasWholeResponse, 3s).rfind("SIP/2.0 200 OK", 0), 0u);
+}
+
+TEST_F(SipTcp, ADialOutToATcpPortNobodyListensOnFailsAtOnceAsUnreachable) {
+  const json room = server.createRoom({{"name", "out"}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
+  const int nobody = freeTcpPort();
+  const auto s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(nobody) + ";transport=tcp"}));
+  // The refused connect ends the INVITE's transaction itself: the error says so, where a transaction timeout
+  // would say "did not answer in time".
+  auto error = events.waitFor("dialout-error", [&](const Event& e) { return e.payload["sessionId"] == s.sessionId; });
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->payload["errorMsg"], "the callee could not be reached");
+  EXPECT_EQ(error->payload["sipStatus"], 0);
+}
+
+}  // namespace
+}  // namespace daily::test
