@@ -40,6 +40,19 @@ constexpr std::array<const char*, 14> kKnownMethods{"INVITE", "ACK",     "BYE", 
 // The body types the gateway reads, per method: anything else is answered 415 (RFC 3261 8.2.3).
 constexpr const char* kSdp = "application/sdp";
 
+// A target that asks for TLS on every hop (sips:, or transport=tls): the gateway has no SIP over TLS yet, and
+// calling it in the clear would break what the URI asks for.
+bool asksForTls(const std::string& uri) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string u = lower(uri);
+  return u.rfind("sips:", 0) == 0 || u.find(";transport=tls") != std::string::npos;
+}
+constexpr const char* kNoTls = "the devserver cannot call sips: or transport=tls targets yet (no SIP over TLS), and "
+                               "will not call them in the clear";
+
 bool knownMethod(const std::string& method) {
   return std::any_of(kKnownMethods.begin(), kKnownMethods.end(), [&](const char* m) { return method == m; });
 }
@@ -768,6 +781,8 @@ struct Gateway::Impl {
     Room* r = hub.findRoom(room);
     if (!r) return reply(wireError(ErrorCode::NotFound, "the room no longer exists"), {});
     const std::string displayName = params.value("displayName", std::string());
+    if (asksForTls(params.value("sipUri", std::string())))
+      return reply(wireError(ErrorCode::InvalidArgument, std::string("startDialOut: ") + kNoTls), {});
     auto leg = invite(room, params.value("sipUri", std::string()), "<" + hub.sipEndpoint(*r) + ">", displayName);
     if (!leg)
       return reply(wireError(ErrorCode::InvalidArgument, "startDialOut: sipUri must name an IP address host (the devserver does no DNS)"), {});
@@ -844,6 +859,7 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
     if (toEndPoint.rfind("tel:", 0) == 0)
       return reply(wireError(ErrorCode::InvalidArgument, "the devserver transfers to SIP URIs only (no PSTN)"), {});
+    if (asksForTls(toEndPoint)) return reply(wireError(ErrorCode::InvalidArgument, kNoTls), {});
     auto far = invite({}, toEndPoint, caller->dialog.remoteParty, {});
     if (!far) return reply(wireError(ErrorCode::InvalidArgument, "toEndPoint must name an IP address host (the devserver does no DNS)"), {});
     caller->referTo = toEndPoint;
