@@ -72,10 +72,7 @@ void TcpTransport::stop() {
   for (auto id : ids) close(id, "the gateway stopped");
 }
 
-std::string TcpTransport::localHostPort(Protocol) const {
-  const std::string& h = options_.host;
-  return (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(boundPort_);
-}
+std::string TcpTransport::localHostPort(Protocol) const { return hostPort(options_.host, boundPort_); }
 
 Flow TcpTransport::flowOf(const Connection& c) const {
   return Flow{Protocol::Tcp, c.remote.address(), c.remote.port(), c.id};

@@ -6,6 +6,10 @@
 #include <ostream>
 
 namespace daily::devserver::sip {
+std::string hostPort(const std::string& host, std::uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 std::string_view firstLine(std::string_view message) { return message.substr(0, message.find_first_of("\r\n")); }
 
 const char* viaName(Protocol protocol) { return protocol == Protocol::Tcp ? "TCP" : "UDP"; }
@@ -66,9 +70,7 @@ void UdpTransport::stop() {
   socket_.close(ignored);
 }
 
-std::string UdpTransport::localHostPort(Protocol) const {
-  return (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(boundPort_);
-}
+std::string UdpTransport::localHostPort(Protocol) const { return hostPort(host_, boundPort_); }
 
 Transport::Written UdpTransport::write(const std::string& wire, const Flow& to, std::string* error, OnError) {
   if (!running_) return Written::Closed;

@@ -37,6 +37,9 @@ struct Flow {
 };
 std::ostream& operator<<(std::ostream& out, const Flow& flow);  // "127.0.0.1:5060", "[::1]:5060", "tcp:127.0.0.1:5060"
 
+/// "host:port" as a Via or Contact writes it ("[::1]:5060" for IPv6).
+std::string hostPort(const std::string& host, std::uint16_t port);
+
 /// The request or status line of a message: one rung of the SIP ladder in the log.
 std::string_view firstLine(std::string_view message);
 

@@ -114,31 +114,6 @@ TEST_F(SipTest, DialInCallerJoinsTheRoomWithDailyJsEvents) {
   EXPECT_FALSE(bot.participants().contains(id));
 }
 
-TEST_F(SipTest, SipReferToACallerThatFollowsIt) {
-  joinOwner();
-  auto caller = sippCaller("caller_accepts_refer.xml");
-  const std::string id = waitForCaller();
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
-  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->payload["status"], "transferred");
-  EXPECT_EQ(done->payload["sipStatus"], 200);
-  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
-  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
-  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
-  // What the caller saw on the wire.
-  const std::string wire = sippMessages("caller_accepts_refer.xml");
-  EXPECT_NE(wire.find("REFER sip:caller@127.0.0.1"), std::string::npos) << wire;
-  EXPECT_NE(wire.find("Refer-To: <sip:agent@127.0.0.1:5099>"), std::string::npos) << wire;
-  EXPECT_NE(wire.find("Referred-By: <sip:"), std::string::npos) << wire;
-  EXPECT_NE(wire.find("BYE sip:caller@127.0.0.1"), std::string::npos) << wire;
-  // The progress the bot saw, in order: 202, NOTIFY 100, NOTIFY 200.
-  std::vector<int> statuses;
-  for (const auto& e : events.all())
-    if (e.action == "sip-refer-progress") statuses.push_back(e.payload["sipStatus"]);
-  EXPECT_EQ(statuses, (std::vector<int>{202, 100, 200}));
-}
-
 TEST_F(SipTest, ATransfersProgressGoesToOwnersAndAdminsOnly) {
   // An admin (not an owner) and a guest (no token) share the room with the owner bot.
   CallClient admin, guest;
@@ -341,6 +316,16 @@ class SipOverEachTransport : public SipTest, public ::testing::WithParamInterfac
   std::string target(const std::string& user, int port) const {
     return "sip:" + user + "@127.0.0.1:" + std::to_string(port) + (tcp() ? ";transport=tcp" : "");
   }
+  // A dial-out to a sipp callee running scenario over this transport, answered and in the room.
+  std::pair<std::unique_ptr<Process>, DialOutSession> dialOut(const std::string& scenario) {
+    joinOwner();
+    const int port = serverPort();
+    auto callee = readyServer(scenario, port);
+    const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
+    if (!events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }))
+      ADD_FAILURE() << "the callee never joined: " << sippErrors(scenario);
+    return {std::move(callee), s};
+  }
   // What a request the gateway sent says of its transport: its Via, and the Contact it gives.
   void expectSentOverThisTransport(const std::string& wire, const std::string& request) {
     const std::size_t at = wire.find(request);
@@ -377,10 +362,20 @@ TEST_P(SipOverEachTransport, SipReferReachesACallerThatFollowsIt) {
   ASSERT_TRUE(done);
   EXPECT_EQ(done->payload["status"], "transferred");
   ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(done->payload["sipStatus"], 200);
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  // What the caller saw on the wire.
   const std::string wire = sippMessages("caller_accepts_refer.xml");
   expectSentOverThisTransport(wire, "REFER sip:caller@127.0.0.1");
   expectSentOverThisTransport(wire, "BYE sip:caller@127.0.0.1");
+  EXPECT_NE(wire.find("Refer-To: <sip:agent@127.0.0.1:5099>"), std::string::npos) << wire;
+  EXPECT_NE(wire.find("Referred-By: <sip:"), std::string::npos) << wire;
+  // The progress the bot saw, in order: 202, NOTIFY 100, NOTIFY 200.
+  std::vector<int> statuses;
+  for (const auto& e : events.all())
+    if (e.action == "sip-refer-progress") statuses.push_back(e.payload["sipStatus"]);
+  EXPECT_EQ(statuses, (std::vector<int>{202, 100, 200}));
 }
 
 TEST_P(SipOverEachTransport, ARefusedReferIsSipRejectedAndTheCallerStays) {
@@ -406,12 +401,8 @@ TEST_P(SipOverEachTransport, DtmfReachesTheCallerAsInfo) {
 }
 
 TEST_P(SipOverEachTransport, ADialOutIsAnsweredAndStoppedWithABye) {
-  joinOwner();
-  const int port = serverPort();
-  auto callee = readyServer("callee_answers.xml", port);
-  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
+  auto [callee, s] = dialOut("callee_answers.xml");
   ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }));
-  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
   EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
   ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
   EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_answers.xml");
@@ -421,11 +412,7 @@ TEST_P(SipOverEachTransport, ADialOutIsAnsweredAndStoppedWithABye) {
 }
 
 TEST_P(SipOverEachTransport, SipReferOnADialOutLeg) {
-  joinOwner();
-  const int port = serverPort();
-  auto callee = readyServer("callee_accepts_refer.xml", port);
-  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
-  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  auto [callee, s] = dialOut("callee_accepts_refer.xml");
   EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = s.sessionId, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
   ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
   EXPECT_EQ(callee->wait(15s), 0) << sippErrors("callee_accepts_refer.xml");

@@ -581,6 +581,37 @@ std::vector<Torture> tortureMessages() {
   return all;
 }
 
+// A SIP peer on a socket of its own, for exchanges of more than one message.
+struct UdpPeer {
+  explicit UdpPeer(asio::io_context& io, asio::ip::udp::endpoint gateway) : socket(io), gateway(gateway) {
+    socket.open(asio::ip::udp::v4());
+    socket.bind({asio::ip::make_address("127.0.0.1"), 0});
+    socket.non_blocking(true);
+  }
+  void send(const std::string& wire) { socket.send_to(asio::buffer(wire), gateway); }
+  // What arrives within the wait, up to `most` datagrams.
+  std::vector<std::string> receive(std::chrono::milliseconds wait, std::size_t most = 1000) {
+    std::vector<std::string> out;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    char buf[65536];
+    while (out.size() < most) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd readable{socket.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
+      asio::error_code ec;
+      asio::ip::udp::endpoint from;
+      const std::size_t n = socket.receive_from(asio::buffer(buf), from, 0, ec);
+      if (ec == asio::error::would_block) continue;
+      if (ec) break;
+      out.emplace_back(buf, n);
+    }
+    return out;
+  }
+  std::uint16_t port() const { return socket.local_endpoint().port(); }
+  asio::ip::udp::socket socket;
+  asio::ip::udp::endpoint gateway;
+};
+
 class SipTorture : public ::testing::Test {
  protected:
   SipTorture() {
@@ -604,28 +635,9 @@ class SipTorture : public ::testing::Test {
   // INVITE is retransmitted until ACKed: Timer G), and returns each datagram that comes back within the wait.
   std::vector<std::string> answersTo(const std::string& wire, std::chrono::milliseconds wait = 300ms,
                                      bool firstAnswerIsEnough = false) {
-    asio::ip::udp::socket socket{io};
-    socket.open(asio::ip::udp::v4());
-    socket.bind({asio::ip::make_address("127.0.0.1"), 0});
-    socket.send_to(asio::buffer(wire), gateway);
-    std::vector<std::string> answers;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    socket.non_blocking(true);
-    char buf[65536];
-    for (;;) {
-      // Blocks until a datagram arrives or the deadline passes.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd readable{socket.native_handle(), POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
-      asio::error_code ec;
-      asio::ip::udp::endpoint from;
-      const std::size_t n = socket.receive_from(asio::buffer(buf), from, 0, ec);
-      if (ec == asio::error::would_block) continue;
-      if (ec) break;
-      answers.emplace_back(buf, n);
-      if (firstAnswerIsEnough) break;
-    }
-    return answers;
+    UdpPeer peer(io, gateway);
+    peer.send(wire);
+    return peer.receive(wait, firstAnswerIsEnough ? 1 : 1000);
   }
 
   static int status(const std::string& statusLine) {
@@ -693,37 +705,6 @@ TEST_F(SipTorture, ARealCallStillWorksAfterTheTorture) {
   EXPECT_EQ(caller.wait(15s), 0) << readFile(dir + "/sipp.log");
   EXPECT_TRUE(events.waitFor("dialin-stopped"));
 }
-
-// A SIP peer on a socket of its own, for exchanges of more than one message.
-struct UdpPeer {
-  explicit UdpPeer(asio::io_context& io, asio::ip::udp::endpoint gateway) : socket(io), gateway(gateway) {
-    socket.open(asio::ip::udp::v4());
-    socket.bind({asio::ip::make_address("127.0.0.1"), 0});
-    socket.non_blocking(true);
-  }
-  void send(const std::string& wire) { socket.send_to(asio::buffer(wire), gateway); }
-  // What arrives within the wait, up to `most` datagrams.
-  std::vector<std::string> receive(std::chrono::milliseconds wait, std::size_t most = 1000) {
-    std::vector<std::string> out;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    char buf[65536];
-    while (out.size() < most) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd readable{socket.native_handle(), POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
-      asio::error_code ec;
-      asio::ip::udp::endpoint from;
-      const std::size_t n = socket.receive_from(asio::buffer(buf), from, 0, ec);
-      if (ec == asio::error::would_block) continue;
-      if (ec) break;
-      out.emplace_back(buf, n);
-    }
-    return out;
-  }
-  std::uint16_t port() const { return socket.local_endpoint().port(); }
-  asio::ip::udp::socket socket;
-  asio::ip::udp::endpoint gateway;
-};
 
 std::string request(const std::string& method, const std::string& uri, const std::string& callId,
                     const std::string& extra = "", const std::string& branch = "z9hG4bK-core") {
