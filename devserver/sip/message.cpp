@@ -113,6 +113,23 @@ std::string topBranch(const osip_message_t* m) {
   return via ? genericParam(&via->via_params, "branch") : std::string();
 }
 
+void markSource(osip_message_t* request, const std::string& address, std::uint16_t port) {
+  auto* via = static_cast<osip_via_t*>(osip_list_get(&request->vias, 0));
+  if (!via || !via->host) return;
+  osip_generic_param_t* rport = nullptr;
+  osip_via_param_get_byname(via, const_cast<char*>("rport"), &rport);
+  if (rport && !rport->gvalue) rport->gvalue = osip_strdup(std::to_string(port).c_str());
+  if (!rport && equalsNoCase(via->host, address)) return;
+  osip_generic_param_t* received = nullptr;
+  osip_via_param_get_byname(via, const_cast<char*>("received"), &received);
+  if (received) {
+    osip_free(received->gvalue);
+    received->gvalue = osip_strdup(address.c_str());
+  } else {
+    osip_via_set_received(via, osip_strdup(address.c_str()));
+  }
+}
+
 std::string topSentBy(const osip_message_t* m) {
   auto* via = static_cast<osip_via_t*>(osip_list_get(&m->vias, 0));
   if (!via || !via->host) return {};

@@ -33,6 +33,10 @@ std::string reason(const osip_message_t* m);
 std::string callId(const osip_message_t* m);
 std::uint32_t cseq(const osip_message_t* m);
 std::string topBranch(const osip_message_t* m);
+/// Records where a request really came from in its top Via, so that every response copies it: `received` with
+/// the source address when the sent-by host differs from it or the Via asks for rport, and an empty `rport` set to
+/// the source port (RFC 3261 18.2.1, RFC 3581 4).
+void markSource(osip_message_t* request, const std::string& address, std::uint16_t port);
 /// The top Via's sent-by, "host:port" with the host in lower case and the port as written ("" when absent).
 std::string topSentBy(const osip_message_t* m);
 std::string fromTag(const osip_message_t* m);

@@ -67,6 +67,7 @@ void TransactionLayer::receive(std::string_view wire, const Flow& from) {
   DAILY_LOG(Info, "sip", "<-- " << firstLine(wire) << "  (from " << from << ")");
   DAILY_LOG(Debug, "sip", "received from " << from << ":\n" << wire);
   if (!isRequest(message.get())) return onResponse(std::move(message), from);
+  markSource(message.get(), from.address.to_string(), from.port);
   auto it = servers_.find(serverKey(message.get()));
   if (it != servers_.end()) {
     ServerTransaction& tx = *it->second;

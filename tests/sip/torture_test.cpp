@@ -758,6 +758,18 @@ TEST_F(SipTorture, TheGatewayAnswersAsRfc3261AsksOfAUserAgentServer) {
   }
 }
 
+// RFC 3581 on the wire: a request that asks for rport learns the address and port it was really sent from.
+TEST_F(SipTorture, ARequestAskingForRportIsToldWhereItCameFrom) {
+  UdpPeer peer(io, gateway);
+  peer.send(crlf("OPTIONS sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK-rport;rport\n"
+                 "Max-Forwards: 70\nFrom: <sip:t@127.0.0.1>;tag=1\nTo: <sip:127.0.0.1>\nCall-ID: rport-1\n"
+                 "CSeq: 1 OPTIONS\nContent-Length: 0\n\n"));
+  const auto answers = peer.receive(3s, 1);  // to where it came from, not to 192.0.2.7
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(headerOf(answers[0], "Via"),
+            "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK-rport;rport=" + std::to_string(peer.port()) + ";received=127.0.0.1");
+}
+
 // Timer G on the wire: the gateway's 404 to an INVITE comes again, T1 (100 ms here) doubling, until the ACK.
 TEST_F(SipTorture, AFailureAnsweringAnInviteIsRetransmittedUntilItsAck) {
   UdpPeer peer(io, gateway);

@@ -192,6 +192,30 @@ TEST_F(Transactions, AFinalResponseOutsideADialogGetsAToTag) {
   EXPECT_EQ(toTag(wire.last().get()), "theirs-for-us");  // a tag already there is kept
 }
 
+TEST_F(Transactions, AResponseTellsThePeerWhereItsRequestCameFrom) {
+  // rport asked for, from where the Via says: rport and received are filled in (RFC 3581 4).
+  wire.arrive(requestText("OPTIONS", "z9hG4bK-r1"), peerFlow(5070));
+  layer.respond(requests[0].get(), peerFlow(5070), 200, {});
+  EXPECT_NE(wire.sent.back().wire.find("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-r1;rport=5070;received=127.0.0.1"),
+            std::string::npos) << wire.sent.back().wire;
+  // From somewhere else than its Via says (a NAT): both say where it really came from.
+  wire.arrive(requestText("OPTIONS", "z9hG4bK-r2"), peerFlow(40000, "127.0.0.9"));
+  layer.respond(requests[1].get(), peerFlow(40000, "127.0.0.9"), 200, {});
+  EXPECT_NE(wire.sent.back().wire.find(";rport=40000;received=127.0.0.9"), std::string::npos) << wire.sent.back().wire;
+  // No rport asked for, and the host is right: the Via is left as it was.
+  std::string plain = requestText("OPTIONS", "z9hG4bK-r3");
+  plain.replace(plain.find(";rport"), 6, "");
+  wire.arrive(plain, peerFlow(5070));
+  layer.respond(requests[2].get(), peerFlow(5070), 200, {});
+  EXPECT_NE(wire.sent.back().wire.find("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-r3\r\n"), std::string::npos)
+      << wire.sent.back().wire;
+  // No rport, another host: received alone (RFC 3261 18.2.1).
+  wire.arrive(plain.replace(plain.find("z9hG4bK-r3"), 10, "z9hG4bK-r4"), peerFlow(5070, "127.0.0.9"));
+  layer.respond(requests[3].get(), peerFlow(5070, "127.0.0.9"), 200, {});
+  EXPECT_NE(wire.sent.back().wire.find("branch=z9hG4bK-r4;received=127.0.0.9\r\n"), std::string::npos)
+      << wire.sent.back().wire;
+}
+
 TEST_F(Transactions, AReliableTransportIsNotRetransmittedOn) {
   wire.setReliable(true);
   send("INFO");
