@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace daily::devserver {
 
@@ -17,6 +18,9 @@ struct Options {
   std::optional<std::uint16_t> sipTcpPort;  // TCP; unset = the UDP port's number, 0 = any free port
   std::chrono::milliseconds sipTcpMessageTimeout{10000};  // a begun message, or a stalled write, on a connection
   std::chrono::milliseconds sipTcpIdleTimeout{std::chrono::minutes(15)};
+  // "USER:PASSWORD[@REALM]": credentials for peers that challenge the gateway's requests (401/407), per realm
+  // (none: any realm). The constructor throws std::invalid_argument for one not of that form.
+  std::vector<std::string> sipCredentials;
   std::string apiKey = "devserver-api-key";
   std::chrono::milliseconds sipT1{500};
   std::chrono::milliseconds sipTransactionTimeout{32000};

@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--sip-tcp-idle-ms", tcpIdle, "a SIP TCP connection with no traffic is closed after this")
       ->capture_default_str();
+  app.add_option("--sip-auth", options.sipCredentials,
+                 "USER:PASSWORD[@REALM] for peers that challenge the gateway (401/407); repeatable; no realm = any")
+      ->allow_extra_args(false);
   app.add_option("--api-key", options.apiKey,
                  "REST bearer key and meeting-token signing secret (default: $DAILY_API_KEY or a fixed dev key)");
   app.add_option("--sip-t1-ms", t1, "SIP timer T1 in ms (retransmission base)")->capture_default_str();

@@ -74,7 +74,19 @@ struct Server final : Devserver::Impl {
         gateway(io, hub,
                 GatewayOptions{options.host, options.sipPort, options.sipT1, std::chrono::milliseconds(4000),
                                options.sipTransactionTimeout, options.sipAnswerDelay, options.sipTcpPort,
-                               options.sipTcpMessageTimeout, options.sipTcpIdleTimeout}) {}
+                               options.sipTcpMessageTimeout, options.sipTcpIdleTimeout,
+                               credentialsOf(options.sipCredentials)}) {}
+
+  static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
+    std::vector<sip::Credentials> out;
+    for (const auto& text : texts) {
+      std::string why;
+      auto c = sip::parseCredentials(text, &why);
+      if (!c) throw std::invalid_argument("SIP credentials: " + why);  // never the text itself: it has a password
+      out.push_back(std::move(*c));
+    }
+    return out;
+  }
 
   Options options;
   asio::io_context io{1};

@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "media/sdp.hpp"
+#include "sip/auth.hpp"
 #include "sip/dialog.hpp"
 #include "sip/message.hpp"
 #include "sip/tcp.hpp"
@@ -82,7 +83,6 @@ struct Leg {
   std::string inviteServerKey;
   // Dial-out / bridge far leg: our INVITE.
   sip::MessagePtr invite;
-  std::string inviteKey;
   bool connectedSent = false;
   bool cancelRequested = false;
   std::string ack;          // dial-out: ACK for the 2xx, re-sent when the 2xx is repeated
@@ -505,6 +505,58 @@ struct Gateway::Impl {
     return leg && leg->room == room && leg->state != LegState::Ended ? leg : nullptr;
   }
 
+  // Sends a request within leg sessionId's dialog in a client transaction of its own. A 401 or 407 is answered
+  // once with credentials (authorized()): the request goes again as a new transaction, and the same callbacks hear
+  // of that one. handle, when given, always names the transaction under way (to abandon it).
+  void sendInDialog(const std::string& sessionId, sip::MessagePtr request, sip::TransactionLayer::OnResponse onResponse,
+                    sip::TransactionLayer::OnFailure onFailure,
+                    std::shared_ptr<sip::TransactionLayer::ClientHandle> handle = nullptr, bool retried = false) {
+    Leg* leg = legOf(sessionId);
+    if (!leg || !request) return;
+    // Kept for a retry only when there are credentials to retry with.
+    auto kept = std::make_shared<sip::MessagePtr>(std::move(request));
+    const bool mayRetry = !retried && !options.credentials.empty();
+    auto tx = transactions.request(
+        kept->get(), leg->dialog.peer,
+        [this, sessionId, kept = mayRetry ? kept : nullptr, onResponse, onFailure, handle](osip_message_t* response) {
+          const int code = sip::status(response);
+          if (kept && (code == 401 || code == 407)) {
+            if (Leg* l = legOf(sessionId)) {
+              if (auto again = authorized(kept->get(), response, l->dialog))
+                return sendInDialog(sessionId, std::move(again), onResponse, onFailure, handle, true);
+            }
+          }
+          if (onResponse) onResponse(response);
+        },
+        onFailure);
+    if (handle) *handle = tx;
+  }
+
+  // The same request again with credentials for the challenge in response (RFC 3261 22.2): a copy with a new
+  // branch, the dialog's next CSeq, and the Authorization or Proxy-Authorization that answers the challenge. Null
+  // when the gateway has no credentials for it (the challenge then stands as the request's answer).
+  sip::MessagePtr authorized(const osip_message_t* request, const osip_message_t* response, sip::Dialog& dialog) {
+    if (options.credentials.empty()) return nullptr;
+    auto header = sip::answerChallenge(response, request, options.credentials);
+    if (!header) return nullptr;
+    osip_message_t* copy = nullptr;
+    if (osip_message_clone(request, &copy) != 0 || !copy) return nullptr;
+    sip::MessagePtr again(copy);
+    auto* via = static_cast<osip_via_t*>(osip_list_get(&again->vias, 0));
+    osip_generic_param_t* branch = nullptr;
+    if (via) osip_via_param_get_byname(via, const_cast<char*>("branch"), &branch);
+    if (!branch || !again->cseq) return nullptr;
+    osip_free(branch->gvalue);
+    branch->gvalue = osip_strdup(("z9hG4bK" + detail::randomHex(10)).c_str());
+    osip_free(again->cseq->number);
+    again->cseq->number = osip_strdup(std::to_string(++dialog.localCseq).c_str());
+    sip::addHeader(again.get(), header->first, header->second);
+    again->message_property = 2;  // changed: serialise it anew
+    DAILY_LOG(Info, "sip", sip::method(request) << " of call " << dialog.callId << " challenged with "
+                                                << sip::status(response) << ": sent again with credentials");
+    return again;
+  }
+
   // Tells the room the leg is gone (participant-left, then dialin-stopped / dialout-stopped) and forgets it.
   void endLeg(Leg& leg) {
     if (leg.state == LegState::Ended) return;
@@ -566,8 +618,8 @@ struct Gateway::Impl {
         if (Leg* ended = legOf(sessionId)) endLeg(*ended);
         if (done) done();
       };
-      transactions.request(bye.get(), l->dialog.peer, [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); },
-                           [finish](sip::Failure) { finish(); });
+      sendInDialog(sessionId, std::move(bye), [finish](osip_message_t* r) { if (sip::status(r) >= 200) finish(); },
+                   [finish](sip::Failure) { finish(); });
     });
   }
 
@@ -657,8 +709,9 @@ struct Gateway::Impl {
         if (Leg* leg = legOf(sessionId)) announceAccepted(*leg);
       });
     };
-    auto tx = transactions.request(
-        refer.get(), leg->dialog.peer,
+    auto tx = std::make_shared<sip::TransactionLayer::ClientHandle>();  // the REFER's transaction under way
+    sendInDialog(
+        sessionId, std::move(refer),
         [this, sessionId, reply, done, accepted](osip_message_t* response) {
           const int code = sip::status(response);
           if (code < 200) return;
@@ -685,13 +738,14 @@ struct Gateway::Impl {
           if (failure == sip::Failure::Transport)
             return reply(wireError(ErrorCode::ConnectionLost, "the SIP peer's connection failed before it answered the REFER"), {});
           reply(wireError(ErrorCode::Timeout, "the SIP peer did not answer the REFER"), {});
-        });
+        },
+        tx);
     leg->referImplied = [this, tx, accepted] {
-      transactions.abandon(tx);  // no more retransmissions: the peer has it
+      transactions.abandon(*tx);  // no more retransmissions: the peer has it
       accepted(0);  // 0: no SIP status was seen; the NOTIFY says the REFER was accepted
     };
     leg->referAbandoned = [this, tx, reply, done] {
-      transactions.abandon(tx);
+      transactions.abandon(*tx);
       if (std::exchange(*done, true)) return;
       reply(wireError(ErrorCode::ConnectionLost, "the call ended before the SIP peer answered the REFER"), {});
     };
@@ -730,7 +784,6 @@ struct Gateway::Impl {
       sip::addHeader(request.get(), "Allow", kAllow);
       sip::setBody(request.get(), "application/sdp", sdp({}));
     }
-    leg->inviteKey = branch + "|INVITE";
     leg->invite = std::move(request);
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
@@ -740,16 +793,24 @@ struct Gateway::Impl {
   // Drives an outgoing INVITE; onAnswered / onFailed(status, reason) / onProgress(status) report its outcome.
   // onFailed gets status 0 when there was no final answer: reason "" when none came in time, "could not be
   // reached" when the transport could not deliver the INVITE.
-  void runInvite(const std::shared_ptr<Leg>& leg, std::function<void(int)> onProgress, std::function<void()> onAnswered,
-                 std::function<void(int, const std::string&)> onFailed) {
-    const std::string sessionId = leg->sessionId;
+  // A 401 or 407 is answered once with credentials (authorized()): the INVITE goes again, CSeq 2.
+  void runInvite(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
+                 std::function<void(int, const std::string&)> onFailed, bool retried = false) {
+    Leg* leg = legOf(sessionId);
+    if (!leg) return;
     transactions.request(
         leg->invite.get(), leg->dialog.peer,
-        [this, sessionId, onProgress, onAnswered, onFailed](osip_message_t* response) {
+        [this, sessionId, onProgress, onAnswered, onFailed, retried](osip_message_t* response) {
           Leg* l = legOf(sessionId);
           if (!l) return;
           const int code = sip::status(response);
           if (code < 200) return onProgress(code);
+          if ((code == 401 || code == 407) && !retried) {
+            if (auto again = authorized(l->invite.get(), response, l->dialog)) {
+              l->invite = std::move(again);  // a CANCEL from now on cancels this one
+              return runInvite(sessionId, onProgress, onAnswered, onFailed, true);
+            }
+          }
           if (code >= 300) {
             forgetLeg(*l);
             return onFailed(code, sip::reason(response));
@@ -803,7 +864,7 @@ struct Gateway::Impl {
                                             {"destination", l->destination}});
     };
     runInvite(
-        leg, [connected](int code) { if (code > 100) connected(); },
+        sessionId, [connected](int code) { if (code > 100) connected(); },
         [this, sessionId, connected, displayName] {
           connected();
           Leg* l = legOf(sessionId);
@@ -874,7 +935,7 @@ struct Gateway::Impl {
       hub.broadcastToOwnersAndAdmins(*rm, "sip-call-transfer-progress", payload);
     };
     runInvite(
-        far, [progress](int code) { if (code > 100) progress("ringing", code); },
+        farId, [progress](int code) { if (code > 100) progress("ringing", code); },
         [this, sessionId, farId, progress, reply] {
           Leg* c = legOf(sessionId);
           Leg* f = legOf(farId);
@@ -935,8 +996,8 @@ struct Gateway::Impl {
     const char digit = static_cast<char>(std::toupper(static_cast<unsigned char>(tones[index])));
     sip::setBody(info.get(), "application/dtmf-relay",
                  std::string("Signal=") + digit + "\r\nDuration=" + std::to_string(durationMs) + "\r\n");
-    transactions.request(
-        info.get(), leg->dialog.peer,
+    sendInDialog(
+        sessionId, std::move(info),
         [this, sessionId, tones, index, durationMs, reply](osip_message_t* response) {
           const int code = sip::status(response);
           if (code < 200) return;

@@ -8,6 +8,7 @@
 
 #include "common/protocol.hpp"
 #include "hub.hpp"
+#include "sip/auth.hpp"
 
 #include <asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,8 @@ struct GatewayOptions {
   std::optional<std::uint16_t> tcpPort;
   std::chrono::milliseconds tcpMessageTimeout{10000};
   std::chrono::milliseconds tcpIdleTimeout{std::chrono::minutes(15)};
+  /// What the gateway answers a 401 or 407 to its INVITE, REFER, INFO or BYE with (RFC 3261 22.2), per realm.
+  std::vector<sip::Credentials> credentials;
 };
 
 class Gateway {

@@ -456,6 +456,7 @@ TEST_P(SipReferRefused, IsSipRejectedWithTheStatusAndTheCallerStays) {
 
 INSTANTIATE_TEST_SUITE_P(Statuses, SipReferRefused,
                          ::testing::Values(std::pair{"caller_declines_refer.xml", 603},
+                                           std::pair{"caller_challenges_refer_407.xml", 407},  // no credentials
                                            std::pair{"caller_refuses_refer_405.xml", 405},
                                            std::pair{"caller_refuses_refer_503.xml", 503}));
 
@@ -564,6 +565,59 @@ TEST_F(SipTest, DtmfReachesTheSipPeerAsInfoWithTheRightDigits) {
   EXPECT_LT(one, hash);
   EXPECT_LT(hash, b);
   EXPECT_NE(wire.find("Content-Type: application/dtmf-relay"), std::string::npos);
+}
+
+// Digest authentication (RFC 3261 22.2): peers that challenge the gateway's requests, and check the digest it
+// answers with (sipp's verifyauth), for credentials given as --sip-auth alice:s3cret@sip.test.
+devserver::Options withCredentials() {
+  devserver::Options o = fastTimers();
+  o.sipCredentials = {"alice:s3cret@sip.test"};
+  return o;
+}
+
+class SipAuthTest : public SipTest {
+ protected:
+  SipAuthTest() : SipTest(withCredentials()) {}
+};
+
+TEST_F(SipAuthTest, AChallengedReferGoesAgainWithCredentialsAndTheTransferCompletes) {
+  joinOwner();
+  auto caller = sippCaller("caller_challenges_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer.xml");  // the digest checked out
+  const std::string wire = sippMessages("caller_challenges_refer.xml");
+  EXPECT_NE(wire.find("Authorization: Digest username=\"alice\", realm=\"sip.test\""), std::string::npos) << wire;
+  EXPECT_EQ(wire.find("s3cret"), std::string::npos) << "the password went on the wire";
+}
+
+TEST_F(SipAuthTest, AChallengedDialOutInviteGoesAgainWithCredentials) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_challenges_invite.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port)}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }))
+      << sippErrors("callee_challenges_invite.xml");
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));  // its BYE: CSeq 3, after the INVITEs' 1 and 2
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_challenges_invite.xml");
+  EXPECT_NE(sippMessages("callee_challenges_invite.xml").find("CSeq: 3 BYE"), std::string::npos);
+}
+
+TEST_F(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsStatus) {
+  joinOwner();
+  auto caller = sippCaller("caller_challenges_refer_407.xml");  // realm proxy.test
+  const std::string id = waitForCaller();
+  Error e = expectError([&] { await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})); });
+  EXPECT_EQ(e.code(), ErrorCode::SipRejected);
+  EXPECT_EQ(e.sipStatus(), 407);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer_407.xml");
+  EXPECT_EQ(sippMessages("caller_challenges_refer_407.xml").find("Proxy-Authorization:"), std::string::npos);
 }
 
 class SipRingingTest : public SipTest {
