@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <utility>
 
 namespace daily::devserver {
@@ -86,6 +87,7 @@ struct Leg {
   bool connectedSent = false;
   bool cancelRequested = false;
   std::string ack;          // dial-out: ACK for the 2xx, re-sent when the 2xx is repeated
+  std::set<std::string> forks;  // dial-out: To tags of other forks that answered too (each ACKed, then BYEd)
   // What the room was told about it.
   std::string sipFrom;
   std::string sipEndpoint;
@@ -206,12 +208,23 @@ struct Gateway::Impl {
     transactions.respond(request, peer, code, toTag, decorate);
   }
 
-  // A 2xx to an INVITE of ours after the first (RFC 6026), while its transaction lingers or after: the dialog
-  // re-sends its ACK.
+  // A 2xx to an INVITE of ours after the first (RFC 6026), while its transaction lingers or after. From the
+  // dialog's peer it is a repetition: the dialog re-sends its ACK. From another branch of a fork (another To tag)
+  // it is a dialog the gateway did not want: ACKed, then ended with a BYE (RFC 3261 13.2.2.4), once per fork.
   void onUnmatchedResponse(osip_message_t* response) {
-    if (sip::method(response) != "INVITE" || sip::status(response) < 200) return;
-    auto leg = legs.find(sip::callId(response));
-    if (leg != legs.end() && !leg->second->ack.empty()) transport.send(leg->second->ack, leg->second->dialog.peer);
+    const int code = sip::status(response);
+    if (sip::method(response) != "INVITE" || code < 200 || code >= 300) return;
+    auto it = legs.find(sip::callId(response));
+    if (it == legs.end() || it->second->ack.empty()) return;
+    Leg& leg = *it->second;
+    const std::string tag = sip::toTag(response);
+    if (tag == leg.dialog.remoteTag) return transport.send(leg.ack, leg.dialog.peer);
+    sip::Dialog fork = leg.dialog;  // the same INVITE, answered by another party
+    fork.confirm(response);
+    if (auto ack = fork.ackFor2xx(transport)) transport.send(sip::serialize(ack.get()), fork.peer);
+    if (!leg.forks.insert(tag).second) return;  // that fork's BYE is on its way already
+    DAILY_LOG(Info, "sip", "call " << fork.callId << " was answered by a second fork (tag " << tag << "): hanging it up");
+    if (auto bye = fork.request("BYE", transport)) transactions.request(bye.get(), fork.peer, {}, {});
   }
 
   // ---- incoming -----------------------------------------------------------------------------------------------

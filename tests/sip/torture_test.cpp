@@ -825,5 +825,48 @@ TEST_F(SipTorture, ADialOutCalleesRepeated200IsAckedAgain) {
   EXPECT_EQ(devserver::sip::topBranch(second.get()), devserver::sip::topBranch(first.get()));  // the same ACK
 }
 
+// RFC 3261 13.2.2.4 on the wire: a second branch of a fork answers our INVITE too (another To tag). The gateway
+// ACKs that 2xx and hangs its dialog up with a BYE, and keeps the call with the first.
+TEST_F(SipTorture, ASecondForkThatAnswersIsAckedAndHungUpAndTheCallStays) {
+  const json room = server->createRoom({{"name", "fork"}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server->token({{"is_owner", true}})}));
+  UdpPeer forks(io, gateway);  // both forks answer from here, as a forking proxy in front of them would
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(forks.port())}));
+  auto next = [&](const std::string& method) -> devserver::sip::MessagePtr {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto got = forks.receive(left, 1);
+      if (got.empty()) return nullptr;
+      auto parsed = devserver::sip::parse(got[0], nullptr);
+      if (parsed && devserver::sip::isRequest(parsed.get()) && devserver::sip::method(parsed.get()) == method) return parsed;
+    }
+  };
+  auto answer = [&](const devserver::sip::MessagePtr& invite, const std::string& tag) {
+    auto ok = devserver::sip::newResponse(invite.get(), 200, tag);
+    osip_message_set_contact(ok.get(), ("<sip:" + tag + "@127.0.0.1:" + std::to_string(forks.port()) + ">").c_str());
+    forks.send(devserver::sip::serialize(ok.get()));
+  };
+  auto invite = next("INVITE");
+  ASSERT_TRUE(invite);
+  answer(invite, "first");
+  auto ack1 = next("ACK");
+  ASSERT_TRUE(ack1);
+  EXPECT_EQ(devserver::sip::toTag(ack1.get()), "first");
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return e.payload["participant"]["session_id"] == s.sessionId; }));
+  answer(invite, "second");
+  auto ack2 = next("ACK");
+  ASSERT_TRUE(ack2) << "the second fork's 2xx is ACKed";
+  EXPECT_EQ(devserver::sip::toTag(ack2.get()), "second");
+  EXPECT_EQ(devserver::sip::requestUri(ack2.get()), "sip:second@127.0.0.1:" + std::to_string(forks.port()));
+  auto bye = next("BYE");
+  ASSERT_TRUE(bye) << "and its dialog is hung up";
+  EXPECT_EQ(devserver::sip::toTag(bye.get()), "second");
+  EXPECT_EQ(devserver::sip::callId(bye.get()), devserver::sip::callId(invite.get()));
+  EXPECT_TRUE(bot.participants().contains(s.sessionId));  // the call with the first fork goes on
+}
+
 }  // namespace
 }  // namespace daily::test
