@@ -199,9 +199,9 @@ class Crowd {
   FILE* fromChild_ = nullptr;
 };
 
-// Refers one SIP call (an in-process UDP responder) `iterations` times, through a devserver in a process of its
-// own, with `extraClients` more participants in the room, who are in a process of their own too.
-ReferRun referLoop(int iterations, int extraClients) {
+// Refers one SIP call (an in-process responder, over UDP or TCP) `iterations` times, through a devserver in a
+// process of its own, with `extraClients` more participants in the room, who are in a process of their own too.
+ReferRun referLoop(int iterations, int extraClients, bool tcp = false) {
   test::ChildServer server;  // the devserver in a process of its own, as users run it
   RestClient rest = restFor(server.httpUrl());
   const Room room = rest.createRoom(roomOptions("bench", true));
@@ -224,7 +224,7 @@ ReferRun referLoop(int iterations, int extraClients) {
     cv.notify_all();
   });
   bot.join(JoinOptions{room.url, ownerToken(rest, "bench"), "bot"}).get();
-  ReferResponder phone("bench", server.sipPort());
+  ReferResponder phone("bench", server.sipPort(), tcp);  // TCP listens on the UDP port's number
   phone.dialIn();
   {
     std::unique_lock<std::mutex> lock(mu);
@@ -577,6 +577,7 @@ void run() {
     OnOneCpu one;
     referOne = referLoop(refers / 2, 0);
   }
+  const ReferRun referTcp = referLoop(refers / 2, 0, true);
   const double floor = ws.p50 + udp.p50;
   const double floorOne = wsOne.p50 + udpOne.p50;
   table("sipRefer(): call to future resolved, the SIP peer answering 202 (in-process UDP responder)",
@@ -584,8 +585,11 @@ void run() {
          {"sipRefer latency over " + std::to_string(refers) + " transfers", fmt(refer.latency.p50), fmt(refer.latency.p99),
           fmt(floor), fmt(refer.latency.p50 / floor, 2), "<= 1.3"},
          {"for reference: everything on one CPU, " + std::to_string(refers / 2) + " transfers", fmt(referOne.latency.p50),
-          fmt(referOne.latency.p99), fmt(floorOne) + " (both on one CPU)", fmt(referOne.latency.p50 / floorOne, 2), "-"}});
-  if (refer.refers < refers || referOne.refers < refers / 2) fail("the responder answered fewer REFERs than were sent");
+          fmt(referOne.latency.p99), fmt(floorOne) + " (both on one CPU)", fmt(referOne.latency.p50 / floorOne, 2), "-"},
+         {"the SIP peer over TCP, " + std::to_string(refers / 2) + " transfers", fmt(referTcp.latency.p50),
+          fmt(referTcp.latency.p99), fmt(floor) + " (the UDP floor's)", fmt(referTcp.latency.p50 / floor, 2), "-"}});
+  if (refer.refers < refers || referOne.refers < refers / 2 || referTcp.refers < refers / 2)
+    fail("the responder answered fewer REFERs than were sent");
 
   const Percentiles rtt = requestRoundTrip(rttIterations);
   const int events = quick ? 20000 : 200000;
@@ -645,6 +649,11 @@ int main(int argc, char** argv) {
     const auto floor = daily::bench::rawWebsocketRoundTrip(std::stoi(argv[2]));
     const auto rtt = daily::bench::requestRoundTrip(std::stoi(argv[2]));
     std::cout << "request round trip p50 " << rtt.p50 << " us, raw websocket " << floor.p50 << " us\n";
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "--refer-tcp") {
+    const auto run = daily::bench::referLoop(std::stoi(argv[2]), 0, true);
+    std::cout << "sipRefer over TCP p50 " << run.latency.p50 << " us, p99 " << run.latency.p99 << " us" << std::endl;
     return 0;
   }
   if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--refer") {

@@ -8,53 +8,87 @@ namespace daily::bench {
 
 namespace sip = devserver::sip;
 
-ReferResponder::ReferResponder(const std::string& room, std::uint16_t gatewayPort)
-    : socket_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
-      gateway_(asio::ip::make_address("127.0.0.1"), gatewayPort),
-      room_(room) {}
+ReferResponder::ReferResponder(const std::string& room, std::uint16_t gatewayPort, bool tcp)
+    : tcp_(tcp), udp_(io_), stream_(io_), gatewayPort_(gatewayPort), room_(room) {
+  const auto loopback = asio::ip::make_address("127.0.0.1");
+  if (tcp_) {
+    stream_.connect({loopback, gatewayPort_});
+    stream_.set_option(asio::ip::tcp::no_delay(true));
+    me_ = "127.0.0.1:" + std::to_string(stream_.local_endpoint().port());
+  } else {
+    udp_.open(asio::ip::udp::v4());
+    udp_.bind({loopback, 0});
+    me_ = "127.0.0.1:" + std::to_string(udp_.local_endpoint().port());
+  }
+}
 
 ReferResponder::~ReferResponder() {
   stopping_ = true;
   asio::error_code ignored;
-  socket_.send_to(asio::buffer("\r\n", 2), socket_.local_endpoint(), 0, ignored);  // wake the reader
+  if (tcp_) stream_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);  // wake the reader
+  else udp_.send_to(asio::buffer("\r\n", 2), udp_.local_endpoint(), 0, ignored);
   if (thread_.joinable()) thread_.join();
 }
 
-void ReferResponder::send(const std::string& text) { socket_.send_to(asio::buffer(text), gateway_); }
+void ReferResponder::send(const std::string& text) {
+  if (tcp_) asio::write(stream_, asio::buffer(text));
+  else udp_.send_to(asio::buffer(text), asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), gatewayPort_));
+}
+
+std::string ReferResponder::receive() {
+  char buf[65536];
+  if (!tcp_) {
+    asio::error_code ec;
+    const std::size_t n = udp_.receive(asio::buffer(buf), 0, ec);
+    return ec ? std::string() : std::string(buf, n);
+  }
+  for (;;) {
+    std::string message;
+    switch (framer_.next(&message)) {
+      case sip::StreamFramer::Next::Message: return message;
+      case sip::StreamFramer::Next::Ping: continue;
+      case sip::StreamFramer::Next::Error: return {};
+      case sip::StreamFramer::Next::NeedMore: break;
+    }
+    asio::error_code ec;
+    const std::size_t n = stream_.read_some(asio::buffer(buf), ec);
+    if (ec) return {};
+    framer_.feed(std::string_view(buf, n));
+  }
+}
+
+std::string ReferResponder::via(const std::string& branch) const {
+  return std::string("Via: SIP/2.0/") + (tcp_ ? "TCP " : "UDP ") + me_ + ";branch=" + branch + "\r\n";
+}
 
 void ReferResponder::dialIn() {
-  const std::string me = "127.0.0.1:" + std::to_string(socket_.local_endpoint().port());
-  const std::string gw = "127.0.0.1:" + std::to_string(gateway_.port());
-  send("INVITE sip:" + room_ + "@" + gw + " SIP/2.0\r\nVia: SIP/2.0/UDP " + me +
-       ";branch=z9hG4bK-bench-invite\r\nMax-Forwards: 70\r\nFrom: <sip:bench@" + me +
-       ">;tag=bench\r\nTo: <sip:" + room_ + "@" + gw + ">\r\nCall-ID: bench-call@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
-       "Contact: <sip:bench@" + me + ">\r\nContent-Length: 0\r\n\r\n");
-  char buf[65536];
+  const std::string gw = "127.0.0.1:" + std::to_string(gatewayPort_);
+  const std::string contact = "<sip:bench@" + me_ + (tcp_ ? ";transport=tcp>" : ">");
+  send("INVITE sip:" + room_ + "@" + gw + " SIP/2.0\r\n" + via("z9hG4bK-bench-invite") + "Max-Forwards: 70\r\n"
+       "From: <sip:bench@" + me_ + ">;tag=bench\r\nTo: <sip:" + room_ + "@" + gw + ">\r\nCall-ID: bench-call@127.0.0.1\r\n"
+       "CSeq: 1 INVITE\r\nContact: " + contact + "\r\nContent-Length: 0\r\n\r\n");
   for (;;) {
-    const std::size_t n = socket_.receive(asio::buffer(buf));
-    auto m = sip::parse(std::string_view(buf, n), nullptr);
+    const std::string text = receive();
+    if (text.empty()) throw std::runtime_error("the gateway closed the bench call's connection");
+    auto m = sip::parse(text, nullptr);
     if (!m || sip::isRequest(m.get()) || sip::status(m.get()) < 200) continue;
     if (sip::status(m.get()) >= 300) throw std::runtime_error("the gateway refused the bench call");
     gatewayTag_ = sip::toTag(m.get());
     break;
   }
-  send("ACK sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/UDP " + me + ";branch=z9hG4bK-bench-ack\r\nMax-Forwards: 70\r\n"
-       "From: <sip:bench@" + me + ">;tag=bench\r\nTo: <sip:" + room_ + "@" + gw + ">;tag=" + gatewayTag_ +
+  send("ACK sip:gateway@" + gw + " SIP/2.0\r\n" + via("z9hG4bK-bench-ack") + "Max-Forwards: 70\r\n"
+       "From: <sip:bench@" + me_ + ">;tag=bench\r\nTo: <sip:" + room_ + "@" + gw + ">;tag=" + gatewayTag_ +
        "\r\nCall-ID: bench-call@127.0.0.1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
   up_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
 void ReferResponder::run() {
-  const std::string me = "127.0.0.1:" + std::to_string(socket_.local_endpoint().port());
-  const std::string gw = "127.0.0.1:" + std::to_string(gateway_.port());
-  char buf[65536];
+  const std::string gw = "127.0.0.1:" + std::to_string(gatewayPort_);
   while (!stopping_) {
-    asio::error_code ec;
-    asio::ip::udp::endpoint from;
-    const std::size_t n = socket_.receive_from(asio::buffer(buf), from, 0, ec);
-    if (ec || stopping_) return;
-    auto m = sip::parse(std::string_view(buf, n), nullptr);
+    const std::string text = receive();
+    if (text.empty() || stopping_) return;
+    auto m = sip::parse(text, nullptr);
     if (!m || !sip::isRequest(m.get())) continue;  // 200s to our NOTIFYs
     if (sip::method(m.get()) != "REFER") {
       send(sip::serialize(sip::newResponse(m.get(), 200, {}).get()));
@@ -67,9 +101,9 @@ void ReferResponder::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     const std::string frag = "SIP/2.0 486 Busy Here";
     ++cseq_;
-    send("NOTIFY sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/UDP " + me + ";branch=z9hG4bK-bench-n" +
-         std::to_string(cseq_) + "\r\nMax-Forwards: 70\r\nFrom: <sip:bench@" + me + ">;tag=bench\r\nTo: <sip:" + room_ +
-         "@" + gw + ">;tag=" + gatewayTag_ + "\r\nCall-ID: bench-call@127.0.0.1\r\nCSeq: " + std::to_string(cseq_) +
+    send("NOTIFY sip:gateway@" + gw + " SIP/2.0\r\n" + via("z9hG4bK-bench-n" + std::to_string(cseq_)) +
+         "Max-Forwards: 70\r\nFrom: <sip:bench@" + me_ + ">;tag=bench\r\nTo: <sip:" + room_ + "@" + gw + ">;tag=" +
+         gatewayTag_ + "\r\nCall-ID: bench-call@127.0.0.1\r\nCSeq: " + std::to_string(cseq_) +
          " NOTIFY\r\nEvent: refer\r\nSubscription-State: terminated;reason=noresource\r\n"
          "Content-Type: message/sipfrag\r\nContent-Length: " + std::to_string(frag.size()) + "\r\n\r\n" + frag);
   }

@@ -1,8 +1,11 @@
 #pragma once
 
-// An in-process SIP user agent for the tight sipRefer loop: it dials into a room once, then answers every REFER
-// with 202 Accepted and reports the transfer as failed (NOTIFY with a 486 sipfrag), so that the same call can be
-// referred again and again. Its messages are parsed and built with the devserver's libosip2 helpers.
+// An in-process SIP user agent for the tight sipRefer loop: it dials into a room once, over UDP or TCP, then
+// answers every REFER with 202 Accepted and reports the transfer as failed (NOTIFY with a 486 sipfrag), so that
+// the same call can be referred again and again. Its messages are parsed and built with the devserver's libosip2
+// helpers, and framed on TCP by the devserver's stream framer.
+
+#include "sip/framing.hpp"
 
 #include <asio.hpp>
 
@@ -15,7 +18,7 @@ namespace daily::bench {
 
 class ReferResponder {
  public:
-  ReferResponder(const std::string& room, std::uint16_t gatewayPort);
+  ReferResponder(const std::string& room, std::uint16_t gatewayPort, bool tcp = false);
   ~ReferResponder();
   /// Sends the INVITE and the ACK for its 200; returns when the call is up.
   void dialIn();
@@ -24,10 +27,17 @@ class ReferResponder {
  private:
   void run();
   void send(const std::string& text);
+  // The next SIP message from the gateway; "" when the socket is closed.
+  std::string receive();
+  std::string via(const std::string& branch) const;
 
   asio::io_context io_;
-  asio::ip::udp::socket socket_;
-  asio::ip::udp::endpoint gateway_;
+  bool tcp_;
+  asio::ip::udp::socket udp_;
+  asio::ip::tcp::socket stream_;
+  devserver::sip::StreamFramer framer_;
+  std::string me_;  // our host:port
+  std::uint16_t gatewayPort_;
   std::string room_;
   std::string gatewayTag_;
   std::uint32_t cseq_ = 1;
