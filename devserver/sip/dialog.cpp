@@ -24,14 +24,16 @@ Dialog Dialog::answering(const osip_message_t* invite, const Flow& from, std::st
   d.remoteTarget = contactUri(invite);
   if (d.remoteTarget.empty()) d.remoteTarget = fromUri(invite);
   d.routeSet = recordRoutes(invite);
-  // Over UDP, in-dialog requests go to the Contact; over a connection, back on the connection the INVITE came in
-  // on (to the Contact's address only once that connection is gone), which is what reaches a caller behind NAT.
+  // In-dialog requests go to the Contact when it is an IP literal, else where the INVITE came from. Over a
+  // connection they go on the one the INVITE came in on while it is open (that is what reaches a caller behind
+  // NAT), and to the Contact's address once it is gone.
   d.peer = from;
-  if (from.protocol == Protocol::Udp) {
-    std::uint16_t port = 0;
-    const std::string host = contactHostPort(invite, &port);
-    if (!host.empty()) {
-      if (auto flow = flowTo(host, port)) d.peer = *flow;
+  std::uint16_t port = 0;
+  const std::string host = contactHostPort(invite, &port);
+  if (!host.empty()) {
+    if (auto flow = flowTo(host, port, from.protocol)) {
+      flow->connection = from.connection;
+      d.peer = *flow;
     }
   }
   return d;

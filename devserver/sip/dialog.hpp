@@ -26,7 +26,7 @@ struct Dialog {
 
   /// Our (UAS) side of the dialog an incoming INVITE asks for (§12.1.1): the remote target is its Contact (its
   /// From URI when it has none), the route set its Record-Routes, and the peer the Contact's address when that is
-  /// an IP literal, otherwise where the INVITE came from.
+  /// an IP literal, otherwise where the INVITE came from; over TCP, with the INVITE's connection, used while open.
   static Dialog answering(const osip_message_t* invite, const Flow& from, std::string localParty,
                           std::string localTag);
   /// Our (UAC) side of a dialog we start with an INVITE to target, sent to peer (§12.1.2 once it is answered).

@@ -5,6 +5,7 @@
 #include "devserver_fixture.hpp"
 #include "events.hpp"
 #include "process.hpp"
+#include "sip/message.hpp"
 
 #include <daily/daily.hpp>
 
@@ -218,6 +219,70 @@ TEST_F(SipTcp, ADialOutToATcpPortNobodyListensOnFailsAtOnceAsUnreachable) {
   ASSERT_TRUE(error);
   EXPECT_EQ(error->payload["errorMsg"], "the callee could not be reached");
   EXPECT_EQ(error->payload["sipStatus"], 0);
+}
+
+// A TCP caller's connection breaks during the call: the gateway's next in-dialog request goes to the caller's
+// Contact (where it listens), on a connection of its own.
+TEST_F(SipTcp, InDialogRequestsFollowTheContactOnceTheCallersConnectionIsGone) {
+  const json room = server.createRoom({{"name", "tcpcall"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
+  asio::io_context io;
+  asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});  // the phone's Contact
+  const std::string contact = "127.0.0.1:" + std::to_string(listener.local_endpoint().port());
+  const std::string gw = "127.0.0.1:" + std::to_string(port);
+  std::string sessionId;
+  {
+    TcpPeer phone(port);
+    phone.send("INVITE sip:tcpcall@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc1\r\n"
+               "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:tcpcall@127.0.0.1>\r\n"
+               "Call-ID: tcp-contact-1\r\nCSeq: 1 INVITE\r\nContact: <sip:phone@" + contact + ";transport=tcp>\r\n"
+               "Content-Length: 0\r\n\r\n");
+    const std::string ok = phone.readUntil([](const std::string& s) {
+      const std::size_t at = s.find("SIP/2.0 200");
+      return at != std::string::npos && s.find("\r\n\r\n", at) != std::string::npos;
+    }, 5s);
+    const std::size_t at = ok.find("SIP/2.0 200");
+    ASSERT_NE(at, std::string::npos) << ok;
+    const std::size_t tag = ok.find(";tag=", ok.find("\r\nTo: ", at));
+    const std::string toTag = ok.substr(tag + 5, ok.find_first_of(";\r", tag + 5) - tag - 5);
+    phone.send("ACK sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc2\r\n"
+               "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:tcpcall@127.0.0.1>;tag=" + toTag +
+               "\r\nCall-ID: tcp-contact-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+    auto connected = events.waitFor("dialin-connected");
+    ASSERT_TRUE(connected);
+    sessionId = connected->payload["sessionId"];
+    // The connection breaks: a message the gateway cannot frame makes it reset the connection, and once the
+    // phone sees the reset the gateway has let the connection go.
+    phone.send("OPTIONS sip:x SIP/2.0\r\n\r\n");
+    ASSERT_TRUE(phone.closedWithin(5s));
+  }
+  auto dtmf = bot.sendDTMF({.sessionId = sessionId, .tones = "5"});
+  // The INFO comes to the Contact's listener, on a new connection; the phone answers it there.
+  asio::ip::tcp::socket incoming(io);
+  listener.non_blocking(true);
+  asio::error_code ec = asio::error::would_block;
+  for (const auto deadline = std::chrono::steady_clock::now() + 5s;
+       ec == asio::error::would_block && std::chrono::steady_clock::now() < deadline;) {
+    pollfd readable{listener.native_handle(), POLLIN, 0};
+    ::poll(&readable, 1, 100);
+    listener.accept(incoming, ec);
+  }
+  ASSERT_FALSE(ec) << "the gateway never connected to the Contact: " << ec.message();
+  std::string info;
+  char buf[4096];
+  incoming.non_blocking(false);
+  while (info.find("\r\n\r\n") == std::string::npos || info.find("Signal=5") == std::string::npos) {
+    const std::size_t n = incoming.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    info.append(buf, n);
+  }
+  ASSERT_EQ(info.rfind("INFO sip:phone@" + contact + ";transport=tcp SIP/2.0", 0), 0u) << info;
+  auto request = devserver::sip::parse(info, nullptr);
+  ASSERT_TRUE(request) << info;
+  asio::write(incoming, asio::buffer(devserver::sip::serialize(devserver::sip::newResponse(request.get(), 200, {}).get())));
+  EXPECT_NO_THROW(dtmf.get());
 }
 
 }  // namespace

@@ -50,6 +50,19 @@ TEST_F(Dialogs, AnsweringTakesTheTargetTheRouteSetAndThePeerFromTheInvite) {
   EXPECT_NE(d.remoteParty.find("sip:alice@example.com"), std::string::npos);
 }
 
+TEST_F(Dialogs, OverTcpThePeerIsTheInvitesConnectionThenTheContact) {
+  auto m = invite();
+  Flow tcp{Protocol::Tcp, from.address, 40000, 7};  // from an ephemeral port, on connection 7
+  Dialog d = Dialog::answering(m.get(), tcp, "<sip:room@127.0.0.1:5060>", "us");
+  EXPECT_EQ(d.peer.protocol, Protocol::Tcp);
+  EXPECT_EQ(d.peer.connection, 7u);                     // used while it is open
+  EXPECT_EQ(d.peer.address.to_string(), "127.0.0.2");  // then the Contact's listening address
+  EXPECT_EQ(d.peer.port, 5072);
+  auto info = d.request("INFO", transport);
+  EXPECT_NE(serialize(info.get()).find("Via: SIP/2.0/TCP "), std::string::npos);
+  EXPECT_EQ(contactUri(info.get()), "sip:gateway@127.0.0.1:5060;transport=tcp");
+}
+
 TEST_F(Dialogs, AContactWithAHostNameLeavesThePeerWhereTheInviteCameFrom) {
   std::string text = kInvite;
   text.replace(text.find("127.0.0.2:5072"), 14, "alice.example.com");
