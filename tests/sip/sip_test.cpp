@@ -31,6 +31,11 @@ devserver::Options fastTimers(std::chrono::milliseconds answerDelay = {}) {
   return o;
 }
 
+bool isFor(const Event& e, const std::string& sessionId) {
+  return e.payload.value("sessionId", "") == sessionId ||
+         (e.payload.contains("participant") && e.payload["participant"].value("session_id", "") == sessionId);
+}
+
 class SipTest : public ::testing::Test {
  protected:
   explicit SipTest(devserver::Options options = fastTimers()) : server(options), dir(tempDir("daily-sip")) {
@@ -75,6 +80,24 @@ class SipTest : public ::testing::Test {
     return connected->payload["sessionId"];
   }
 
+  // A sipp caller running scenario is referred to an agent, and the transfer completes: returns its session id
+  // once the final progress said "transferred" with 200 and the caller left the room.
+  std::string referAndSeeItTransferred(const std::string& scenario, std::unique_ptr<Process>& caller) {
+    joinOwner();
+    caller = sippCaller(scenario);
+    const std::string id = waitForCaller();
+    EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+    auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+    if (!done) {
+      ADD_FAILURE() << "no final sip-refer-progress: " << sippErrors(scenario);
+      return id;
+    }
+    EXPECT_EQ(done->payload["status"], "transferred");
+    EXPECT_EQ(done->payload["sipStatus"], 200);
+    EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+    return id;
+  }
+
   InProcessServer server;
   std::string dir;
   json room;
@@ -82,11 +105,6 @@ class SipTest : public ::testing::Test {
   EventRecorder events{bot};
   std::vector<std::string> sippTransport;  // sipp's -t (UDP when empty)
 };
-
-bool isFor(const Event& e, const std::string& sessionId) {
-  return e.payload.value("sessionId", "") == sessionId ||
-         (e.payload.contains("participant") && e.payload["participant"].value("session_id", "") == sessionId);
-}
 
 TEST_F(SipTest, DialInCallerJoinsTheRoomWithDailyJsEvents) {
   joinOwner();
@@ -354,15 +372,8 @@ TEST_P(SipOverEachTransport, ACallerDialsInAndHangsUp) {
 }
 
 TEST_P(SipOverEachTransport, SipReferReachesACallerThatFollowsIt) {
-  joinOwner();
-  auto caller = sippCaller("caller_accepts_refer.xml");
-  const std::string id = waitForCaller();
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
-  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->payload["status"], "transferred");
-  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
-  EXPECT_EQ(done->payload["sipStatus"], 200);
+  std::unique_ptr<Process> caller;
+  const std::string id = referAndSeeItTransferred("caller_accepts_refer.xml", caller);
   ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
   // What the caller saw on the wire.
@@ -581,14 +592,8 @@ class SipAuthTest : public SipTest {
 };
 
 TEST_F(SipAuthTest, AChallengedReferGoesAgainWithCredentialsAndTheTransferCompletes) {
-  joinOwner();
-  auto caller = sippCaller("caller_challenges_refer.xml");
-  const std::string id = waitForCaller();
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
-  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->payload["status"], "transferred");
-  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  std::unique_ptr<Process> caller;
+  referAndSeeItTransferred("caller_challenges_refer.xml", caller);
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer.xml");  // the digest checked out
   const std::string wire = sippMessages("caller_challenges_refer.xml");
   EXPECT_NE(wire.find("Authorization: Digest username=\"alice\", realm=\"sip.test\""), std::string::npos) << wire;

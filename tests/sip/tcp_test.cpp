@@ -70,14 +70,16 @@ struct TcpPeer {
   }
   // Whether the gateway has dropped the connection within the wait, as a sender finds out: a send to a connection
   // the gateway let go of is reset. (A kernel that gives up on a peer tells it nothing, so reading alone would
-  // never learn.) A lone CRLF every 50 ms is the probe: the gateway skips it, and it starts no message.
+  // never learn.) A lone CRLF at most every 50 ms is the probe: the gateway skips it, and it starts no message.
   bool droppedWithin(std::chrono::milliseconds wait) {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < deadline) {
       asio::error_code ec;
       socket.send(asio::buffer("\r\n", 2), 0, ec);
       if (ec && ec != asio::error::would_block) return true;
-      std::this_thread::sleep_for(50ms);  // the kernel announces nothing: look again, until the deadline
+      // Waits for the reset itself (an error or hang-up on the socket), up to 50 ms before the next probe.
+      pollfd reset{socket.native_handle(), 0, 0};
+      ::poll(&reset, 1, 50);
     }
     return false;
   }

@@ -607,6 +607,17 @@ struct UdpPeer {
     }
     return out;
   }
+  // The next request of a method that arrives within the wait, parsed (others are passed over); null if none.
+  devserver::sip::MessagePtr nextRequest(const std::string& method, std::chrono::milliseconds wait = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto got = receive(left, 1);
+      if (got.empty()) return nullptr;
+      auto parsed = devserver::sip::parse(got[0], nullptr);
+      if (parsed && devserver::sip::isRequest(parsed.get()) && devserver::sip::method(parsed.get()) == method) return parsed;
+    }
+  }
   std::uint16_t port() const { return socket.local_endpoint().port(); }
   asio::ip::udp::socket socket;
   asio::ip::udp::endpoint gateway;
@@ -798,16 +809,6 @@ TEST_F(SipTorture, ADialOutCalleesRepeated200IsAckedAgain) {
   const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(callee.port())}));
   ASSERT_FALSE(s.sessionId.empty());
   // The next request of a method that reaches the callee within 5 s, parsed (others are passed over).
-  auto next = [&](const std::string& method) -> devserver::sip::MessagePtr {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      const auto got = callee.receive(left, 1);
-      if (got.empty()) return nullptr;
-      auto parsed = devserver::sip::parse(got[0], nullptr);
-      if (parsed && devserver::sip::isRequest(parsed.get()) && devserver::sip::method(parsed.get()) == method) return parsed;
-    }
-  };
   auto invite = devserver::sip::parse(callee.receive(5s, 1).at(0), nullptr);
   ASSERT_TRUE(invite);
   ASSERT_EQ(devserver::sip::method(invite.get()), "INVITE");
@@ -815,10 +816,10 @@ TEST_F(SipTorture, ADialOutCalleesRepeated200IsAckedAgain) {
   osip_message_set_contact(ok.get(), ("<sip:bob@127.0.0.1:" + std::to_string(callee.port()) + ">").c_str());
   const std::string okWire = devserver::sip::serialize(ok.get());
   callee.send(okWire);
-  auto first = next("ACK");
+  auto first = callee.nextRequest("ACK");
   ASSERT_TRUE(first) << "the 200 is ACKed";
   callee.send(okWire);  // again, as if the ACK had been lost
-  auto second = next("ACK");
+  auto second = callee.nextRequest("ACK");
   ASSERT_TRUE(second) << "the repeated 200 is ACKed too";
   EXPECT_EQ(devserver::sip::cseq(second.get()), devserver::sip::cseq(invite.get()));
   EXPECT_EQ(devserver::sip::toTag(second.get()), "callee");
@@ -834,34 +835,24 @@ TEST_F(SipTorture, ASecondForkThatAnswersIsAckedAndHungUpAndTheCallStays) {
   await(bot.join({.url = room["url"], .token = server->token({{"is_owner", true}})}));
   UdpPeer forks(io, gateway);  // both forks answer from here, as a forking proxy in front of them would
   const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(forks.port())}));
-  auto next = [&](const std::string& method) -> devserver::sip::MessagePtr {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      const auto got = forks.receive(left, 1);
-      if (got.empty()) return nullptr;
-      auto parsed = devserver::sip::parse(got[0], nullptr);
-      if (parsed && devserver::sip::isRequest(parsed.get()) && devserver::sip::method(parsed.get()) == method) return parsed;
-    }
-  };
   auto answer = [&](const devserver::sip::MessagePtr& invite, const std::string& tag) {
     auto ok = devserver::sip::newResponse(invite.get(), 200, tag);
     osip_message_set_contact(ok.get(), ("<sip:" + tag + "@127.0.0.1:" + std::to_string(forks.port()) + ">").c_str());
     forks.send(devserver::sip::serialize(ok.get()));
   };
-  auto invite = next("INVITE");
+  auto invite = forks.nextRequest("INVITE");
   ASSERT_TRUE(invite);
   answer(invite, "first");
-  auto ack1 = next("ACK");
+  auto ack1 = forks.nextRequest("ACK");
   ASSERT_TRUE(ack1);
   EXPECT_EQ(devserver::sip::toTag(ack1.get()), "first");
   ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return e.payload["participant"]["session_id"] == s.sessionId; }));
   answer(invite, "second");
-  auto ack2 = next("ACK");
+  auto ack2 = forks.nextRequest("ACK");
   ASSERT_TRUE(ack2) << "the second fork's 2xx is ACKed";
   EXPECT_EQ(devserver::sip::toTag(ack2.get()), "second");
   EXPECT_EQ(devserver::sip::requestUri(ack2.get()), "sip:second@127.0.0.1:" + std::to_string(forks.port()));
-  auto bye = next("BYE");
+  auto bye = forks.nextRequest("BYE");
   ASSERT_TRUE(bye) << "and its dialog is hung up";
   EXPECT_EQ(devserver::sip::toTag(bye.get()), "second");
   EXPECT_EQ(devserver::sip::callId(bye.get()), devserver::sip::callId(invite.get()));
