@@ -21,6 +21,9 @@ struct Options {
   // "USER:PASSWORD[@REALM]": credentials for peers that challenge the gateway's requests (401/407), per realm
   // (none: any realm). The constructor throws std::invalid_argument for one not of that form.
   std::vector<std::string> sipCredentials;
+  // "sip:HOST[:PORT][;transport=tcp]": the outbound proxy the gateway's dial-outs and bridged calls go through
+  // (HOST an IP address); empty: straight to the target. The constructor throws std::invalid_argument for a bad one.
+  std::string sipOutboundProxy;
   std::string apiKey = "devserver-api-key";
   std::chrono::milliseconds sipT1{500};
   std::chrono::milliseconds sipTransactionTimeout{32000};

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--sip-auth", options.sipCredentials,
                  "USER:PASSWORD[@REALM] for peers that challenge the gateway (401/407); repeatable; no realm = any")
       ->allow_extra_args(false);
+  app.add_option("--sip-outbound-proxy", options.sipOutboundProxy,
+                 "sip:HOST[:PORT][;transport=tcp] (HOST an IP address) that dial-outs and bridged calls go through");
   app.add_option("--api-key", options.apiKey,
                  "REST bearer key and meeting-token signing secret (default: $DAILY_API_KEY or a fixed dev key)");
   app.add_option("--sip-t1-ms", t1, "SIP timer T1 in ms (retransmission base)")->capture_default_str();

@@ -75,7 +75,7 @@ struct Server final : Devserver::Impl {
                 GatewayOptions{options.host, options.sipPort, options.sipT1, std::chrono::milliseconds(4000),
                                options.sipTransactionTimeout, options.sipAnswerDelay, options.sipTcpPort,
                                options.sipTcpMessageTimeout, options.sipTcpIdleTimeout,
-                               credentialsOf(options.sipCredentials)}) {}
+                               credentialsOf(options.sipCredentials), options.sipOutboundProxy}) {}
 
   static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
     std::vector<sip::Credentials> out;

@@ -1,16 +1,24 @@
 #include "sip/dialog.hpp"
 
 namespace daily::devserver::sip {
-namespace {
 
-// Contact and route set, as every request we send within a dialog carries them.
-void finish(MessagePtr& request, const Dialog& dialog, const Transport& transport) {
-  if (!request) return;
-  osip_message_set_contact(request.get(), transport.contact(dialog.peer.protocol).c_str());
-  for (const auto& route : dialog.routeSet) osip_message_set_route(request.get(), route.c_str());
+std::optional<Flow> flowToUri(const std::string& uri, Protocol fallback) {
+  auto target = uriTarget(uri);
+  if (!target || target->secure) return std::nullopt;
+  Protocol protocol = fallback;
+  if (target->transport == "udp") protocol = Protocol::Udp;
+  else if (target->transport == "tcp") protocol = Protocol::Tcp;
+  else if (!target->transport.empty()) return std::nullopt;
+  return flowTo(target->host, target->port, protocol);
 }
 
-}  // namespace
+bool behindNat(const osip_message_t* request, const Flow& from) {
+  if (from.protocol != Protocol::Udp) return false;  // over TCP the source port is always the connection's own
+  std::uint16_t port = 0;
+  const std::string host = topViaHostPort(request, &port);
+  const auto sentBy = flowTo(host, port);
+  return sentBy && (sentBy->address != from.address || sentBy->port != from.port);
+}
 
 Dialog Dialog::answering(const osip_message_t* invite, const Flow& from, std::string localParty,
                          std::string localTag) {
@@ -24,29 +32,29 @@ Dialog Dialog::answering(const osip_message_t* invite, const Flow& from, std::st
   d.remoteTarget = contactUri(invite);
   if (d.remoteTarget.empty()) d.remoteTarget = fromUri(invite);
   d.routeSet = recordRoutes(invite);
-  // In-dialog requests go to the Contact when it is an IP literal, else where the INVITE came from. Over a
-  // connection they go on the one the INVITE came in on while it is open (that is what reaches a caller behind
-  // NAT), and to the Contact's address once it is gone.
   d.peer = from;
-  std::uint16_t port = 0;
-  const std::string host = contactHostPort(invite, &port);
-  if (!host.empty()) {
-    if (auto flow = flowTo(host, port, from.protocol)) {
-      flow->connection = from.connection;
-      d.peer = *flow;
-    }
+  // A proxy on the path handles its callers' NATs; a caller that reached us directly through one is answered
+  // where its packets come from (symmetric signalling, as RFC 3581 does for responses).
+  d.natted = d.routeSet.empty() && behindNat(invite, from);
+  if (d.natted) return d;
+  if (auto hop = flowToUri(d.nextHopUri(), from.protocol)) {
+    // Over a connection: the INVITE's, while it is open (the next hop sent it: the first proxy, or the caller),
+    // then a connection to the hop's listening address.
+    if (hop->protocol == from.protocol) hop->connection = from.connection;
+    d.peer = *hop;
   }
   return d;
 }
 
 Dialog Dialog::calling(std::string callId, std::string localParty, const std::string& target, const Flow& peer,
-                       std::string localTag) {
+                       std::string localTag, std::vector<std::string> preloadedRoutes) {
   Dialog d;
   d.callId = std::move(callId);
   d.localTag = std::move(localTag);
   d.localParty = std::move(localParty);
   d.remoteParty = "<" + target + ">";
   d.remoteTarget = target;
+  d.routeSet = std::move(preloadedRoutes);
   d.peer = peer;
   return d;
 }
@@ -54,42 +62,51 @@ Dialog Dialog::calling(std::string callId, std::string localParty, const std::st
 void Dialog::confirm(const osip_message_t* response) {
   remoteTag = toTag(response);
   if (!contactUri(response).empty()) remoteTarget = contactUri(response);
-  // The Contact's address, over the protocol the INVITE used (and on its connection when that is where it
-  // points).
-  std::uint16_t port = 0;
-  const std::string host = contactHostPort(response, &port);
-  if (!host.empty()) {
-    if (auto flow = flowTo(host, port, peer.protocol)) {
-      if (flow->address == peer.address && flow->port == peer.port) flow->connection = peer.connection;
-      peer = *flow;
-    }
-  }
   auto routes = recordRoutes(response);
   routeSet.assign(routes.rbegin(), routes.rend());
+  if (auto hop = flowToUri(nextHopUri(), peer.protocol)) {
+    if (hop->protocol == peer.protocol && hop->address == peer.address && hop->port == peer.port)
+      hop->connection = peer.connection;
+    peer = *hop;
+  }
 }
 
 bool Dialog::matches(const osip_message_t* request) const {
   return sip::callId(request) == callId && toTag(request) == localTag && fromTag(request) == remoteTag;
 }
 
+MessagePtr Dialog::addressed(const std::string& method, std::uint32_t number, const std::string& via,
+                             const Transport& transport) const {
+  std::string requestUri = remoteTarget;
+  std::vector<std::string> routes = routeSet;
+  if (!routes.empty()) {
+    auto first = uriTarget(routes.front());
+    if (first && !first->looseRouter) {  // a strict router (RFC 2543's kind) wants to be the Request-URI
+      requestUri = uriOf(routes.front());
+      routes.erase(routes.begin());
+      routes.push_back("<" + remoteTarget + ">");
+    }
+  }
+  auto r = newRequest(method, requestUri, via, from(), to(), callId, number);
+  if (!r) return r;
+  osip_message_set_contact(r.get(), transport.contact(peer.protocol).c_str());
+  for (const auto& route : routes) osip_message_set_route(r.get(), route.c_str());
+  return r;
+}
+
 MessagePtr Dialog::request(const std::string& method, const Transport& transport) {
   std::string branch;
-  auto r = newRequest(method, remoteTarget, transport.newVia(&branch, peer.protocol), from(), to(), callId, ++localCseq);
-  finish(r, *this, transport);
-  return r;
+  const std::string via = transport.newVia(&branch, peer.protocol);
+  return addressed(method, ++localCseq, via, transport);
 }
 
 MessagePtr Dialog::ackFor2xx(const Transport& transport) const {
   std::string branch;
-  auto ack = newRequest("ACK", remoteTarget, transport.newVia(&branch, peer.protocol), from(), to(), callId, localCseq);
-  finish(ack, *this, transport);
-  return ack;
+  return addressed("ACK", localCseq, transport.newVia(&branch, peer.protocol), transport);
 }
 
 MessagePtr Dialog::invite(const Transport& transport, std::string* branch) const {
-  auto r = newRequest("INVITE", remoteTarget, transport.newVia(branch, peer.protocol), from(), to(), callId, localCseq);
-  if (r) osip_message_set_contact(r.get(), transport.contact(peer.protocol).c_str());
-  return r;
+  return addressed("INVITE", localCseq, transport.newVia(branch, peer.protocol), transport);
 }
 
 MessagePtr Dialog::cancelOf(const osip_message_t* invite) const {
@@ -99,6 +116,7 @@ MessagePtr Dialog::cancelOf(const osip_message_t* invite) const {
   auto cancel = newRequest("CANCEL", requestUri(invite), viaText ? viaText : "", fromHeader(invite),
                            toHeader(invite), callId, cseq(invite));
   osip_free(viaText);
+  if (cancel) copyRoutes(invite, cancel.get());
   return cancel;
 }
 

@@ -8,10 +8,20 @@
 #include "sip/transport.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace daily::devserver::sip {
+
+/// The flow to where a SIP URI (or name-addr) leads, before DNS: its host when that is an IP literal, its port,
+/// and the protocol its transport parameter names (`fallback` when it names none). nullopt for a host name, a
+/// sips: URI or a transport the gateway does not speak (TLS among them, for now).
+std::optional<Flow> flowToUri(const std::string& uri, Protocol fallback = Protocol::Udp);
+
+/// Whether an INVITE came through a NAT that rewrote its source (RFC 3581's case): over UDP, its top Via's
+/// sent-by is not the address and port it came from. A Contact such a caller gives names its private address.
+bool behindNat(const osip_message_t* request, const Flow& from);
 
 struct Dialog {
   std::string callId;
@@ -20,27 +30,35 @@ struct Dialog {
   std::string localParty;    // our From in requests we send, without tag ("<sip:room@host:port>")
   std::string remoteParty;   // their address, without tag
   std::string remoteTarget;  // where in-dialog requests are addressed: their Contact URI
-  std::vector<std::string> routeSet;
+  std::vector<std::string> routeSet;  // name-addrs, first hop first
+  bool natted = false;               // the peer is the NAT binding the INVITE came from, not the Contact
   std::uint32_t localCseq = 1;
   Flow peer;  // where in-dialog requests go
 
   /// Our (UAS) side of the dialog an incoming INVITE asks for (§12.1.1): the remote target is its Contact (its
-  /// From URI when it has none), the route set its Record-Routes, and the peer the Contact's address when that is
-  /// an IP literal, otherwise where the INVITE came from; over TCP, with the INVITE's connection, used while open.
+  /// From URI when it has none) and the route set its Record-Routes. The peer (the next hop) is the first route
+  /// when there is a route set, otherwise the Contact; but the address the INVITE came from when that next hop is
+  /// not an IP literal, or when the caller is behind a NAT (behindNat) and there is no route set. Over TCP the
+  /// peer keeps the INVITE's connection, used while it is open: it leads to the same next hop.
   static Dialog answering(const osip_message_t* invite, const Flow& from, std::string localParty,
                           std::string localTag);
   /// Our (UAC) side of a dialog we start with an INVITE to target, sent to peer (§12.1.2 once it is answered).
+  /// A route set given here is pre-loaded (§8.1.2: an outbound proxy, peer being its address) and is carried by
+  /// the INVITE, its CANCEL and its ACKs, until the 2xx's Record-Routes replace it.
   static Dialog calling(std::string callId, std::string localParty, const std::string& target, const Flow& peer,
-                        std::string localTag);
-  /// Completes a dialog of ours from the 2xx that answered its INVITE: the remote tag, the remote target and peer
-  /// from its Contact, and its Record-Routes reversed as the route set.
+                        std::string localTag, std::vector<std::string> preloadedRoutes = {});
+  /// Completes a dialog of ours from the 2xx that answered its INVITE: the remote tag, the remote target from its
+  /// Contact, its Record-Routes reversed as the route set, and the peer at the next hop they give (the first
+  /// route, else the Contact), over the INVITE's protocol and connection when that hop is where the INVITE went.
   void confirm(const osip_message_t* response);
 
   /// Whether request belongs to this dialog: the same Call-ID, our tag in its To, theirs in its From.
   bool matches(const osip_message_t* request) const;
 
   /// A new request within the dialog (§12.2.1.1): the next CSeq, a new Via from transport, our Contact and the
-  /// route set.
+  /// route set. With a loose router first (`;lr`) the Request-URI is the remote target and the Routes are the
+  /// route set; with a strict router first, the Request-URI is that router's URI and the remote target goes last
+  /// among the Routes.
   MessagePtr request(const std::string& method, const Transport& transport);
   /// The ACK for the 2xx to our INVITE (§13.2.2.4): the INVITE's CSeq, a new branch.
   MessagePtr ackFor2xx(const Transport& transport) const;
@@ -51,6 +69,13 @@ struct Dialog {
 
   std::string from() const { return localParty + ";tag=" + localTag; }
   std::string to() const { return remoteParty + (remoteTag.empty() ? "" : ";tag=" + remoteTag); }
+
+ private:
+  /// A request of this dialog with the given CSeq and Via, addressed by the route set, with our Contact.
+  MessagePtr addressed(const std::string& method, std::uint32_t number, const std::string& via,
+                       const Transport& transport) const;
+  /// The URI that names the next hop: the first route, else the remote target.
+  std::string nextHopUri() const { return routeSet.empty() ? remoteTarget : uriOf(routeSet.front()); }
 };
 
 }  // namespace daily::devserver::sip

@@ -55,6 +55,19 @@ bool asksForTls(const std::string& uri) {
 constexpr const char* kNoTls = "the devserver cannot call sips: or transport=tls targets yet (no SIP over TLS), and "
                                "will not call them in the clear";
 
+constexpr const char* kNeedsAddress = "must be a SIP URI with an IP address host (the devserver does no DNS; with "
+                                     "--sip-outbound-proxy, the proxy routes any host)";
+
+// The outbound proxy as a route: checked, with ";lr" (an outbound proxy is a loose router, §8.1.2).
+std::string outboundRoute(const std::string& proxy) {
+  if (proxy.empty()) return {};
+  auto target = sip::uriTarget(proxy);
+  if (!target || !sip::flowToUri(proxy))
+    throw std::invalid_argument("the SIP outbound proxy must be a sip: URI with an IP address host and UDP or "
+                                "TCP, as sip:192.0.2.1:5060;transport=tcp: " + proxy);
+  return target->looseRouter ? proxy : proxy + ";lr";
+}
+
 bool knownMethod(const std::string& method) {
   return std::any_of(kKnownMethods.begin(), kKnownMethods.end(), [&](const char* m) { return method == m; });
 }
@@ -118,6 +131,7 @@ struct Gateway::Impl {
       : io(io_),
         hub(hub_),
         options(std::move(options_)),
+        outboundProxy(outboundRoute(options.outboundProxy)),
         timers(io_),
         udp(io_, options.host, options.port),
         tcp(io_, timers, sip::TcpOptions{options.host, 0, {}, options.tcpMessageTimeout, options.tcpIdleTimeout}),
@@ -134,6 +148,7 @@ struct Gateway::Impl {
   asio::io_context& io;
   Hub& hub;
   GatewayOptions options;
+  const std::string outboundProxy;  // options.outboundProxy as a route's URI, "" when none
   // The SIP layers, bottom up. The legs below hold timers of `timers`, so it is declared first (destroyed last).
   sip::AsioTimers timers;
   sip::UdpTransport udp;
@@ -765,9 +780,20 @@ struct Gateway::Impl {
   }
 
   // Prepares an INVITE for a new leg of ours (dial-out, or the far side of a bridge); null when target is not a
-  // SIP URI with an IP address host.
+  // SIP URI, or names a host that is not an IP address and there is no outbound proxy to route it.
   std::shared_ptr<Leg> invite(const std::string& room, const std::string& target, const std::string& fromParty,
                               const std::string& displayName) {
+    if (!sip::uriTarget(target)) return nullptr;
+    // The first hop: the outbound proxy (a pre-loaded route, §8.1.2), else the target itself.
+    std::vector<std::string> routes;
+    std::optional<Flow> hop;
+    if (!outboundProxy.empty()) {
+      routes.push_back("<" + outboundProxy + ">");
+      hop = sip::flowToUri(outboundProxy);
+    } else {
+      hop = sip::flowToUri(target);
+    }
+    if (!hop) return nullptr;
     auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
     leg->room = room;
@@ -775,28 +801,13 @@ struct Gateway::Impl {
     leg->state = LegState::Calling;
     leg->dialog = sip::Dialog::calling(detail::randomHex(12) + "@" + options.host,
                                        (displayName.empty() ? "" : "\"" + displayName + "\" ") + fromParty, target,
-                                       Flow{}, detail::randomHex(6));
+                                       *hop, detail::randomHex(6), std::move(routes));
     leg->destination = target;
     std::string branch;
     auto request = leg->dialog.invite(transport, &branch);
     if (!request) return nullptr;
     sip::addHeader(request.get(), "Allow", kAllow);
     sip::setBody(request.get(), "application/sdp", sdp({}));
-    osip_uri_t* uri = request->req_uri;
-    const std::uint16_t port = uri->port ? static_cast<std::uint16_t>(std::strtoul(uri->port, nullptr, 10)) : 5060;
-    osip_uri_param_t* transportParam = nullptr;
-    osip_uri_uparam_get_byname(uri, const_cast<char*>("transport"), &transportParam);
-    const bool overTcp = transportParam && transportParam->gvalue && osip_strcasecmp(transportParam->gvalue, "tcp") == 0;
-    auto peer = sip::flowTo(uri->host ? uri->host : "", port, overTcp ? sip::Protocol::Tcp : sip::Protocol::Udp);
-    if (!peer || peer->port == 0) return nullptr;
-    leg->dialog.peer = *peer;
-    // Via and Contact were written for UDP: write them again for the transport the target asks for.
-    if (overTcp) {
-      request = leg->dialog.invite(transport, &branch);
-      if (!request) return nullptr;
-      sip::addHeader(request.get(), "Allow", kAllow);
-      sip::setBody(request.get(), "application/sdp", sdp({}));
-    }
     leg->invite = std::move(request);
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
@@ -859,7 +870,7 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, std::string("startDialOut: ") + kNoTls), {});
     auto leg = invite(room, params.value("sipUri", std::string()), "<" + hub.sipEndpoint(*r) + ">", displayName);
     if (!leg)
-      return reply(wireError(ErrorCode::InvalidArgument, "startDialOut: sipUri must name an IP address host (the devserver does no DNS)"), {});
+      return reply(wireError(ErrorCode::InvalidArgument, std::string("startDialOut: sipUri ") + kNeedsAddress), {});
     leg->userId = params.value("userId", std::string());
     leg->sipFrom = hub.sipEndpoint(*r);
     const std::string sessionId = leg->sessionId;
@@ -935,7 +946,7 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, "the devserver transfers to SIP URIs only (no PSTN)"), {});
     if (asksForTls(toEndPoint)) return reply(wireError(ErrorCode::InvalidArgument, kNoTls), {});
     auto far = invite({}, toEndPoint, caller->dialog.remoteParty, {});
-    if (!far) return reply(wireError(ErrorCode::InvalidArgument, "toEndPoint must name an IP address host (the devserver does no DNS)"), {});
+    if (!far) return reply(wireError(ErrorCode::InvalidArgument, std::string("toEndPoint ") + kNeedsAddress), {});
     caller->referTo = toEndPoint;
     transferWebhook(room, *caller, "calltransfer.triggered", toEndPoint, false);
     transferWebhook(room, *caller, "calltransfer.initiated", toEndPoint, false);

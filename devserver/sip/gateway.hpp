@@ -39,6 +39,10 @@ struct GatewayOptions {
   std::chrono::milliseconds tcpIdleTimeout{std::chrono::minutes(15)};
   /// What the gateway answers a 401 or 407 to its INVITE, REFER, INFO or BYE with (RFC 3261 22.2), per realm.
   std::vector<sip::Credentials> credentials;
+  /// An outbound proxy for the calls the gateway makes (RFC 3261 8.1.2): "sip:HOST[:PORT][;transport=tcp]", HOST
+  /// an IP address. Their INVITEs go to it with a Route to it (";lr" added), and it routes them by their
+  /// Request-URI, so any target host is then fine. Empty: INVITEs go straight to the target.
+  std::string outboundProxy;
 };
 
 class Gateway {
@@ -46,6 +50,7 @@ class Gateway {
   /// Answers a telephony request: error set on failure, result otherwise.
   using Reply = std::function<void(const std::optional<protocol::WireError>& error, const nlohmann::json& result)>;
 
+  /// Throws std::invalid_argument for an outbound proxy that is not a sip: URI with an IP address host.
   Gateway(asio::io_context& io, Hub& hub, GatewayOptions options);
   ~Gateway();
   Gateway(const Gateway&) = delete;

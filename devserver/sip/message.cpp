@@ -138,6 +138,17 @@ std::string topSentBy(const osip_message_t* m) {
   return host + ":" + (via->port ? via->port : "");
 }
 
+std::string topViaHostPort(const osip_message_t* m, std::uint16_t* port) {
+  auto* via = static_cast<osip_via_t*>(osip_list_get(&m->vias, 0));
+  if (!via || !via->host) return {};
+  *port = 5060;
+  if (via->port && isDigits(via->port)) {
+    const unsigned long p = std::strtoul(via->port, nullptr, 10);
+    if (p > 0 && p <= 65535) *port = static_cast<std::uint16_t>(p);
+  }
+  return via->host;
+}
+
 std::string fromTag(const osip_message_t* m) { return genericParam(&m->from->gen_params, "tag"); }
 std::string toTag(const osip_message_t* m) { return genericParam(&m->to->gen_params, "tag"); }
 
@@ -203,6 +214,48 @@ std::vector<std::string> recordRoutes(const osip_message_t* m) {
     if (rr && osip_record_route_to_str(rr, &s) == 0) out.push_back(take(s));
   }
   return out;
+}
+
+void copyRoutes(const osip_message_t* from, osip_message_t* to) {
+  for (int i = 0; i < osip_list_size(&from->routes); ++i) {
+    osip_route_t* r = nullptr;
+    if (osip_route_clone(static_cast<osip_route_t*>(osip_list_get(&from->routes, i)), &r) == 0)
+      osip_list_add(&to->routes, r, -1);
+  }
+}
+
+std::optional<UriTarget> uriTarget(const std::string& uri) {
+  osip_uri_t* url = nullptr;
+  if (osip_uri_init(&url) != 0) return std::nullopt;
+  std::unique_ptr<osip_uri_t, void (*)(osip_uri_t*)> guard(url, osip_uri_free);
+  if (osip_uri_parse(url, uriOf(uri).c_str()) != 0 || !url->host || !url->scheme) return std::nullopt;
+  UriTarget target;
+  if (osip_strcasecmp(url->scheme, "sips") == 0) target.secure = true;
+  else if (osip_strcasecmp(url->scheme, "sip") != 0) return std::nullopt;
+  target.host = url->host;
+  if (target.host.empty()) return std::nullopt;
+  if (url->port && *url->port) {
+    if (!isDigits(url->port)) return std::nullopt;
+    const unsigned long port = std::strtoul(url->port, nullptr, 10);
+    if (port == 0 || port > 65535) return std::nullopt;
+    target.port = static_cast<std::uint16_t>(port);
+  }
+  osip_uri_param_t* param = nullptr;
+  if (osip_uri_uparam_get_byname(url, const_cast<char*>("transport"), &param) == 0 &&
+      param && param->gvalue) {
+    target.transport = param->gvalue;
+    for (char& c : target.transport) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  param = nullptr;
+  target.looseRouter = osip_uri_uparam_get_byname(url, const_cast<char*>("lr"), &param) == 0;
+  return target;
+}
+
+std::string uriOf(const std::string& nameAddr) {
+  const auto open = nameAddr.find('<');
+  const auto close = nameAddr.find('>', open == std::string::npos ? 0 : open);
+  if (open == std::string::npos || close == std::string::npos) return nameAddr;
+  return nameAddr.substr(open + 1, close - open - 1);
 }
 
 std::string header(const osip_message_t* m, const char* name) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,8 @@ std::string topBranch(const osip_message_t* m);
 void markSource(osip_message_t* request, const std::string& address, std::uint16_t port);
 /// The top Via's sent-by, "host:port" with the host in lower case and the port as written ("" when absent).
 std::string topSentBy(const osip_message_t* m);
+/// The top Via's sent-by host and port (5060 when it names none): "" when there is none.
+std::string topViaHostPort(const osip_message_t* m, std::uint16_t* port);
 std::string fromTag(const osip_message_t* m);
 std::string toTag(const osip_message_t* m);
 std::string fromHeader(const osip_message_t* m);  // the whole From value, e.g. "\"Bob\" <sip:bob@x>;tag=1"
@@ -50,6 +53,25 @@ std::string requestUser(const osip_message_t* m);
 std::string contactUri(const osip_message_t* m);  // first Contact's URI, "" when none
 std::string contactHostPort(const osip_message_t* m, std::uint16_t* port);  // host and port of the first Contact
 std::vector<std::string> recordRoutes(const osip_message_t* m);  // each "<sip:...;lr>", in message order
+/// Gives `to` the Route headers of `from`, in order: a CANCEL's and a non-2xx ACK's are their INVITE's (§9.1,
+/// §17.1.1.3).
+void copyRoutes(const osip_message_t* from, osip_message_t* to);
+
+/// What a SIP URI says of where it leads, before any DNS: its host (IPv6 without brackets), its port (5060 when
+/// it names none), its transport parameter in lower case ("" when none), whether it is a sips: URI, and whether
+/// it has `lr` (a loose router's, RFC 3261 §16.4).
+struct UriTarget {
+  std::string host;
+  std::uint16_t port = 5060;
+  std::string transport;
+  bool secure = false;
+  bool looseRouter = false;
+};
+/// Reads a URI or a name-addr ("sip:p1:5070;lr", "<sip:p1;lr>", "\"P\" <sip:p1>"); nullopt when it is not a sip: or
+/// sips: URI with a host and a valid port.
+std::optional<UriTarget> uriTarget(const std::string& uri);
+/// The URI of a name-addr ("<sip:p1;lr>" -> "sip:p1;lr"); anything else as it is.
+std::string uriOf(const std::string& nameAddr);
 /// The value of the first header named name (case-insensitive, long form), "" when absent.
 std::string header(const osip_message_t* m, const char* name);
 /// Every comma-separated token of every header named name (case-insensitive, long form), trimmed, in order:

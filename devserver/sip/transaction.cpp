@@ -198,11 +198,7 @@ std::string TransactionLayer::ackForFailure(osip_message_t* response, const std:
   auto ack = newRequest("ACK", requestUri(invite.get()), viaText ? viaText : "", fromHeader(invite.get()),
                         toHeader(response), callId(invite.get()), cseq(invite.get()));
   osip_free(viaText);
-  for (int i = 0; ack && i < osip_list_size(&invite->routes); ++i) {
-    osip_route_t* r = nullptr;
-    osip_route_clone(static_cast<osip_route_t*>(osip_list_get(&invite->routes, i)), &r);
-    osip_list_add(&ack->routes, r, -1);
-  }
+  if (ack) copyRoutes(invite.get(), ack.get());
   return ack ? serialize(ack.get()) : std::string();
 }
 
