@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev
   # real SIP peers for the tests and the demo; curl and jq for the demo's REST calls
   sip-tester baresip-core curl jq
+  # a Record-Routing SIP proxy in front of the gateway (a test peer only: kamailio is GPL and nothing links it)
+  kamailio
   # certificates made by the TLS tests; network namespaces and tc netem for the packet-loss tests
   openssl iproute2 iptables
   # fuzzing (scripts/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
@@ -35,3 +37,7 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts kamailio as a service where systemd runs: the tests start their own, and port 5060 must stay free.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now kamailio >/dev/null 2>&1 || true
+fi

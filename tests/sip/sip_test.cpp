@@ -4,6 +4,7 @@
 #include "baresip.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
+#include "kamailio.hpp"
 #include "process.hpp"
 
 #include <daily/daily.hpp>
@@ -47,8 +48,10 @@ class SipTest : public ::testing::Test {
 
   // A sipp caller dialing into the room with one of tests/sip/scenarios.
   std::unique_ptr<Process> sippCaller(const std::string& scenario) {
-    return sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario, "-s", "support"},
-                scenario);
+    std::vector<std::string> args{"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario,
+                                  "-s", "support"};
+    args.insert(args.end(), sippCallerArgs.begin(), sippCallerArgs.end());
+    return sipp(args, scenario);
   }
   // A sipp user agent server (a callee or a transfer target) listening on port.
   std::unique_ptr<Process> sippServer(const std::string& scenario, int port) {
@@ -104,6 +107,7 @@ class SipTest : public ::testing::Test {
   CallClient bot;
   EventRecorder events{bot};
   std::vector<std::string> sippTransport;  // sipp's -t (UDP when empty)
+  std::vector<std::string> sippCallerArgs;  // more arguments for sippCaller's sipp
 };
 
 TEST_F(SipTest, DialInCallerJoinsTheRoomWithDailyJsEvents) {
@@ -623,6 +627,86 @@ TEST_F(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsSta
   EXPECT_EQ(e.sipStatus(), 407);
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer_407.xml");
   EXPECT_EQ(sippMessages("caller_challenges_refer_407.xml").find("Proxy-Authorization:"), std::string::npos);
+}
+
+// kamailio as a Record-Routing proxy between the gateway and its SIP peers: sipp callers send to it (-rsa) and
+// their dialogs go through it; the gateway's dial-outs go to it as their outbound proxy. Whatever the gateway sends
+// within those dialogs must go through it too: a caller behind such a proxy is often reachable only through it.
+// Each request sipp gets is checked to have come through the proxy (kamailio's Via on top of the gateway's).
+struct WithAProxy {
+  WithAProxy() : proxyDir(tempDir("daily-proxy")), proxy(proxyDir, freeSipPort()) {}
+  std::string proxyDir;
+  KamailioProxy proxy;
+};
+
+class SipThroughAProxy : public WithAProxy, public SipTest {
+ protected:
+  SipThroughAProxy() : SipTest(throughProxy(proxy)) {
+    sippCallerArgs = {"-rsa", "127.0.0.1:" + std::to_string(proxy.port())};
+  }
+  static devserver::Options throughProxy(const KamailioProxy& proxy) {
+    devserver::Options o = fastTimers();
+    o.sipOutboundProxy = "sip:127.0.0.1:" + std::to_string(proxy.port());
+    return o;
+  }
+  // The request that sipp's wire log has, as it arrived: with the proxy's Via above the gateway's.
+  void expectThroughTheProxy(const std::string& wire, const std::string& request) {
+    const std::size_t at = wire.find(request);
+    ASSERT_NE(at, std::string::npos) << wire << "\nkamailio:\n" << proxy.log();
+    const std::string message = wire.substr(at, wire.find("\n\n", at) - at);
+    const std::size_t proxyVia = message.find("Via: SIP/2.0/UDP 127.0.0.1:" + std::to_string(proxy.port()) + ";");
+    const std::size_t gatewayVia = message.find("Via: SIP/2.0/UDP 127.0.0.1:" + std::to_string(server.sipPort()) + ";");
+    EXPECT_NE(proxyVia, std::string::npos) << "not through the proxy:\n" << message;
+    EXPECT_LT(proxyVia, gatewayVia) << message;
+  }
+};
+
+TEST_F(SipThroughAProxy, ACallerBehindTheProxyIsReferredAndHungUpThroughIt) {
+  std::unique_ptr<Process> caller;
+  referAndSeeItTransferred("caller_accepts_refer.xml", caller);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  // The INVITE was Record-Routed, and what the gateway sent afterwards followed the route.
+  EXPECT_NE(wire.find("Record-Route: <sip:127.0.0.1:" + std::to_string(proxy.port()) + ";lr"), std::string::npos) << wire;
+  expectThroughTheProxy(wire, "REFER sip:caller@");
+  expectThroughTheProxy(wire, "BYE sip:caller@");
+  EXPECT_EQ(proxy.relayed("REFER"), 1) << proxy.log();
+  EXPECT_EQ(proxy.relayed("BYE"), 1) << proxy.log();
+}
+
+TEST_F(SipThroughAProxy, DtmfReachesACallerBehindTheProxyThroughIt) {
+  joinOwner();
+  auto caller = sippCaller("caller_dtmf.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "1#b"})));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_dtmf.xml");
+  expectThroughTheProxy(sippMessages("caller_dtmf.xml"), "INFO sip:caller@");
+}
+
+TEST_F(SipThroughAProxy, ADialOutGoesThroughTheOutboundProxyWhichRoutesAHostName) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_answers.xml", port);
+  // A host name that the gateway cannot resolve (it does no DNS) and the proxy can route.
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@callee.test:" + std::to_string(port)}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }))
+      << sippErrors("callee_answers.xml") << "\nkamailio:\n" << proxy.log();
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_answers.xml");
+  const std::string wire = sippMessages("callee_answers.xml");
+  expectThroughTheProxy(wire, "INVITE sip:bob@127.0.0.1:");  // the proxy routed callee.test
+  expectThroughTheProxy(wire, "ACK sip:");
+  expectThroughTheProxy(wire, "BYE sip:callee@");
+  EXPECT_EQ(proxy.relayed("INVITE"), 1) << proxy.log();
+}
+
+TEST(SipOutboundProxy, OneThatIsNotASipUriWithAnAddressIsRefused) {
+  for (const std::string bad : {"proxy.example.com", "sip:proxy.example.com", "sips:127.0.0.1", "sip:127.0.0.1;transport=tls"}) {
+    devserver::Options o;
+    o.sipOutboundProxy = bad;
+    EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument) << bad;
+  }
 }
 
 class SipRingingTest : public SipTest {
