@@ -2,13 +2,15 @@
 // dropped in each direction, and the bot referring every one of them. RFC 3261's retransmissions (the gateway's
 // and the phones') must carry every call and every transfer through.
 //
-// The namespace, the veth pair and the loss are made by the test itself (it needs root, as CI has). Loss comes
-// from tc netem where the kernel has it; kernels built without netem (this project's CI machines among them)
-// get the same random 20 % drop from netfilter's statistic match instead, and the test says which it used.
+// The namespace, the veth pair (tests/support/netns) and the loss are made by the test itself (it needs root, as
+// CI has). Loss comes from tc netem where the kernel has it; kernels built without netem (this project's CI
+// machines among them) get the same random 20 % drop from netfilter's statistic match instead, and the test says
+// which it used.
 
 #include "baresip.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
+#include "netns.hpp"
 #include "process.hpp"
 
 #include <daily/daily.hpp>
@@ -29,60 +31,39 @@ namespace {
 
 using nlohmann::json;
 
-int sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
-
-// A network namespace joined to this one by a veth pair, with random loss on the namespace's side.
+// A namespace of its own (VethNamespace) with random loss on its side.
 class LossyNamespace {
  public:
-  explicit LossyNamespace(int lossPercent) {
-    const int id = static_cast<int>(getpid() % 16384);
-    name_ = "dloss" + std::to_string(id);
-    hostIf_ = "dl" + std::to_string(id) + "h";
-    nsIf_ = "dl" + std::to_string(id) + "n";
-    const int base = id * 4;
-    const std::string prefix = "10.213." + std::to_string(base >> 8) + ".";
-    hostIp_ = prefix + std::to_string((base & 255) + 1);
-    nsIp_ = prefix + std::to_string((base & 255) + 2);
-    teardown();
-    const std::string in = "ip netns exec " + name_ + " ";
-    const std::vector<std::string> setup{
-        "ip netns add " + name_,
-        "ip link add " + hostIf_ + " type veth peer name " + nsIf_,
-        "ip link set " + nsIf_ + " netns " + name_,
-        "ip addr add " + hostIp_ + "/30 dev " + hostIf_,
-        "ip link set " + hostIf_ + " up",
-        in + "ip addr add " + nsIp_ + "/30 dev " + nsIf_,
-        in + "ip link set " + nsIf_ + " up",
-        in + "ip link set lo up",
-    };
-    for (const auto& c : setup)
-      if (sh(c) != 0) throw std::runtime_error("cannot build the test network (needs root and iproute2): " + c);
+  explicit LossyNamespace(int lossPercent) : net_("dl", 213) {
     const std::string loss = std::to_string(lossPercent);
-    if (sh("tc qdisc add dev " + hostIf_ + " root netem loss " + loss + "% delay 5ms") == 0 &&
-        sh(in + "tc qdisc add dev " + nsIf_ + " root netem loss " + loss + "% delay 5ms") == 0) {
+    if (sh("tc qdisc add dev " + net_.hostIf() + " root netem loss " + loss + "% delay 5ms") == 0 &&
+        sh(net_.inside("tc qdisc add dev " + net_.nsIf() + " root netem loss " + loss + "% delay 5ms")) == 0) {
       method_ = "tc netem";
     } else {
       // Dropped on the way in, in each namespace: a drop on the way out would fail the sender's sendto() with
       // EPERM, which real loss never does.
       const std::string p = std::to_string(lossPercent / 100.0);
-      hostRule_ = "INPUT -i " + hostIf_ + " -p udp -m statistic --mode random --probability " + p + " -j DROP";
-      const std::string nsRule = "INPUT -i " + nsIf_ + " -p udp -m statistic --mode random --probability " + p + " -j DROP";
-      if (sh("iptables -A " + hostRule_) != 0 || sh(in + "iptables -A " + nsRule) != 0)
+      const std::string hostRule =
+          "INPUT -i " + net_.hostIf() + " -p udp -m statistic --mode random --probability " + p + " -j DROP";
+      const std::string nsRule =
+          "INPUT -i " + net_.nsIf() + " -p udp -m statistic --mode random --probability " + p + " -j DROP";
+      if (sh("iptables -A " + hostRule) != 0) throw std::runtime_error("neither tc netem nor iptables' statistic match works here");
+      net_.undo("iptables -D " + hostRule);
+      if (sh(net_.inside("iptables -A " + nsRule)) != 0)
         throw std::runtime_error("neither tc netem nor iptables' statistic match works here");
       method_ = "netfilter statistic match (this kernel has no netem)";
     }
   }
-  ~LossyNamespace() { teardown(); }
 
-  const std::string& name() const { return name_; }
-  const std::string& hostIp() const { return hostIp_; }
-  const std::string& nsIp() const { return nsIp_; }
+  const std::string& name() const { return net_.name(); }
+  const std::string& hostIp() const { return net_.hostIp(); }
+  const std::string& nsIp() const { return net_.nsIp(); }
   const std::string& method() const { return method_; }
 
   // Packets dropped so far, where the netfilter rules count them (0 with netem, which does not say).
   long dropped() const {
-    const std::string command = "iptables -L INPUT -n -v -x | grep " + hostIf_ + "; ip netns exec " + name_ +
-                                " iptables -L INPUT -n -v -x";
+    const std::string command =
+        "iptables -L INPUT -n -v -x | grep " + net_.hostIf() + "; " + net_.inside("iptables -L INPUT -n -v -x");
     FILE* out = popen(command.c_str(), "r");
     if (!out) return 0;
     long total = 0;
@@ -96,13 +77,8 @@ class LossyNamespace {
   }
 
  private:
-  void teardown() {
-    if (!hostRule_.empty()) sh("iptables -D " + hostRule_);
-    sh("ip netns del " + name_);
-    sh("ip link del " + hostIf_);
-  }
-
-  std::string name_, hostIf_, nsIf_, hostIp_, nsIp_, method_, hostRule_;
+  VethNamespace net_;
+  std::string method_;
 };
 
 TEST(LossyPath, EveryCallAndEveryReferGetsThroughTwentyPercentLoss) {
