@@ -24,6 +24,14 @@ struct Options {
   // "sip:HOST[:PORT][;transport=tcp]": the outbound proxy the gateway's dial-outs and bridged calls go through
   // (HOST an IP address); empty: straight to the target. The constructor throws std::invalid_argument for a bad one.
   std::string sipOutboundProxy;
+  // SIP over TLS, served when both PEM files are given, on sipTlsPort (unset = the UDP port's number + 1 when
+  // sipPort names one, else any free port). The TLS peers the gateway connects to are verified against
+  // sipTlsCaFile (empty: the system's CAs) unless sipTlsVerifyPeers is false.
+  std::optional<std::uint16_t> sipTlsPort;
+  std::string sipTlsCertFile;
+  std::string sipTlsKeyFile;
+  std::string sipTlsCaFile;
+  bool sipTlsVerifyPeers = true;
   std::string apiKey = "devserver-api-key";
   std::chrono::milliseconds sipT1{500};
   std::chrono::milliseconds sipTransactionTimeout{32000};
@@ -55,6 +63,7 @@ class Devserver {
   std::string sipHost() const;
   std::uint16_t sipPort() const;  // UDP
   std::uint16_t sipTcpPort() const;
+  std::uint16_t sipTlsPort() const;  // 0 when SIP over TLS is not served
   /// The one JSON line the binary prints when ready.
   std::string readyLine() const;
 

@@ -46,7 +46,21 @@ int main(int argc, char** argv) {
                  "USER:PASSWORD[@REALM] for peers that challenge the gateway (401/407); repeatable; no realm = any")
       ->allow_extra_args(false);
   app.add_option("--sip-outbound-proxy", options.sipOutboundProxy,
-                 "sip:HOST[:PORT][;transport=tcp] (HOST an IP address) that dial-outs and bridged calls go through");
+                 "sip:HOST[:PORT][;transport=tcp|tls] or sips:HOST[:PORT], HOST an IP address: the proxy that "
+                 "dial-outs and bridged calls go through");
+  long tlsPort = -1;
+  app.add_option("--sip-tls-port", tlsPort,
+                 "SIP over TLS port; -1 = the UDP port's number + 1 (any free port when that is 0), 0 = any free port")
+      ->capture_default_str();
+  app.add_option("--sip-tls-cert", options.sipTlsCertFile, "PEM certificate chain: serve SIP over TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--sip-tls-key", options.sipTlsKeyFile, "PEM private key of --sip-tls-cert")->check(CLI::ExistingFile);
+  app.add_option("--sip-tls-ca", options.sipTlsCaFile,
+                 "PEM CAs to verify the SIP TLS peers the gateway connects to (default: the system's)")
+      ->check(CLI::ExistingFile);
+  bool tlsNoVerify = false;
+  app.add_flag("--sip-tls-no-verify", tlsNoVerify,
+               "do not verify the certificates of SIP TLS peers (insecure: for testing against self-signed peers)");
   app.add_option("--api-key", options.apiKey,
                  "REST bearer key and meeting-token signing secret (default: $DAILY_API_KEY or a fixed dev key)");
   app.add_option("--sip-t1-ms", t1, "SIP timer T1 in ms (retransmission base)")->capture_default_str();
@@ -81,6 +95,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (tcpPort >= 0) options.sipTcpPort = static_cast<std::uint16_t>(tcpPort);
+  if (options.sipTlsCertFile.empty() != options.sipTlsKeyFile.empty()) {
+    std::cerr << "daily-devserver: --sip-tls-cert and --sip-tls-key go together\n";
+    return 2;
+  }
+  if (tlsPort < -1 || tlsPort > 65535) {
+    std::cerr << "daily-devserver: --sip-tls-port must be from -1 to 65535\n";
+    return 2;
+  }
+  if (tlsPort >= 0) options.sipTlsPort = static_cast<std::uint16_t>(tlsPort);
+  options.sipTlsVerifyPeers = !tlsNoVerify;
+  if (tlsNoVerify) std::cerr << "daily-devserver: warning: SIP TLS peers' certificates are not verified\n";
   options.sipTcpMessageTimeout = std::chrono::milliseconds(tcpMessageTimeout);
   options.sipTcpIdleTimeout = std::chrono::milliseconds(tcpIdle);
   options.webhookTimeout = std::chrono::milliseconds(webhookTimeout);

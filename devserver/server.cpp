@@ -56,6 +56,7 @@ struct Devserver::Impl {
   virtual std::uint16_t port() const = 0;
   virtual std::uint16_t sipPort() const = 0;
   virtual std::uint16_t sipTcpPort() const = 0;
+  virtual std::uint16_t sipTlsPort() const = 0;
   virtual const std::string& host() const = 0;
   std::thread thread;
 };
@@ -75,7 +76,9 @@ struct Server final : Devserver::Impl {
                 GatewayOptions{options.host, options.sipPort, options.sipT1, std::chrono::milliseconds(4000),
                                options.sipTransactionTimeout, options.sipAnswerDelay, options.sipTcpPort,
                                options.sipTcpMessageTimeout, options.sipTcpIdleTimeout,
-                               credentialsOf(options.sipCredentials), options.sipOutboundProxy}) {}
+                               credentialsOf(options.sipCredentials), options.sipOutboundProxy,
+                               options.sipTlsPort, options.sipTlsCertFile, options.sipTlsKeyFile,
+                               options.sipTlsCaFile, options.sipTlsVerifyPeers}) {}
 
   static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
     std::vector<sip::Credentials> out;
@@ -106,6 +109,7 @@ struct Server final : Devserver::Impl {
   std::uint16_t port() const override { return boundPort; }
   std::uint16_t sipPort() const override { return gateway.port(); }
   std::uint16_t sipTcpPort() const override { return gateway.tcpPort(); }
+  std::uint16_t sipTlsPort() const override { return gateway.tlsPort(); }
   const std::string& host() const override { return options.host; }
 
   void loadTls() {
@@ -365,10 +369,13 @@ std::uint16_t Devserver::port() const { return impl_->port(); }
 std::string Devserver::sipHost() const { return impl_->host(); }
 std::uint16_t Devserver::sipPort() const { return impl_->sipPort(); }
 std::uint16_t Devserver::sipTcpPort() const { return impl_->sipTcpPort(); }
+std::uint16_t Devserver::sipTlsPort() const { return impl_->sipTlsPort(); }
 
 std::string Devserver::readyLine() const {
-  return json{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()},
-              {"sip_tcp_port", sipTcpPort()}}.dump();
+  json line{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()},
+            {"sip_tcp_port", sipTcpPort()}};
+  if (sipTlsPort() != 0) line["sip_tls_port"] = sipTlsPort();
+  return line.dump();
 }
 
 }  // namespace daily::devserver

@@ -4,12 +4,14 @@ namespace daily::devserver::sip {
 
 std::optional<Flow> flowToUri(const std::string& uri, Protocol fallback) {
   auto target = uriTarget(uri);
-  if (!target || target->secure) return std::nullopt;
+  if (!target) return std::nullopt;
   Protocol protocol = fallback;
-  if (target->transport == "udp") protocol = Protocol::Udp;
+  if (target->secure || target->transport == "tls") protocol = Protocol::Tls;  // sips: is TLS whatever it says
+  else if (target->transport == "udp") protocol = Protocol::Udp;
   else if (target->transport == "tcp") protocol = Protocol::Tcp;
   else if (!target->transport.empty()) return std::nullopt;
-  return flowTo(target->host, target->port, protocol);
+  const std::uint16_t port = target->port ? target->port : protocol == Protocol::Tls ? 5061 : 5060;
+  return flowTo(target->host, port, protocol);
 }
 
 bool behindNat(const osip_message_t* request, const Flow& from) {
@@ -32,6 +34,7 @@ Dialog Dialog::answering(const osip_message_t* invite, const Flow& from, std::st
   d.remoteTarget = contactUri(invite);
   if (d.remoteTarget.empty()) d.remoteTarget = fromUri(invite);
   d.routeSet = recordRoutes(invite);
+  d.secure = from.protocol == Protocol::Tls && uriTarget(requestUri(invite)).value_or(UriTarget{}).secure;
   d.peer = from;
   // A proxy on the path handles its callers' NATs; a caller that reached us directly through one is answered
   // where its packets come from (symmetric signalling, as RFC 3581 does for responses).
@@ -55,6 +58,7 @@ Dialog Dialog::calling(std::string callId, std::string localParty, const std::st
   d.remoteParty = "<" + target + ">";
   d.remoteTarget = target;
   d.routeSet = std::move(preloadedRoutes);
+  d.secure = uriTarget(target).value_or(UriTarget{}).secure;
   d.peer = peer;
   return d;
 }
@@ -89,7 +93,7 @@ MessagePtr Dialog::addressed(const std::string& method, std::uint32_t number, co
   }
   auto r = newRequest(method, requestUri, via, from(), to(), callId, number);
   if (!r) return r;
-  osip_message_set_contact(r.get(), transport.contact(peer.protocol).c_str());
+  osip_message_set_contact(r.get(), transport.contact(peer.protocol, secure).c_str());
   for (const auto& route : routes) osip_message_set_route(r.get(), route.c_str());
   return r;
 }

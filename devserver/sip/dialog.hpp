@@ -14,9 +14,10 @@
 
 namespace daily::devserver::sip {
 
-/// The flow to where a SIP URI (or name-addr) leads, before DNS: its host when that is an IP literal, its port,
-/// and the protocol its transport parameter names (`fallback` when it names none). nullopt for a host name, a
-/// sips: URI or a transport the gateway does not speak (TLS among them, for now).
+/// The flow to where a SIP URI (or name-addr) leads, before DNS (RFC 3263 §4.1-4.2 for an IP literal): its host,
+/// the protocol (TLS for a sips: URI; else its transport parameter's, `fallback` when it names none) and its port
+/// (5061 for TLS, 5060 otherwise, when it names none). nullopt for a host name or a transport the gateway does
+/// not speak (SCTP, WS).
 std::optional<Flow> flowToUri(const std::string& uri, Protocol fallback = Protocol::Udp);
 
 /// Whether an INVITE came through a NAT that rewrote its source (RFC 3581's case): over UDP, its top Via's
@@ -32,18 +33,19 @@ struct Dialog {
   std::string remoteTarget;  // where in-dialog requests are addressed: their Contact URI
   std::vector<std::string> routeSet;  // name-addrs, first hop first
   bool natted = false;               // the peer is the NAT binding the INVITE came from, not the Contact
+  bool secure = false;               // a sips: dialog (§12.1.1): TLS on every hop, a sips: Contact
   std::uint32_t localCseq = 1;
   Flow peer;  // where in-dialog requests go
 
   /// Our (UAS) side of the dialog an incoming INVITE asks for (§12.1.1): the remote target is its Contact (its
-  /// From URI when it has none) and the route set its Record-Routes. The peer (the next hop) is the first route
+  /// From URI when it has none) and the route set its Record-Routes; secure when it came over TLS to a sips: URI. The peer (the next hop) is the first route
   /// when there is a route set, otherwise the Contact; but the address the INVITE came from when that next hop is
   /// not an IP literal, or when the caller is behind a NAT (behindNat) and there is no route set. Over TCP the
   /// peer keeps the INVITE's connection, used while it is open: it leads to the same next hop.
   static Dialog answering(const osip_message_t* invite, const Flow& from, std::string localParty,
                           std::string localTag);
   /// Our (UAC) side of a dialog we start with an INVITE to target, sent to peer (§12.1.2 once it is answered).
-  /// A route set given here is pre-loaded (§8.1.2: an outbound proxy, peer being its address) and is carried by
+  /// Secure when target is a sips: URI. A route set given here is pre-loaded (§8.1.2: an outbound proxy, peer being its address) and is carried by
   /// the INVITE, its CANCEL and its ACKs, until the 2xx's Record-Routes replace it.
   static Dialog calling(std::string callId, std::string localParty, const std::string& target, const Flow& peer,
                         std::string localTag, std::vector<std::string> preloadedRoutes = {});

@@ -42,30 +42,41 @@ constexpr std::array<const char*, 14> kKnownMethods{"INVITE", "ACK",     "BYE", 
 // The body types the gateway reads, per method: anything else is answered 415 (RFC 3261 8.2.3).
 constexpr const char* kSdp = "application/sdp";
 
-// A target that asks for TLS on every hop (sips:, or transport=tls): the gateway has no SIP over TLS yet, and
-// calling it in the clear would break what the URI asks for.
-bool asksForTls(const std::string& uri) {
-  auto lower = [](std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  const std::string u = lower(uri);
-  return u.rfind("sips:", 0) == 0 || u.find(";transport=tls") != std::string::npos;
-}
-constexpr const char* kNoTls = "the devserver cannot call sips: or transport=tls targets yet (no SIP over TLS), and "
-                               "will not call them in the clear";
-
 constexpr const char* kNeedsAddress = "must be a SIP URI with an IP address host (the devserver does no DNS; with "
                                      "--sip-outbound-proxy, the proxy routes any host)";
 
 // The outbound proxy as a route: checked, with ";lr" (an outbound proxy is a loose router, §8.1.2).
-std::string outboundRoute(const std::string& proxy) {
+std::string outboundRoute(const GatewayOptions& o) {
+  const std::string& proxy = o.outboundProxy;
   if (proxy.empty()) return {};
   auto target = sip::uriTarget(proxy);
-  if (!target || !sip::flowToUri(proxy))
-    throw std::invalid_argument("the SIP outbound proxy must be a sip: URI with an IP address host and UDP or "
-                                "TCP, as sip:192.0.2.1:5060;transport=tcp: " + proxy);
+  auto flow = sip::flowToUri(proxy);
+  if (!target || !flow)
+    throw std::invalid_argument("the SIP outbound proxy must be a sip: or sips: URI with an IP address host, as "
+                                "sip:192.0.2.1:5060;transport=tcp: " + proxy);
+  if (flow->protocol == sip::Protocol::Tls && o.tlsCertFile.empty())
+    throw std::invalid_argument("the SIP outbound proxy is reached over TLS, and no SIP TLS certificate is given: " + proxy);
   return target->looseRouter ? proxy : proxy + ";lr";
+}
+
+// The TLS context of SIP over TLS, from the certificate, key and CA files; null without a certificate.
+std::unique_ptr<asio::ssl::context> tlsContext(const GatewayOptions& o) {
+  if (o.tlsCertFile.empty() && o.tlsKeyFile.empty()) return nullptr;
+  if (o.tlsCertFile.empty() || o.tlsKeyFile.empty())
+    throw std::invalid_argument("SIP over TLS needs both a certificate and its key");
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  auto load = [](const std::string& what, const std::string& file, auto&& f) {
+    asio::error_code ec;
+    f(ec);
+    if (ec) throw std::invalid_argument("SIP over TLS: cannot use " + what + " " + file + ": " + ec.message());
+  };
+  load("the certificate chain", o.tlsCertFile, [&](asio::error_code& ec) { context->use_certificate_chain_file(o.tlsCertFile, ec); });
+  load("the private key", o.tlsKeyFile, [&](asio::error_code& ec) { context->use_private_key_file(o.tlsKeyFile, asio::ssl::context::pem, ec); });
+  if (!o.tlsCaFile.empty()) load("the CA file", o.tlsCaFile, [&](asio::error_code& ec) { context->load_verify_file(o.tlsCaFile, ec); });
+  else load("the system's CAs", "", [&](asio::error_code& ec) { context->set_default_verify_paths(ec); });
+  return context;
 }
 
 bool knownMethod(const std::string& method) {
@@ -131,16 +142,21 @@ struct Gateway::Impl {
       : io(io_),
         hub(hub_),
         options(std::move(options_)),
-        outboundProxy(outboundRoute(options.outboundProxy)),
+        outboundProxy(outboundRoute(options)),
+        tlsContext(daily::devserver::tlsContext(options)),
         timers(io_),
         udp(io_, options.host, options.port),
         tcp(io_, timers, sip::TcpOptions{options.host, 0, {}, options.tcpMessageTimeout, options.tcpIdleTimeout}),
-        transport(udp, tcp),
+        tls(io_, timers,
+            sip::TcpOptions{options.host, 0, {}, options.tcpMessageTimeout, options.tcpIdleTimeout, 1 << 20, 1024,
+                            tlsContext.get(), options.tlsVerifyPeers}),
+        transport(udp, tcp, tls),
         transactions(transport, timers, sip::TransactionConfig{options.t1, options.t2, options.transactionTimeout}),
         media(io_) {
     auto receive = [this](std::string_view message, const Flow& from) { transactions.receive(message, from); };
     udp.onReceive(receive);
     tcp.onReceive(receive);
+    tls.onReceive(receive);
     transactions.setUser({[this](sip::MessagePtr request, const Flow& from) { onRequest(std::move(request), from); },
                           [this](osip_message_t* response, const Flow&) { onUnmatchedResponse(response); }});
   }
@@ -149,11 +165,13 @@ struct Gateway::Impl {
   Hub& hub;
   GatewayOptions options;
   const std::string outboundProxy;  // options.outboundProxy as a route's URI, "" when none
+  std::unique_ptr<asio::ssl::context> tlsContext;  // null when TLS is not served
   // The SIP layers, bottom up. The legs below hold timers of `timers`, so it is declared first (destroyed last).
   sip::AsioTimers timers;
   sip::UdpTransport udp;
   sip::TcpTransport tcp;
-  sip::Transports transport;  // both, by each flow's protocol
+  sip::TcpTransport tls;  // started only with tlsContext
+  sip::Transports transport;  // all three, by each flow's protocol
   sip::TransactionLayer transactions;
   asio::ip::udp::socket media;  // RTP sink: the SDP points here; packets are read and dropped
   std::array<char, 2048> mediaBuffer{};
@@ -183,14 +201,20 @@ struct Gateway::Impl {
       const std::uint16_t wanted = options.tcpPort ? *options.tcpPort : udp.port();
       try {
         tcp.start(wanted);
-        return;
       } catch (const std::system_error&) {
         const bool retry = options.port == 0 && !options.tcpPort && attempt < 20;
-        if (!retry) {
-          udp.stop();
-          throw;
-        }
         udp.stop();
+        if (!retry) throw;
+        continue;
+      }
+      if (!tlsContext) return;
+      try {
+        tls.start(options.tlsPort ? *options.tlsPort : options.port != 0 ? static_cast<std::uint16_t>(options.port + 1) : 0);
+        return;
+      } catch (const std::system_error&) {
+        udp.stop();
+        tcp.stop();
+        throw;
       }
     }
   }
@@ -199,6 +223,7 @@ struct Gateway::Impl {
     running = false;
     udp.stop();
     tcp.stop();
+    tls.stop();
     asio::error_code ignored;
     media.close(ignored);
     transactions.clear();
@@ -322,7 +347,7 @@ struct Gateway::Impl {
       Leg* leg = dialogOf(req);
       if (!leg) return respond(req, from, 481);
       return respond(req, from, 200, {}, [&](osip_message_t* r) {
-        osip_message_set_contact(r, transport.contact(from.protocol).c_str());
+        osip_message_set_contact(r, transport.contact(from.protocol, leg->dialog.secure).c_str());
         sip::setBody(r, "application/sdp", sdp(sip::body(req)));
       });
     }
@@ -337,6 +362,8 @@ struct Gateway::Impl {
     leg->dialIn = true;
     leg->state = LegState::Ringing;
     leg->dialog = sip::Dialog::answering(req, from, "<" + hub.sipEndpoint(*room) + ">", detail::randomHex(6));
+    // A Contact that asks for TLS, when the gateway has none: answer where the INVITE came from.
+    if (leg->dialog.peer.protocol == sip::Protocol::Tls && !tlsContext) leg->dialog.peer = from;
     leg->sipFrom = sip::fromUri(req);
     leg->sipEndpoint = hub.sipEndpoint(*room);
     for (const auto& [name, value] : sip::extensionHeaders(req)) leg->sipHeaders[name] = value;
@@ -365,7 +392,7 @@ struct Gateway::Impl {
       return forgetLeg(leg);
     }
     leg.okWire = transactions.respond(req, from, 200, leg.dialog.localTag, [&](osip_message_t* r) {
-      osip_message_set_contact(r, transport.contact(from.protocol).c_str());
+      osip_message_set_contact(r, transport.contact(from.protocol, leg.dialog.secure).c_str());
       sip::addHeader(r, "Allow", kAllow);
       sip::setBody(r, "application/sdp", sdp(sip::body(req)));
     });
@@ -779,11 +806,14 @@ struct Gateway::Impl {
     };
   }
 
-  // Prepares an INVITE for a new leg of ours (dial-out, or the far side of a bridge); null when target is not a
-  // SIP URI, or names a host that is not an IP address and there is no outbound proxy to route it.
+  // Prepares an INVITE for a new leg of ours (dial-out, or the far side of a bridge). Null, with *why, when
+  // target is not a SIP URI, names a host that is not an IP address with no outbound proxy to route it, or asks
+  // for TLS (sips:, transport=tls) that the gateway cannot give on the first hop.
   std::shared_ptr<Leg> invite(const std::string& room, const std::string& target, const std::string& fromParty,
-                              const std::string& displayName) {
-    if (!sip::uriTarget(target)) return nullptr;
+                              const std::string& displayName, std::string* why) {
+    *why = kNeedsAddress;
+    const auto uri = sip::uriTarget(target);
+    if (!uri) return nullptr;
     // The first hop: the outbound proxy (a pre-loaded route, §8.1.2), else the target itself.
     std::vector<std::string> routes;
     std::optional<Flow> hop;
@@ -794,6 +824,15 @@ struct Gateway::Impl {
       hop = sip::flowToUri(target);
     }
     if (!hop) return nullptr;
+    const bool wantsTls = uri->secure || uri->transport == "tls";
+    if (wantsTls && !tlsContext) {
+      *why = "asks for TLS, and the devserver serves no SIP over TLS (start it with --sip-tls-cert and --sip-tls-key)";
+      return nullptr;
+    }
+    if (uri->secure && hop->protocol != sip::Protocol::Tls) {
+      *why = "is a sips: URI (TLS on every hop), and the outbound proxy is not reached over TLS";
+      return nullptr;
+    }
     auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
     leg->room = room;
@@ -866,11 +905,9 @@ struct Gateway::Impl {
     Room* r = hub.findRoom(room);
     if (!r) return reply(wireError(ErrorCode::NotFound, "the room no longer exists"), {});
     const std::string displayName = params.value("displayName", std::string());
-    if (asksForTls(params.value("sipUri", std::string())))
-      return reply(wireError(ErrorCode::InvalidArgument, std::string("startDialOut: ") + kNoTls), {});
-    auto leg = invite(room, params.value("sipUri", std::string()), "<" + hub.sipEndpoint(*r) + ">", displayName);
-    if (!leg)
-      return reply(wireError(ErrorCode::InvalidArgument, std::string("startDialOut: sipUri ") + kNeedsAddress), {});
+    std::string why;
+    auto leg = invite(room, params.value("sipUri", std::string()), "<" + hub.sipEndpoint(*r) + ">", displayName, &why);
+    if (!leg) return reply(wireError(ErrorCode::InvalidArgument, "startDialOut: sipUri " + why), {});
     leg->userId = params.value("userId", std::string());
     leg->sipFrom = hub.sipEndpoint(*r);
     const std::string sessionId = leg->sessionId;
@@ -944,9 +981,9 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
     if (toEndPoint.rfind("tel:", 0) == 0)
       return reply(wireError(ErrorCode::InvalidArgument, "the devserver transfers to SIP URIs only (no PSTN)"), {});
-    if (asksForTls(toEndPoint)) return reply(wireError(ErrorCode::InvalidArgument, kNoTls), {});
-    auto far = invite({}, toEndPoint, caller->dialog.remoteParty, {});
-    if (!far) return reply(wireError(ErrorCode::InvalidArgument, std::string("toEndPoint ") + kNeedsAddress), {});
+    std::string why;
+    auto far = invite({}, toEndPoint, caller->dialog.remoteParty, {}, &why);
+    if (!far) return reply(wireError(ErrorCode::InvalidArgument, "toEndPoint " + why), {});
     caller->referTo = toEndPoint;
     transferWebhook(room, *caller, "calltransfer.triggered", toEndPoint, false);
     transferWebhook(room, *caller, "calltransfer.initiated", toEndPoint, false);
@@ -1060,6 +1097,7 @@ Gateway::~Gateway() = default;
 void Gateway::start() { impl_->start(); }
 std::uint16_t Gateway::port() const { return impl_->udp.port(); }
 std::uint16_t Gateway::tcpPort() const { return impl_->tcp.port(); }
+std::uint16_t Gateway::tlsPort() const { return impl_->tlsContext ? impl_->tls.port() : 0; }
 void Gateway::stop() { impl_->stop(); }
 
 void Gateway::sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,

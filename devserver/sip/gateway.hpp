@@ -2,7 +2,7 @@
 
 // The devserver's SIP gateway: a SIP user agent that answers dial-in calls into rooms, dials out, and transfers
 // legs with REFER (RFC 3515) or by bridging (sipCallTransfer). It is built in RFC 3261's layers, each in its own
-// file under sip/: transport (UDP; flows, Via and Contact), transaction (§17), dialog (§12), and the application
+// file under sip/: transport (UDP, TCP and TLS; flows, Via and Contact), transaction (§17), dialog (§12), and the application
 // (gateway.cpp: legs, rooms, transfers, events, webhooks). Messages are parsed and built with libosip2 behind
 // sip/message. Runs on the devserver's io thread.
 
@@ -39,10 +39,19 @@ struct GatewayOptions {
   std::chrono::milliseconds tcpIdleTimeout{std::chrono::minutes(15)};
   /// What the gateway answers a 401 or 407 to its INVITE, REFER, INFO or BYE with (RFC 3261 22.2), per realm.
   std::vector<sip::Credentials> credentials;
-  /// An outbound proxy for the calls the gateway makes (RFC 3261 8.1.2): "sip:HOST[:PORT][;transport=tcp]", HOST
-  /// an IP address. Their INVITEs go to it with a Route to it (";lr" added), and it routes them by their
+  /// An outbound proxy for the calls the gateway makes (RFC 3261 8.1.2): "sip:HOST[:PORT][;transport=tcp|tls]"
+  /// or "sips:HOST[:PORT]", HOST an IP address (TLS needs tlsCertFile). Their INVITEs go to it with a Route to it (";lr" added), and it routes them by their
   /// Request-URI, so any target host is then fine. Empty: INVITEs go straight to the target.
   std::string outboundProxy;
+  /// SIP over TLS, served when both PEM files are given (the certificate chain, leaf first, and its key): on
+  /// tlsPort (unset = the UDP port's number + 1 when `port` names one, else any free port; 0 = any free port).
+  /// The certificates of the TLS peers the gateway connects to are verified, against tlsCaFile (empty: the
+  /// system's CAs), unless tlsVerifyPeers is false. Without them, sips: and transport=tls targets are refused.
+  std::optional<std::uint16_t> tlsPort;
+  std::string tlsCertFile;
+  std::string tlsKeyFile;
+  std::string tlsCaFile;
+  bool tlsVerifyPeers = true;
 };
 
 class Gateway {
@@ -50,7 +59,8 @@ class Gateway {
   /// Answers a telephony request: error set on failure, result otherwise.
   using Reply = std::function<void(const std::optional<protocol::WireError>& error, const nlohmann::json& result)>;
 
-  /// Throws std::invalid_argument for an outbound proxy that is not a sip: URI with an IP address host.
+  /// Throws std::invalid_argument for an outbound proxy that is not a SIP URI with an IP address host, and for
+  /// TLS files that are missing, unreadable, or given one without the other.
   Gateway(asio::io_context& io, Hub& hub, GatewayOptions options);
   ~Gateway();
   Gateway(const Gateway&) = delete;
@@ -60,6 +70,7 @@ class Gateway {
   void start();
   std::uint16_t port() const;  // UDP
   std::uint16_t tcpPort() const;
+  std::uint16_t tlsPort() const;  // 0 when TLS is not served
   /// Closes the socket and abandons every transaction (no callbacks afterwards).
   void stop();
 

@@ -57,12 +57,12 @@ std::vector<std::string> recordRoutes(const osip_message_t* m);  // each "<sip:.
 /// §17.1.1.3).
 void copyRoutes(const osip_message_t* from, osip_message_t* to);
 
-/// What a SIP URI says of where it leads, before any DNS: its host (IPv6 without brackets), its port (5060 when
-/// it names none), its transport parameter in lower case ("" when none), whether it is a sips: URI, and whether
+/// What a SIP URI says of where it leads, before any DNS: its host (IPv6 without brackets), its port (0 when it
+/// names none), its transport parameter in lower case ("" when none), whether it is a sips: URI, and whether
 /// it has `lr` (a loose router's, RFC 3261 §16.4).
 struct UriTarget {
   std::string host;
-  std::uint16_t port = 5060;
+  std::uint16_t port = 0;
   std::string transport;
   bool secure = false;
   bool looseRouter = false;

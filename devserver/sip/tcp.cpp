@@ -4,6 +4,8 @@
 
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl/host_name_verification.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 
 #include <netinet/in.h>
@@ -23,11 +25,19 @@ struct TcpTransport::Connection {
     std::string wire;
     OnError onError;
   };
+  // Calls f with the stream to read and write: the TLS stream over the socket, or the socket itself.
+  template <class F>
+  void withStream(F&& f) {
+    if (tls) f(*tls);
+    else f(socket);
+  }
+
   std::uint64_t id = 0;
   asio::ip::tcp::socket socket;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;
   asio::ip::tcp::endpoint remote;
   bool outgoing = false;
-  bool connected = false;
+  bool connected = false;  // and, over TLS, its handshake done
   bool writing = false;
   bool closed = false;
   StreamFramer framer;
@@ -41,7 +51,11 @@ struct TcpTransport::Connection {
 
 
 TcpTransport::TcpTransport(asio::io_context& io, Timers& timers, TcpOptions options)
-    : io_(io), timers_(timers), options_(std::move(options)), acceptor_(io) {}
+    : io_(io),
+      timers_(timers),
+      options_(std::move(options)),
+      protocol_(options_.tls ? Protocol::Tls : Protocol::Tcp),
+      acceptor_(io) {}
 
 TcpTransport::~TcpTransport() { stop(); }
 
@@ -75,7 +89,7 @@ void TcpTransport::stop() {
 std::string TcpTransport::localHostPort(Protocol) const { return hostPort(options_.host, boundPort_); }
 
 Flow TcpTransport::flowOf(const Connection& c) const {
-  return Flow{Protocol::Tcp, c.remote.address(), c.remote.port(), c.id};
+  return Flow{protocol_, c.remote.address(), c.remote.port(), c.id};
 }
 
 void TcpTransport::accept() {
@@ -87,16 +101,22 @@ void TcpTransport::accept() {
       if (remoteError) {
         // it went away already
       } else if (connections_.size() >= options_.maxConnections) {
-        DAILY_LOG(Warn, "sip", "refused a TCP connection from " << remote << ": " << options_.maxConnections
-                                                               << " connections are open");
+        DAILY_LOG(Warn, "sip", "refused a " << viaName(protocol_) << " connection from " << remote << ": "
+                                             << options_.maxConnections << " connections are open");
       } else {
         auto c = std::make_shared<Connection>(io_, timers_, options_.limits);
         c->socket = std::move(socket);
         c->remote = remote;
-        c->connected = true;
-        adopt(c);
-        DAILY_LOG(Debug, "sip", "TCP connection " << c->id << " from " << remote);
-        read(c);
+        DAILY_LOG(Debug, "sip", viaName(protocol_) << " connection " << c->id << " from " << remote);
+        if (options_.tls) {
+          adopt(c);
+          tune(*c);
+          handshake(c);
+        } else {
+          c->connected = true;
+          adopt(c);
+          read(c);
+        }
       }
     }
     accept();
@@ -134,15 +154,43 @@ std::shared_ptr<TcpTransport::Connection> TcpTransport::open(const Flow& to) {
     auto c = weak.lock();
     if (!c || c->closed) return;
     if (ec) return close(c->id, "could not connect: " + ec.message());
+    tune(*c);
+    DAILY_LOG(Debug, "sip", viaName(protocol_) << " connection " << c->id << " to " << c->remote);
+    touch(*c);
+    if (options_.tls) return handshake(c);
     c->connected = true;
     c->message.cancel();
-    tune(*c);
-    DAILY_LOG(Debug, "sip", "TCP connection " << c->id << " to " << c->remote);
-    touch(*c);
     read(c);
     flush(c);
   });
   return c;
+}
+
+void TcpTransport::handshake(const std::shared_ptr<Connection>& c) {
+  c->tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(c->socket, *options_.tls);
+  if (c->outgoing && options_.verifyPeers) {
+    // The peer is named by its address until the gateway resolves names: its certificate must carry that IP.
+    c->tls->set_verify_mode(asio::ssl::verify_peer);
+    c->tls->set_verify_callback(asio::ssl::host_name_verification(c->remote.address().to_string()));
+  }
+  if (!c->message.pending()) {
+    const std::uint64_t id = c->id;
+    c->message.start(options_.messageTimeout, [this, id] { close(id, "the TLS handshake did not finish in time", true); });
+  }
+  const auto role = c->outgoing ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+  c->tls->async_handshake(role, [this, weak = std::weak_ptr<Connection>(c)](const asio::error_code& ec) {
+    auto c = weak.lock();
+    if (!c || c->closed) return;
+    if (ec) {
+      DAILY_LOG(Warn, "sip", "TLS handshake with " << c->remote << " failed: " << ec.message());
+      return close(c->id, "TLS handshake failed: " + ec.message(), true);
+    }
+    c->connected = true;
+    c->message.cancel();
+    touch(*c);
+    read(c);
+    flush(c);
+  });
 }
 
 Transport::Written TcpTransport::write(const std::string& wire, const Flow& to, std::string* error, OnError onError) {
@@ -176,22 +224,24 @@ void TcpTransport::flush(const std::shared_ptr<Connection>& c) {
   const std::uint64_t id = c->id;
   c->stall.start(options_.messageTimeout,
                  [this, id] { close(id, "a write made no progress: the peer stopped reading", true); });
-  asio::async_write(c->socket, asio::buffer(c->queue.front().wire), [this, c](const asio::error_code& ec, std::size_t) {
-    c->writing = false;
-    if (c->closed) return;
-    c->stall.cancel();
-    if (ec) return close(c->id, "write failed: " + ec.message());
-    c->queuedBytes -= c->queue.front().wire.size();
-    c->queue.pop_front();
-    touch(*c);
-    flush(c);
+  c->withStream([&](auto& stream) {
+    asio::async_write(stream, asio::buffer(c->queue.front().wire), [this, c](const asio::error_code& ec, std::size_t) {
+      c->writing = false;
+      if (c->closed) return;
+      c->stall.cancel();
+      if (ec) return close(c->id, "write failed: " + ec.message());
+      c->queuedBytes -= c->queue.front().wire.size();
+      c->queue.pop_front();
+      touch(*c);
+      flush(c);
+    });
   });
 }
 
 void TcpTransport::read(const std::shared_ptr<Connection>& c) {
-  c->socket.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
+  c->withStream([&](auto& stream) { stream.async_read_some(asio::buffer(c->buffer), [this, c](const asio::error_code& ec, std::size_t n) {
     if (c->closed) return;
-    if (ec) return close(c->id, ec == asio::error::eof ? "closed by the peer" : ec.message());
+    if (ec) return close(c->id, ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ? "closed by the peer" : ec.message());
     c->framer.feed(std::string_view(c->buffer.data(), n));
     touch(*c);
     std::string message;
@@ -209,7 +259,8 @@ void TcpTransport::read(const std::shared_ptr<Connection>& c) {
         continue;
       }
       if (next == StreamFramer::Next::Error) {
-        DAILY_LOG(Warn, "sip", "dropped a TCP connection from " << c->remote << ": " << c->framer.error());
+        DAILY_LOG(Warn, "sip", "dropped a " << viaName(protocol_) << " connection from " << c->remote << ": "
+                                             << c->framer.error());
         return close(c->id, c->framer.error(), true);
       }
       break;
@@ -219,7 +270,7 @@ void TcpTransport::read(const std::shared_ptr<Connection>& c) {
       c->message.start(options_.messageTimeout, [this, id] { close(id, "a message did not arrive whole in time", true); });
     }
     read(c);
-  });
+  }); });
 }
 
 void TcpTransport::touch(Connection& c) {
@@ -242,7 +293,7 @@ void TcpTransport::close(std::uint64_t id, const std::string& why, bool abort) {
   c->idle.cancel();
   c->message.cancel();
   c->stall.cancel();
-  DAILY_LOG(Info, "sip", "TCP connection " << id << " with " << c->remote << " closed: " << why);
+  DAILY_LOG(Info, "sip", viaName(protocol_) << " connection " << id << " with " << c->remote << " closed: " << why);
   // What was never written could not be delivered: its senders hear so now, each from its own handler.
   for (auto& out : c->queue) {
     if (out.onError) asio::post(io_, [onError = std::move(out.onError), why] { onError(why); });

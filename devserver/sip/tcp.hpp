@@ -1,6 +1,6 @@
 #pragma once
 
-// SIP over TCP (RFC 3261 §18): a listener, a table of connections (the peer's and ours), Content-Length framing
+// SIP over TCP, and over TLS on TCP (RFC 3261 §18, §26.3.1): a listener, a table of connections (the peer's and ours), Content-Length framing
 // with size caps (sip/framing), RFC 5626 CRLF keepalives answered, and bounds on everything a peer can make the
 // gateway hold:
 // - a message that has begun to arrive must end within messageTimeout, or the connection is closed;
@@ -13,6 +13,9 @@
 // A message to a flow goes on the flow's connection while it is open, else on any open connection to the flow's
 // address and port, else on a new one. A message that cannot be delivered because its connection failed or was
 // closed reports that through its OnError, at once (not after a transaction timeout).
+// With a TLS context, every connection is TLS: accepted ones present the context's certificate (a handshake not
+// done within messageTimeout closes the connection), and the ones the gateway opens verify the peer's certificate
+// chain and its address (the flow's IP, against the certificate's subjectAltName) unless verifyPeers is off.
 
 #include "sip/framing.hpp"
 #include "sip/timers.hpp"
@@ -20,6 +23,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -38,8 +42,11 @@ struct TcpOptions {
   std::chrono::milliseconds idleTimeout{std::chrono::minutes(15)};
   std::size_t maxQueuedBytes = 1 << 20;
   std::size_t maxConnections = 1024;
+  asio::ssl::context* tls = nullptr;  // TLS on every connection (SIP over TLS); null: plain TCP
+  bool verifyPeers = true;            // TLS: the certificates of the peers the gateway connects to
 };
 
+/// SIP over TCP, or over TLS (options.tls).
 class TcpTransport final : public Transport {
  public:
   TcpTransport(asio::io_context& io, Timers& timers, TcpOptions options);
@@ -54,6 +61,8 @@ class TcpTransport final : public Transport {
   std::uint16_t port() const { return boundPort_; }
   std::string localHostPort(Protocol) const override;
   std::size_t connectionCount() const { return connections_.size(); }
+  /// Tcp, or Tls with a TLS context.
+  Protocol protocol() const { return protocol_; }
 
  protected:
   Written write(const std::string& wire, const Flow& to, std::string* error, OnError onError) override;
@@ -64,6 +73,8 @@ class TcpTransport final : public Transport {
   std::shared_ptr<Connection> open(const Flow& to);
   void adopt(const std::shared_ptr<Connection>& c);
   void read(const std::shared_ptr<Connection>& c);
+  // TLS: the handshake, then reading and writing; the message timer bounds it.
+  void handshake(const std::shared_ptr<Connection>& c);
   void flush(const std::shared_ptr<Connection>& c);
   void enqueue(const std::shared_ptr<Connection>& c, std::string wire, OnError onError);
   void touch(Connection& c);
@@ -76,6 +87,7 @@ class TcpTransport final : public Transport {
   asio::io_context& io_;
   Timers& timers_;
   TcpOptions options_;
+  Protocol protocol_;
   asio::ip::tcp::acceptor acceptor_;
   std::uint16_t boundPort_ = 0;
   bool running_ = false;

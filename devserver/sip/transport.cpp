@@ -12,10 +12,13 @@ std::string hostPort(const std::string& host, std::uint16_t port) {
 
 std::string_view firstLine(std::string_view message) { return message.substr(0, message.find_first_of("\r\n")); }
 
-const char* viaName(Protocol protocol) { return protocol == Protocol::Tcp ? "TCP" : "UDP"; }
+const char* viaName(Protocol protocol) {
+  return protocol == Protocol::Tcp ? "TCP" : protocol == Protocol::Tls ? "TLS" : "UDP";
+}
 
 std::ostream& operator<<(std::ostream& out, const Flow& flow) {
   if (flow.protocol == Protocol::Tcp) out << "tcp:";
+  if (flow.protocol == Protocol::Tls) out << "tls:";
   if (flow.address.is_v6()) return out << '[' << flow.address.to_string() << "]:" << flow.port;
   return out << flow.address.to_string() << ':' << flow.port;
 }
@@ -48,8 +51,10 @@ std::string Transport::newVia(std::string* branch, Protocol protocol) const {
   return std::string("SIP/2.0/") + viaName(protocol) + " " + localHostPort(protocol) + ";branch=" + *branch + ";rport";
 }
 
-std::string Transport::contact(Protocol protocol) const {
-  return "<sip:gateway@" + localHostPort(protocol) + (protocol == Protocol::Tcp ? ";transport=tcp>" : ">");
+std::string Transport::contact(Protocol protocol, bool secure) const {
+  if (protocol == Protocol::Tls && secure) return "<sips:gateway@" + localHostPort(protocol) + ">";
+  const char* parameter = protocol == Protocol::Tcp ? ";transport=tcp" : protocol == Protocol::Tls ? ";transport=tls" : "";
+  return "<sip:gateway@" + localHostPort(protocol) + parameter + ">";
 }
 
 UdpTransport::UdpTransport(asio::io_context& io, std::string host, std::uint16_t port)

@@ -19,15 +19,16 @@
 
 namespace daily::devserver::sip {
 
-enum class Protocol { Udp, Tcp };
-/// "UDP", "TCP": as a Via writes it.
+enum class Protocol { Udp, Tcp, Tls };
+/// "UDP", "TCP", "TLS": as a Via writes it.
 const char* viaName(Protocol protocol);
 
 struct Flow {
   Protocol protocol = Protocol::Udp;
   asio::ip::address address;
   std::uint16_t port = 0;
-  /// TCP: the connection a message came in on, to answer on it; 0 = any connection to address:port, or a new one.
+  /// TCP and TLS: the connection a message came in on, to answer on it; 0 = any connection to address:port, or a
+  /// new one.
   std::uint64_t connection = 0;
 
   bool operator==(const Flow& o) const {
@@ -35,7 +36,7 @@ struct Flow {
   }
   bool operator!=(const Flow& o) const { return !(*this == o); }
 };
-std::ostream& operator<<(std::ostream& out, const Flow& flow);  // "127.0.0.1:5060", "[::1]:5060", "tcp:127.0.0.1:5060"
+std::ostream& operator<<(std::ostream& out, const Flow& flow);  // "127.0.0.1:5060", "[::1]:5060", "tcp:…", "tls:…"
 
 /// "host:port" as a Via or Contact writes it ("[::1]:5060" for IPv6).
 std::string hostPort(const std::string& host, std::uint16_t port);
@@ -68,8 +69,9 @@ class Transport {
   /// A Via for a request sent over protocol, with a new RFC 3261 branch (returned in *branch) and rport
   /// (RFC 3581).
   std::string newVia(std::string* branch, Protocol protocol = Protocol::Udp) const;
-  /// The gateway's Contact for dialogs over protocol, "<sip:gateway@host:port>" (";transport=tcp" for TCP).
-  std::string contact(Protocol protocol = Protocol::Udp) const;
+  /// The gateway's Contact for dialogs over protocol: "<sip:gateway@host:port>", with ";transport=tcp" or
+  /// ";transport=tls"; for a secure (sips:) dialog, over TLS, "<sips:gateway@host:port>" (§8.1.1.8, §12.1.1).
+  std::string contact(Protocol protocol = Protocol::Udp, bool secure = false) const;
 
  protected:
   enum class Written { Sent, Failed, Closed };
@@ -116,7 +118,7 @@ class UdpTransport final : public Transport {
 /// the protocol used. Receiving stays with each transport (each hands up to the transaction layer).
 class Transports final : public Transport {
  public:
-  Transports(Transport& udp, Transport& tcp) : udp_(udp), tcp_(tcp) {}
+  Transports(Transport& udp, Transport& tcp, Transport& tls) : udp_(udp), tcp_(tcp), tls_(tls) {}
   std::string localHostPort(Protocol protocol) const override { return pick(protocol).localHostPort(protocol); }
   bool reliable(Protocol protocol) const override { return pick(protocol).reliable(protocol); }
 
@@ -126,9 +128,12 @@ class Transports final : public Transport {
   }
 
  private:
-  Transport& pick(Protocol protocol) const { return protocol == Protocol::Udp ? udp_ : tcp_; }
+  Transport& pick(Protocol protocol) const {
+    return protocol == Protocol::Udp ? udp_ : protocol == Protocol::Tcp ? tcp_ : tls_;
+  }
   Transport& udp_;
   Transport& tcp_;
+  Transport& tls_;
 };
 
 }  // namespace daily::devserver::sip

@@ -2,6 +2,7 @@
 // for the test. The SDK verifies certificates and host names by default; the opt-out works; a bad certificate
 // is refused with a typed error, and nothing reaches the room.
 
+#include "certificates.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
 #include "process.hpp"
@@ -17,39 +18,6 @@ namespace daily::test {
 namespace {
 
 using nlohmann::json;
-
-// A CA, and two leaf certificates it signed: one for 127.0.0.1, one for another host. EC keys keep it quick.
-struct Certificates {
-  std::string dir = tempDir("daily-tls");
-  std::string ca = dir + "/ca.pem";
-  std::string goodCert = dir + "/good.pem", goodKey = dir + "/good.key";
-  std::string wrongHostCert = dir + "/wrong-host.pem", wrongHostKey = dir + "/wrong-host.key";
-
-  Certificates() {
-    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=daily-test-ca"
-        " -keyout ca.key -out ca.pem");
-    leaf("good", "IP:127.0.0.1,DNS:localhost");
-    leaf("wrong-host", "DNS:example.com");
-  }
-
-  void leaf(const std::string& name, const std::string& san) {
-    std::ofstream(dir + "/" + name + ".ext") << "subjectAltName=" << san << "\n";
-    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name + " -keyout " + name +
-        ".key -out " + name + ".csr");
-    run("openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile " + name +
-        ".ext -out " + name + ".pem");
-  }
-
-  void run(const std::string& command) const {
-    const std::string line = "cd '" + dir + "' && " + command + " >>openssl.log 2>&1";
-    if (std::system(line.c_str()) != 0) throw std::runtime_error("failed: " + command + "\n" + readFile(dir + "/openssl.log"));
-  }
-};
-
-const Certificates& certificates() {
-  static const Certificates made;
-  return made;
-}
 
 devserver::Options tlsServer(const std::string& cert, const std::string& key) {
   devserver::Options o;
@@ -145,6 +113,23 @@ TEST(TlsConfig, TheDevserverBinaryServesTlsFromItsFlags) {
   const Room room = api.createRoom({.name = "from-flags"});
   CallClient client(CallClientOptions{.caFile = certs.ca});
   EXPECT_EQ(await(client.join({.url = room.url})).size(), 1u);
+}
+
+TEST(TlsConfig, TheDevserverBinaryServesSipOverTlsFromItsFlags) {
+  const Certificates& certs = certificates();
+  ChildServer server({"--sip-tls-cert", certs.goodCert, "--sip-tls-key", certs.goodKey, "--sip-tls-ca", certs.ca});
+  ASSERT_TRUE(server.ready().contains("sip_tls_port")) << server.ready().dump();
+  const int port = server.ready()["sip_tls_port"];
+  EXPECT_NE(port, 0);
+  // openssl's own client completes a verified handshake with it.
+  const std::string dir = tempDir("daily-sip-tls");
+  const std::string command = "openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " -CAfile " + certs.ca +
+                              " -verify_ip 127.0.0.1 -verify_return_error </dev/null >" + dir + "/s_client.log 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << readFile(dir + "/s_client.log");
+  // Without both files there is no TLS port, and one without the other is a usage error.
+  EXPECT_FALSE(ChildServer().ready().contains("sip_tls_port"));
+  Process half({DAILY_DEVSERVER_PATH, "--sip-tls-cert", certs.goodCert}, dir, dir + "/half.log");
+  EXPECT_EQ(half.wait(10s), 2) << readFile(dir + "/half.log");
 }
 
 }  // namespace

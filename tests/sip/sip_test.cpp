@@ -2,6 +2,7 @@
 // (sipp from Debian's sip-tester, and baresip). Each case checks what the bot saw and what the SIP peer saw.
 
 #include "baresip.hpp"
+#include "certificates.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
 #include "kamailio.hpp"
@@ -273,7 +274,7 @@ TEST_F(SipTest, BadTargetsAndSessionsAreRefusedBeforeAnythingIsSent) {
   const std::string self = bot.participants()["local"]["session_id"];
   EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = self, .toEndPoint = "sip:a@127.0.0.1"})); }).code(),
             ErrorCode::NotFound);
-  // Targets that ask for TLS are not called in the clear (the gateway has no SIP over TLS yet).
+  // Targets that ask for TLS are not called in the clear (this gateway serves no SIP over TLS: no certificate).
   for (const char* target : {"sips:agent@127.0.0.1:5061", "sip:agent@127.0.0.1:5061;transport=tls"}) {
     Error e = expectError([&] { await(bot.sipCallTransfer({.sessionId = id, .toEndPoint = target})); });
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << target;
@@ -702,11 +703,111 @@ TEST_F(SipThroughAProxy, ADialOutGoesThroughTheOutboundProxyWhichRoutesAHostName
 }
 
 TEST(SipOutboundProxy, OneThatIsNotASipUriWithAnAddressIsRefused) {
-  for (const std::string bad : {"proxy.example.com", "sip:proxy.example.com", "sips:127.0.0.1", "sip:127.0.0.1;transport=tls"}) {
+  for (const std::string bad : {"proxy.example.com", "sip:proxy.example.com", "tel:+15551234", "sip:127.0.0.1;transport=sctp"}) {
     devserver::Options o;
     o.sipOutboundProxy = bad;
     EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument) << bad;
   }
+  // One over TLS needs the gateway's TLS.
+  devserver::Options o;
+  o.sipOutboundProxy = "sips:127.0.0.1";
+  EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument);
+  o.sipTlsCertFile = certificates().goodCert;
+  o.sipTlsKeyFile = certificates().goodKey;
+  EXPECT_NO_THROW(devserver::Devserver{o});
+}
+
+// SIP over TLS: the gateway serves it with a certificate made for the test (tests/support/certificates) and
+// verifies the TLS peers it calls against the test's CA. baresip is the peer: Debian's sipp has no TLS.
+devserver::Options withTls() {
+  const Certificates& certs = certificates();
+  devserver::Options o = fastTimers();
+  o.sipTlsCertFile = certs.goodCert;
+  o.sipTlsKeyFile = certs.goodKey;
+  o.sipTlsCaFile = certs.ca;
+  return o;
+}
+
+class SipOverTls : public SipTest {
+ protected:
+  SipOverTls() : SipTest(withTls()) {}
+  const Certificates& certs = certificates();
+  // baresip with a certificate (listening for TLS on port + 1), trusting the test's CA.
+  std::unique_ptr<Process> baresip(const std::string& name, int port, std::vector<std::string> args,
+                                   BaresipExtras extras, int seconds = 30) {
+    if (extras.certificate.empty()) extras.certificate = certs.peerBundle;
+    extras.caFile = certs.ca;
+    const std::string config = writeBaresipConfig(dir + "/" + name, "127.0.0.1", port, name, seconds, extras);
+    args.insert(args.begin(), {"baresip", "-f", config});
+    return std::make_unique<Process>(args, dir, config + "/baresip.log");
+  }
+  std::string baresipLog(const std::string& name) const { return readFile(dir + "/" + name + "/baresip.log"); }
+};
+
+TEST_F(SipOverTls, ACallerDialsInOverTlsAndFollowsTheReferSentOnItsConnection) {
+  ASSERT_NE(server.sipTlsPort(), 0);
+  joinOwner();
+  const int targetPort = freeUdpPort();
+  auto target = sippServer("uas", targetPort);
+  // The gateway's TLS port speaks nothing but TLS: a call there is a call over TLS. Its REFER can only reach
+  // the caller on the caller's TLS connection (or on a new TLS connection to the caller's Contact).
+  auto phone = baresip("caller", freeSipTlsPort(),
+                       {"-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipTlsPort()) + ";transport=tls",
+                        "-t", "10"},
+                       {}, 5);
+  const std::string id = waitForCaller(dir + "/caller/baresip.log");
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:" + std::to_string(targetPort)})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
+  ASSERT_TRUE(done) << baresipLog("caller");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(target->wait(20s), 0) << sippErrors("uas") << baresipLog("caller");
+  EXPECT_NE(sippMessages("uas").find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos);
+}
+
+TEST_F(SipOverTls, ADialOutToASipsTargetVerifiesItsCertificateAndIsAnsweredAndHungUp) {
+  joinOwner();
+  const int port = freeSipTlsPort();
+  auto callee = baresip("bob", port, {"-t", "20"}, {.certificate = {}, .caFile = {}, .autoAnswer = true});
+  ASSERT_TRUE(waitForTcpListener(port + 1, 10s)) << baresipLog("bob");
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sips:bob@127.0.0.1:" + std::to_string(port + 1)}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }, 15s))
+      << baresipLog("bob");
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+  ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  // baresip answered the call that came in over TLS (its only way in: the sips: port), and saw it end (libre
+  // reports a BYE as "Connection reset by peer").
+  EXPECT_NE(baresipLog("bob").find("Call established"), std::string::npos) << baresipLog("bob");
+  EXPECT_TRUE(waitForFileContaining(dir + "/bob/baresip.log", "session closed", 10s)) << baresipLog("bob");
+}
+
+TEST_F(SipOverTls, ATlsTargetWhoseCertificateDoesNotNameItIsNotCalled) {
+  joinOwner();
+  const int port = freeSipTlsPort();
+  auto callee = baresip("mallory", port, {"-t", "20"}, {.certificate = certs.wrongHostBundle, .caFile = {}, .autoAnswer = true});
+  ASSERT_TRUE(waitForTcpListener(port + 1, 10s)) << baresipLog("mallory");
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sips:mallory@127.0.0.1:" + std::to_string(port + 1)}));
+  auto error = events.waitFor("dialout-error", [&](const Event& e) { return isFor(e, s.sessionId); }, 15s);
+  ASSERT_TRUE(error) << baresipLog("mallory");
+  EXPECT_NE(error->payload["errorMsg"].get<std::string>().find("could not be reached"), std::string::npos)
+      << error->payload.dump();
+  EXPECT_FALSE(bot.participants().contains(s.sessionId));
+  // The handshake failed at the gateway: no INVITE ever reached the (auto-answering) peer.
+  EXPECT_EQ(baresipLog("mallory").find("call: answering"), std::string::npos) << baresipLog("mallory");
+}
+
+TEST(SipTlsConfig, ACertificateWithoutItsKeyOrAnUnreadableOneIsRefused) {
+  const Certificates& certs = certificates();
+  devserver::Options o;
+  o.sipTlsCertFile = certs.goodCert;
+  EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument);
+  o.sipTlsKeyFile = certs.dir + "/missing.key";
+  EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument);
+  o.sipTlsKeyFile = certs.wrongHostKey;  // not the certificate's key
+  EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument);
+  o.sipTlsKeyFile = certs.goodKey;
+  EXPECT_NO_THROW(devserver::Devserver{o});
 }
 
 class SipRingingTest : public SipTest {

@@ -7,7 +7,7 @@
 namespace daily::test {
 
 std::string writeBaresipConfig(const std::string& dir, const std::string& host, int port, const std::string& user,
-                               int seconds) {
+                               int seconds, const BaresipExtras& extras) {
   std::filesystem::create_directories(dir);
   {
     std::ofstream wav(dir + "/tone.wav", std::ios::binary);
@@ -27,8 +27,11 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
                                  << "\nmodule stdio.so\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\n"
                                     "module_app menu.so\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n"
                                     "audio_source aufile,"
-                                 << dir << "/tone.wav\n";
-  std::ofstream(dir + "/accounts") << "<sip:" << user << "@" << host << ":" << port << ">;regint=0\n";
+                                 << dir << "/tone.wav\n"
+                                 << (extras.certificate.empty() ? "" : "sip_certificate " + extras.certificate + "\n")
+                                 << (extras.caFile.empty() ? "" : "sip_cafile " + extras.caFile + "\n");
+  std::ofstream(dir + "/accounts") << "<sip:" << user << "@" << host << ":" << port << ">;regint=0"
+                                   << (extras.autoAnswer ? ";answermode=auto" : "") << "\n";
   return dir;
 }
 

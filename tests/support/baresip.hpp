@@ -6,10 +6,20 @@
 
 namespace daily::test {
 
-/// Writes a baresip configuration into dir (created if needed): listening on host:port as sip:user@host:port,
-/// no registration, `seconds` of silence (an 8 kHz WAV) as its microphone. Returns dir, for baresip -f.
-/// baresip hangs up its call when that file ends, so it must outlast the call the test needs.
+/// What a test may add to a baresip configuration.
+struct BaresipExtras {
+  /// SIP over TLS: its certificate and key in one PEM file, and the CAs it trusts. With a certificate, baresip
+  /// also listens for TLS, on port + 1.
+  std::string certificate;
+  std::string caFile;
+  /// Answers incoming calls by itself.
+  bool autoAnswer = false;
+};
+
+/// Writes a baresip configuration into dir (created if needed): listening on host:port (UDP and TCP) as
+/// sip:user@host:port, no registration, `seconds` of silence (an 8 kHz WAV) as its microphone. Returns dir, for
+/// baresip -f. baresip hangs up its call when that file ends, so it must outlast the call the test needs.
 std::string writeBaresipConfig(const std::string& dir, const std::string& host, int port, const std::string& user,
-                               int seconds = 60);
+                               int seconds = 60, const BaresipExtras& extras = {});
 
 }  // namespace daily::test

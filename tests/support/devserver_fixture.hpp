@@ -39,6 +39,7 @@ class InProcessServer : public ServerHandle {
   std::string sipHost() const override { return server_->sipHost(); }
   int sipPort() const override { return server_->sipPort(); }
   int sipTcpPort() const { return server_->sipTcpPort(); }
+  int sipTlsPort() const { return server_->sipTlsPort(); }
 
  private:
   std::unique_ptr<devserver::Devserver> server_;
@@ -52,6 +53,8 @@ class ChildServer : public ServerHandle {
   std::string httpUrl() const override { return ready_["http_url"]; }
   std::string sipHost() const override { return ready_["sip_host"]; }
   int sipPort() const override { return ready_["sip_port"]; }
+  /// The JSON line it printed when ready.
+  const nlohmann::json& ready() const { return ready_; }
   /// SIGKILL, then reap.
   void kill();
   /// SIGSTOP, returning once it has stopped: the kernel still accepts connections and data, nothing answers.

@@ -104,12 +104,14 @@ bool udpBindable(int port) { return bindable(SOCK_DGRAM, port); }
 // Outside the kernel's ephemeral range (32768-60999), so that no client socket of a test running in parallel takes
 // it (while a killed server is down, or before a SIP agent binds it); the block depends on the process id, as
 // freeMediaPort's does. One sequence for both kinds, so that one process never hands out the same port twice.
-int freeListeningPort(bool udpToo) {
+int freeListeningPort(bool udpToo, bool andNext = false) {
   static int next = 0;
   const int base = 20000 + static_cast<int>(getpid() % 190) * 64;
   for (int attempt = 0; attempt < 12000; ++attempt) {
     const int port = 20000 + (base - 20000 + ++next) % 12000;
-    if (bindable(SOCK_STREAM, port) && (!udpToo || udpBindable(port))) return port;
+    if (andNext) ++next;  // port + 1 is handed out with it
+    if (bindable(SOCK_STREAM, port) && (!udpToo || udpBindable(port)) && (!andNext || bindable(SOCK_STREAM, port + 1)))
+      return port;
   }
   throw std::runtime_error(udpToo ? "no port free for both UDP and TCP" : "no free TCP port");
 }
@@ -119,6 +121,8 @@ int freeListeningPort(bool udpToo) {
 int freeTcpPort() { return freeListeningPort(false); }
 
 int freeSipPort() { return freeListeningPort(true); }
+
+int freeSipTlsPort() { return freeListeningPort(true, true); }
 
 int freeMediaPort() {
   static int next = 0;

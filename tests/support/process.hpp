@@ -36,6 +36,9 @@ int freeTcpPort();
 /// agent such as baresip, which listens on both at its sip_listen port (an ephemeral port free for UDP may be a
 /// parallel test's TCP client socket, and baresip then fails to start).
 int freeSipPort();
+/// A port p as freeSipPort's, with p + 1 free for TCP too: for baresip with a certificate, which listens for TLS
+/// on p + 1.
+int freeSipTlsPort();
 /// Waits until something listens for TCP on 127.0.0.1:port (as the kernel's socket table says: no connection is
 /// made to find out); false when nothing does within the timeout. A TCP client is refused at once by a server
 /// that is not up yet, where a UDP one would have retransmitted until it was.

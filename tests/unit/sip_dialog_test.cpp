@@ -248,7 +248,9 @@ TEST_F(Dialogs, FlowToUriReadsTheHostPortAndTransportOfAUri) {
   EXPECT_EQ(flowToUri("sip:a@127.0.0.3;transport=udp", Protocol::Tcp)->protocol, Protocol::Udp);
   EXPECT_EQ(flowToUri("sip:a@[::1]:5070")->address.to_string(), "::1");
   EXPECT_FALSE(flowToUri("sip:a@example.com"));        // no DNS
-  EXPECT_FALSE(flowToUri("sips:a@127.0.0.3"));         // no TLS yet
+  EXPECT_EQ(flowToUri("sips:a@127.0.0.3"), (Flow{Protocol::Tls, peerFlow(1, "127.0.0.3").address, 5061, 0}));
+  EXPECT_EQ(flowToUri("sip:a@127.0.0.3:5070;transport=tls"), (Flow{Protocol::Tls, peerFlow(1, "127.0.0.3").address, 5070, 0}));
+  EXPECT_EQ(flowToUri("sips:a@127.0.0.3;transport=tcp")->protocol, Protocol::Tls);  // sips: is TLS on every hop
   EXPECT_FALSE(flowToUri("sip:a@127.0.0.3;transport=sctp"));
   EXPECT_FALSE(flowToUri("sip:a@127.0.0.3:99999"));
   EXPECT_FALSE(flowToUri("tel:+15551234"));
