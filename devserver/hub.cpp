@@ -27,6 +27,11 @@ bool Room::dialInEnabled() const {
   return sip != properties.end() && sip->is_object() && sip->value("sip_mode", std::string()) == "dial-in";
 }
 
+bool Room::acceptsInboundRefer() const {
+  auto sip = properties.find("sip");
+  return !(sip != properties.end() && sip->is_object() && sip->value("accept_refer", true) == false);
+}
+
 Hub::Hub(HubConfig config) : config_(std::move(config)), tokens_(config_.apiKey, config_.domainId) {}
 
 Room* Hub::findRoom(const std::string& name) {
@@ -50,6 +55,8 @@ bool checkProperties(const json& properties, std::string* why) {
   }
   if (auto video = sip->find("video"); video != sip->end() && !video->is_boolean())
     return *why = "properties.sip.video must be a boolean", false;
+  if (auto accept = sip->find("accept_refer"); accept != sip->end() && !accept->is_boolean())
+    return *why = "properties.sip.accept_refer must be a boolean", false;
   if (auto n = sip->find("num_endpoints"); n != sip->end() && (!n->is_number_integer() || *n < 1 || *n > 5))
     return *why = "properties.sip.num_endpoints must be 1 to 5", false;
   return true;
@@ -167,6 +174,13 @@ void Hub::addMember(Room& room, const std::string& sessionId, Member member) {
   sessionRooms_[sessionId] = room.name;
   broadcast(room, "participant-joined", {{"participant", participant}}, sessionId);
   DAILY_LOG(Info, "hub", "room " << room.name << ": " << sessionId << " joined (" << room.members.size() << " present)");
+}
+
+void Hub::updateMember(Room& room, const std::string& sessionId, json participant) {
+  auto it = room.members.find(sessionId);
+  if (it == room.members.end()) return;
+  it->second.participant = std::move(participant);
+  broadcast(room, "participant-updated", {{"participant", it->second.participant}});
 }
 
 void Hub::removeMember(Room& room, const std::string& sessionId) {

@@ -34,6 +34,9 @@ struct Room {
   std::map<std::string, Member> members;                  // session_id -> member
 
   bool dialInEnabled() const;
+  /// Whether a SIP peer of the room may transfer its call to the gateway (inbound REFER): properties.sip.accept_refer,
+  /// true unless set false.
+  bool acceptsInboundRefer() const;
 };
 
 struct HubConfig {
@@ -68,6 +71,9 @@ class Hub {
 
   /// Adds a member; every other client of the room receives participant-joined.
   void addMember(Room& room, const std::string& sessionId, Member member);
+  /// Replaces a member's participant object; every client of the room receives participant-updated. No-op for an
+  /// unknown session.
+  void updateMember(Room& room, const std::string& sessionId, nlohmann::json participant);
   /// Removes a member; every remaining client receives participant-left. No-op for an unknown session.
   void removeMember(Room& room, const std::string& sessionId);
   /// Sends an event to every client member of the room except `except`.

@@ -24,12 +24,13 @@ namespace {
 using nlohmann::json;
 using detail::Runtime;
 
-constexpr std::array<std::string_view, 25> kKnownEvents{
+constexpr std::array<std::string_view, 26> kKnownEvents{
     "*",                 "joining-meeting",   "joined-meeting",  "left-meeting",      "participant-joined",
     "participant-updated", "participant-left", "error",          "nonfatal-error",    "dialin-ready",
     "dialin-connected",  "dialin-stopped",    "dialin-error",    "dialin-warning",    "dialout-connected",
     "dialout-answered",  "dialout-stopped",   "dialout-error",   "dialout-warning",   "sip-refer-progress",
-    "sip-call-transfer-progress", "dtmf-event", "app-message",   "call-instance-destroyed", "network-connection"};
+    "sip-call-transfer-progress", "sip-inbound-refer-progress", "dtmf-event", "app-message", "call-instance-destroyed",
+    "network-connection"};
 
 bool isKnownEvent(std::string_view name) {
   for (auto known : kKnownEvents)

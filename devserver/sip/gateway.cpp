@@ -16,6 +16,8 @@
 #include "sip/transaction.hpp"
 #include "sip/transport.hpp"
 
+#include <daily/sip_uri.hpp>
+
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
 
@@ -133,6 +135,14 @@ struct Leg {
   std::function<void()> onEnded;  // stopDialOut waiting for the leg to end
   // Dial-in: requests of ours waiting for the ACK of our 2xx; called with true once it came, false if it never will.
   std::vector<std::function<void(bool acked)>> untilAck;
+  // Inbound REFER (the peer transfers its call to the gateway). On the referrer: the session of the gateway's
+  // call to the Refer-To target while it is under way, and the REFER's CSeq (its subscription's id). On that
+  // call's leg: the referrer's Call-ID and the room it is for.
+  std::string referredTo;
+  std::uint32_t referCseq = 0;
+  std::string referrerCallId;
+  std::string referrerSession;
+  std::string referrerRoom;
 };
 
 }  // namespace
@@ -279,7 +289,8 @@ struct Gateway::Impl {
     if (method == "BYE") return onBye(message.get(), from);
     if (method == "NOTIFY") return onNotify(message.get(), from);
     if (method == "OPTIONS") return onOptions(message.get(), from);
-    if (method == "INFO" || method == "REFER" || method == "UPDATE" || method == "PRACK") {
+    if (method == "REFER") return onRefer(message.get(), from);
+    if (method == "INFO" || method == "UPDATE" || method == "PRACK") {
       Leg* leg = dialogOf(message.get());
       if (!leg) return respond(message.get(), from, 481);
       return respond(message.get(), from, method == "INFO" ? 200 : 501);
@@ -519,6 +530,143 @@ struct Gateway::Impl {
     leg->referTo.clear();
     if (lingering) return endSubscription(*leg);
     if (success) hangUp(*leg, {});  // RFC 5589: the transferor leaves once the transfer succeeded
+  }
+
+  // ---- inbound REFER (RFC 3515: the peer transfers its call to the gateway) -----------------------------------
+
+  // A REFER from the peer of a leg in a room: a blind transfer of that call to the Refer-To target. The gateway
+  // accepts it (202), calls the target, and tells the referrer how that call goes by NOTIFY (message/sipfrag:
+  // 100, then the final status). Once the target answers it takes over the referrer's participant (the same
+  // session, participant-updated) and the referrer's call is hung up; if the referrer hung up first, the target
+  // joins as a participant of its own. Owners and admins follow it in sip-inbound-refer-progress. A room whose
+  // properties.sip.accept_refer is false refuses it (403).
+  void onRefer(osip_message_t* refer, const Flow& from) {
+    Leg* leg = dialogOf(refer);
+    if (!leg) return respond(refer, from, 481);
+    Room* room = hub.findRoom(leg->room);
+    if (!room || !leg->inRoom || !room->acceptsInboundRefer()) return respond(refer, from, 403);
+    if (leg->state != LegState::Confirmed || !leg->referTo.empty() || !leg->referredTo.empty() ||
+        !leg->bridgedWith.empty())
+      return respond(refer, from, 491);  // a transfer of this call is under way already
+    std::string referTo = sip::header(refer, "refer-to");
+    if (referTo.empty()) referTo = sip::header(refer, "r");
+    referTo = sip::uriOf(referTo);
+    // Attended transfer (?Replaces=...) and other embedded headers or methods are not taken from a peer.
+    if (referTo.find('?') != std::string::npos || referTo.find(";method=") != std::string::npos)
+      return respond(refer, from, 501);
+    if (!daily::validateSipUri(referTo).empty()) return respond(refer, from, 400);
+    if (!sip::uriTarget(referTo)) return respond(refer, from, 416);
+    std::string why;
+    auto far = invite({}, referTo, "<" + hub.sipEndpoint(*room) + ">", {}, &why);
+    if (!far) {
+      DAILY_LOG(Info, "sip", "refused a REFER of call " << leg->dialog.callId << ": its target " << why);
+      return respond(refer, from, 488);
+    }
+    // RFC 3892: the target hears who sent it; its URI only, checked as any target is.
+    const std::string referredBy = sip::uriOf(sip::header(refer, "referred-by"));
+    if (!referredBy.empty() && daily::validateSipUri(referredBy).empty())
+      sip::addHeader(far->invite.get(), "Referred-By", "<" + referredBy + ">");
+    respond(refer, from, 202);
+    DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " is transferred by its peer to " << referTo);
+    leg->referredTo = far->sessionId;
+    leg->referCseq = sip::cseq(refer);
+    far->referrerCallId = leg->dialog.callId;
+    far->referrerSession = leg->sessionId;
+    far->referrerRoom = leg->room;
+    far->destination = referTo;
+    const std::string callId = leg->dialog.callId;
+    const std::string farId = far->sessionId;
+    inboundReferProgress(*leg, "accepted", 202, false);
+    notifyReferrer(callId, 100, "Trying", false);
+    runInvite(
+        farId,
+        [this, callId](int code) {
+          if (code == 180 || code == 183) {
+            if (Leg* l = legByCallId(callId)) inboundReferProgress(*l, "ringing", code, false);
+          }
+        },
+        [this, farId] { takeOver(farId); },
+        [this, callId](int code, const std::string& reason) {
+          Leg* l = legByCallId(callId);
+          if (!l) return;
+          inboundReferProgress(*l, "failed", code, true);
+          l->referredTo.clear();
+          // No answer at all: 408 when none came in time, 503 when the target could not be reached.
+          const int status = code ? code : reason.empty() ? 408 : 503;
+          notifyReferrer(callId, status, code ? reason : reason.empty() ? "Request Timeout" : "Service Unavailable", true);
+        });
+  }
+
+  Leg* legByCallId(const std::string& callId) {
+    auto it = legs.find(callId);
+    return it == legs.end() || it->second->state == LegState::Ended ? nullptr : it->second.get();
+  }
+
+  // The referrer's NOTIFY of its REFER's progress (RFC 3515 2.4.4), in its dialog, while the call is up.
+  void notifyReferrer(const std::string& callId, int code, const std::string& reason, bool final) {
+    Leg* leg = legByCallId(callId);
+    if (!leg || leg->state != LegState::Confirmed) return;
+    auto notify = leg->dialog.request("NOTIFY", transport);
+    if (!notify) return;
+    sip::addHeader(notify.get(), "Event", "refer;id=" + std::to_string(leg->referCseq));
+    sip::addHeader(notify.get(), "Subscription-State", final ? "terminated;reason=noresource" : "active;expires=60");
+    sip::setBody(notify.get(), "message/sipfrag;version=2.0", "SIP/2.0 " + std::to_string(code) + " " + reason + "\r\n");
+    sendInDialog(leg->sessionId, std::move(notify), {}, {});
+  }
+
+  void inboundReferProgress(const Leg& referrer, const std::string& status, int code, bool final,
+                            const std::string& newSessionId = {}) {
+    Room* room = hub.findRoom(referrer.room);
+    if (!room) return;
+    json payload{{"sessionId", referrer.sessionId}, {"status", status}, {"sipStatus", code}, {"final", final}};
+    if (Leg* far = legOf(referrer.referredTo)) payload["referTo"] = far->destination;
+    if (!newSessionId.empty()) payload["newSessionId"] = newSessionId;
+    hub.broadcastToOwnersAndAdmins(*room, "sip-inbound-refer-progress", payload);
+  }
+
+  // The Refer-To target answered: it takes the referrer's place in the room.
+  void takeOver(const std::string& farId) {
+    Leg* far = legOf(farId);
+    if (!far) return;
+    Room* room = hub.findRoom(far->referrerRoom);
+    Leg* referrer = legByCallId(far->referrerCallId);
+    if (!room) return hangUp(*far, {});  // the room went away meanwhile
+    const std::string name = far->destination;
+    if (!referrer || !referrer->inRoom) {
+      // The referrer hung up first (a blind transfer often does, right after the 202): a participant of its own.
+      far->room = room->name;
+      far->sipFrom = far->destination;
+      joinRoom(*room, *far, name);
+      json payload{{"sessionId", far->referrerSession}, {"status", "transferred"}, {"sipStatus", 200}, {"final", true},
+                   {"referTo", far->destination}, {"newSessionId", farId}};
+      return hub.broadcastToOwnersAndAdmins(*room, "sip-inbound-refer-progress", payload);
+    }
+    // The same participant, now the target's call: the two legs trade session ids. Nothing of the target's
+    // INVITE waits on its old id any more; the referrer's remaining requests (the final NOTIFY, the BYE) go
+    // under its new one.
+    const std::string participant = referrer->sessionId;
+    inboundReferProgress(*referrer, "transferred", 200, true);
+    referrer->referredTo.clear();
+    sessions[participant] = far->dialog.callId;
+    sessions[farId] = referrer->dialog.callId;
+    far->sessionId = participant;
+    referrer->sessionId = farId;
+    far->room = referrer->room;
+    far->inRoom = true;
+    far->dialIn = referrer->dialIn;
+    far->sipFrom = referrer->sipFrom;
+    far->sipEndpoint = referrer->sipEndpoint;
+    far->userId = referrer->userId;
+    far->connectedSent = true;
+    referrer->room.clear();
+    referrer->inRoom = false;
+    if (auto member = room->members.find(participant); member != room->members.end()) {
+      json updated = member->second.participant;
+      updated["user_name"] = name;
+      hub.updateMember(*room, participant, std::move(updated));
+    }
+    notifyReferrer(referrer->dialog.callId, 200, "OK", true);
+    hangUp(*referrer, {});  // RFC 5589: the transfer succeeded; the transferor's call ends (if it has not hung up)
   }
 
   // The call of a leg with an accepted REFER has ended: its subscription waits for the final NOTIFY until it

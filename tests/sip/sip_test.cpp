@@ -810,6 +810,125 @@ TEST(SipTlsConfig, ACertificateWithoutItsKeyOrAnUnreadableOneIsRefused) {
   EXPECT_NO_THROW(devserver::Devserver{o});
 }
 
+// Inbound REFER: the caller's side transfers the call to the gateway (a PBX's blind transfer). The gateway calls
+// the Refer-To target, reports to the referrer by NOTIFY, and the target takes over the caller's participant.
+class SipInboundRefer : public SipTest {
+ protected:
+  // A sipp caller that REFERs the gateway to target.
+  std::unique_ptr<Process> referringCaller(const std::string& scenario, const std::string& target) {
+    sippCallerArgs = {"-key", "target", target};
+    return sippCaller(scenario);
+  }
+  std::vector<std::string> progress() {
+    std::vector<std::string> out;
+    for (const auto& e : events.all())
+      if (e.action == "sip-inbound-refer-progress")
+        out.push_back(e.payload["status"].get<std::string>() + " " + std::to_string(e.payload["sipStatus"].get<int>()));
+    return out;
+  }
+};
+
+TEST_F(SipInboundRefer, TheTargetTakesOverTheCallersParticipantAndTheCallerIsToldByNotify) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto target = sippServer("callee_answers_then_hangs_up.xml", port);
+  const std::string to = "sip:agent@127.0.0.1:" + std::to_string(port);
+  auto caller = referringCaller("caller_transfers_away.xml", to);
+  const std::string id = waitForCaller();
+  auto done = events.waitFor("sip-inbound-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done) << sippErrors("caller_transfers_away.xml") << sippErrors("callee_answers_then_hangs_up.xml");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_EQ(done->payload["sessionId"], id);
+  EXPECT_EQ(done->payload["referTo"], to);
+  // The same participant, now the target's call.
+  auto updated = events.waitFor("participant-updated", [&](const Event& e) { return isFor(e, id); });
+  ASSERT_TRUE(updated);
+  EXPECT_EQ(updated->payload["participant"]["user_name"], to);
+  EXPECT_TRUE(bot.participants().contains(id));
+  // The referrer got NOTIFY 100 then 200 (the scenario checks each), and the gateway's BYE.
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfers_away.xml");
+  // The target hangs up after half a second: the participant leaves then, and only then.
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_answers_then_hangs_up.xml");
+  EXPECT_EQ(progress(), (std::vector<std::string>{"accepted 202", "transferred 200"}));
+  // The target was called as the room, and told who referred it (RFC 3892).
+  const std::string wire = sippMessages("callee_answers_then_hangs_up.xml");
+  EXPECT_NE(wire.find("INVITE " + to), std::string::npos) << wire;
+  EXPECT_NE(wire.find("Referred-By: <sip:caller@127.0.0.1"), std::string::npos) << wire;
+  // Only one participant-left for it: the referrer's own call ending did not remove the participant.
+  int left = 0;
+  for (const auto& e : events.all()) left += e.action == "participant-left" && isFor(e, id);
+  EXPECT_EQ(left, 1);
+}
+
+TEST_F(SipInboundRefer, ATargetThatRefusesIsReportedToTheReferrerWhoStays) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto target = sippServer("callee_busy.xml", port);
+  auto caller = referringCaller("caller_transfer_refused_by_target.xml", "sip:agent@127.0.0.1:" + std::to_string(port));
+  const std::string id = waitForCaller();
+  auto done = events.waitFor("sip-inbound-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done) << sippErrors("caller_transfer_refused_by_target.xml");
+  EXPECT_EQ(done->payload["status"], "failed");
+  EXPECT_EQ(done->payload["sipStatus"], 486);
+  // The referrer heard NOTIFY 486 (checked by its scenario) and hangs up itself.
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfer_refused_by_target.xml");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_busy.xml");
+}
+
+TEST_F(SipInboundRefer, WhenTheReferrerHangsUpFirstTheTargetJoinsAsAParticipantOfItsOwn) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto target = sippServer("callee_answers_late_then_hangs_up.xml", port);  // answers after 500 ms
+  auto caller = referringCaller("caller_transfers_and_hangs_up.xml", "sip:agent@127.0.0.1:" + std::to_string(port));
+  const std::string id = waitForCaller();
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  auto done = events.waitFor("sip-inbound-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done) << sippErrors("callee_answers_late_then_hangs_up.xml");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_EQ(done->payload["sessionId"], id);  // the referrer's
+  const std::string newId = done->payload.value("newSessionId", "");
+  ASSERT_FALSE(newId.empty()) << done->payload.dump();
+  EXPECT_NE(newId, id);
+  EXPECT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, newId); }));
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, newId); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfers_and_hangs_up.xml");
+  EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_answers_late_then_hangs_up.xml");
+}
+
+TEST_F(SipInboundRefer, ARoomThatDoesNotAcceptReferRefusesItWith403) {
+  const json closed = server.createRoom(
+      {{"name", "closed"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}, {"accept_refer", false}}}}}});
+  await(bot.join({.url = closed["url"], .token = server.token({{"is_owner", true}, {"room_name", "closed"}}), .userName = "bot"}));
+  auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/caller_refer_forbidden.xml",
+                      "-s", "closed", "-key", "target", "sip:agent@127.0.0.1:5099"},
+                     "forbidden");
+  const std::string id = waitForCaller();
+  // The caller got its 403 (its scenario checks), stayed, and hung up itself.
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("forbidden");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_TRUE(progress().empty());
+}
+
+TEST_F(SipInboundRefer, ARefersToThatIsNotAPlainSipUriIsRefused) {
+  joinOwner();
+  // A Replaces header (attended transfer) is not taken from a peer; a tel: URI is not a SIP target.
+  for (const auto& [target, status] : std::vector<std::pair<std::string, std::string>>{
+           {"sip:agent@127.0.0.1:5099?Replaces=abc%3Bto-tag%3D1%3Bfrom-tag%3D2", "501"}, {"tel:+15551234", "416"}}) {
+    SCOPED_TRACE(target);
+    std::string scenario = readFile(kScenarios + "/caller_refer_forbidden.xml");
+    scenario.replace(scenario.find("response=\"403\""), 14, "response=\"" + status + "\"");
+    const std::string file = dir + "/refused_" + status + ".xml";
+    std::ofstream(file) << scenario;
+    auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", file, "-s", "support", "-key", "target",
+                        target},
+                       "refused_" + status);
+    EXPECT_EQ(caller->wait(15s), 0) << sippErrors("refused_" + status);
+  }
+  EXPECT_TRUE(progress().empty());
+}
+
 class SipRingingTest : public SipTest {
  protected:
   SipRingingTest() : SipTest(fastTimers(std::chrono::milliseconds(1500))) {}
