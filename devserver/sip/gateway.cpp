@@ -122,6 +122,7 @@ struct Leg {
   json sipHeaders = json::object();
   // Transfers.
   std::string referTo;      // a REFER is in progress toward this
+  std::vector<std::uint32_t> referIds;  // ... sent with these CSeqs (a challenged one goes again with another)
   bool referAccepted = false;  // ... and the transferee accepted it: a refer subscription exists (RFC 3515)
   std::chrono::seconds subscriptionExpires{0};  // from the last NOTIFY's Subscription-State, 0 when not given
   // While our REFER has no final answer: the NOTIFY that implies its acceptance (RFC 3515 2.4.4: it may overtake a
@@ -511,6 +512,7 @@ struct Gateway::Impl {
     }
     const std::string event = sip::header(notify, "event");
     if (event.rfind("refer", 0) != 0) return respond(notify, from, 489);
+    if (!referSubscription(*leg, event)) return respond(notify, from, 481);
     respond(notify, from, 200);
     if (leg->referTo.empty()) return;
     const std::string state = sip::header(notify, "subscription-state");
@@ -669,6 +671,17 @@ struct Gateway::Impl {
     hangUp(*referrer, {});  // RFC 5589: the transfer succeeded; the transferor's call ends (if it has not hung up)
   }
 
+  // Whether a refer NOTIFY's Event names our REFER's subscription (RFC 3515 2.4.6): its id is one of the CSeqs our
+  // REFER went with; without an id it is the dialog's only one.
+  static bool referSubscription(const Leg& leg, const std::string& event) {
+    const auto at = event.find(";id=");
+    if (at == std::string::npos) return true;
+    const std::string id = event.substr(at + 4, event.find_first_of(";, \t", at + 4) - at - 4);
+    if (id.empty() || id.size() > 10 || id.find_first_not_of("0123456789") != std::string::npos) return false;
+    const auto cseq = std::strtoul(id.c_str(), nullptr, 10);
+    return std::find(leg.referIds.begin(), leg.referIds.end(), cseq) != leg.referIds.end();
+  }
+
   // The call of a leg with an accepted REFER has ended: its subscription waits for the final NOTIFY until it
   // expires (as the last NOTIFY said; 64*T1 at least), then reports the transfer's outcome as unknown.
   void keepSubscription(std::shared_ptr<Leg> leg) {
@@ -725,8 +738,10 @@ struct Gateway::Impl {
           const int code = sip::status(response);
           if (kept && (code == 401 || code == 407)) {
             if (Leg* l = legOf(sessionId)) {
-              if (auto again = authorized(kept->get(), response, l->dialog))
+              if (auto again = authorized(kept->get(), response, l->dialog)) {
+                if (sip::method(again.get()) == "REFER") l->referIds.push_back(sip::cseq(again.get()));
                 return sendInDialog(sessionId, std::move(again), onResponse, onFailure, handle, true);
+              }
             }
           }
           if (onResponse) onResponse(response);
@@ -884,6 +899,7 @@ struct Gateway::Impl {
     const std::string sessionId = leg->sessionId;
     const std::string room = leg->room;
     auto refer = leg->dialog.request("REFER", transport);
+    leg->referIds = {sip::cseq(refer.get())};
     sip::addHeader(refer.get(), "Refer-To", "<" + toEndPoint + ">");
     sip::addHeader(refer.get(), "Referred-By", "<" + referredBy + ">");
     for (const auto& [name, value] : headers.items()) sip::addHeader(refer.get(), name, value.get<std::string>());
@@ -933,7 +949,7 @@ struct Gateway::Impl {
         [this, sessionId, reply, done](sip::Failure failure) {
           if (std::exchange(*done, true)) return;
           if (Leg* l = legOf(sessionId)) {
-            referProgress(*l, "timeout", 0, true, {});
+            referProgress(*l, failure == sip::Failure::Transport ? "unreachable" : "timeout", 0, true, {});
             l->referTo.clear();
             l->referImplied = nullptr;
             l->referAbandoned = nullptr;

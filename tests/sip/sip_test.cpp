@@ -200,6 +200,15 @@ TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
   EXPECT_NE(wire.find("From: <sip:caller@127.0.0.1:" + std::to_string(phonePort)), std::string::npos) << wire;
 }
 
+TEST_F(SipTest, ANotifyForAnotherSubscriptionIsRefusedAndTheTransferGoesOn) {
+  std::unique_ptr<Process> caller;
+  referAndSeeItTransferred("caller_notifies_another_subscription.xml", caller);  // its id=999 NOTIFY got a 481
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_another_subscription.xml");
+  for (const auto& e : events.all()) {
+    if (e.action == "sip-refer-progress") EXPECT_NE(e.payload["sipStatus"], 603) << e.payload.dump();
+  }
+}
+
 TEST_F(SipTest, AFinalNotifyAfterTheCallersByeStillReportsTheTransfer) {
   joinOwner();
   auto caller = sippCaller("caller_notifies_after_bye.xml");

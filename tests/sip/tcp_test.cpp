@@ -225,6 +225,37 @@ TEST_F(SipTcp, ADialOutToATcpPortNobodyListensOnFailsAtOnceAsUnreachable) {
 
 // A TCP caller's connection breaks during the call: the gateway's next in-dialog request goes to the caller's
 // Contact (where it listens), on a connection of its own.
+// A phone that dials in over TCP, giving contact as its Contact, and whose connection then breaks: a message the
+// gateway cannot frame makes it reset the connection, and once the phone sees the reset the gateway has let the
+// connection go. Returns the caller's session id ("" after a failed assertion).
+std::string dialInThenLoseTheConnection(int port, EventRecorder& events, const std::string& room,
+                                        const std::string& contact) {
+  const std::string gw = "127.0.0.1:" + std::to_string(port);
+  TcpPeer phone(port);
+  phone.send("INVITE sip:" + room + "@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc1\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:" + room + "@127.0.0.1>\r\n"
+             "Call-ID: tcp-contact-" + room + "\r\nCSeq: 1 INVITE\r\nContact: <sip:phone@" + contact +
+             ";transport=tcp>\r\nContent-Length: 0\r\n\r\n");
+  const std::string ok = phone.readUntil([](const std::string& s) {
+    const std::size_t at = s.find("SIP/2.0 200");
+    return at != std::string::npos && s.find("\r\n\r\n", at) != std::string::npos;
+  }, 5s);
+  const std::size_t at = ok.find("SIP/2.0 200");
+  EXPECT_NE(at, std::string::npos) << ok;
+  if (at == std::string::npos) return {};
+  const std::size_t tag = ok.find(";tag=", ok.find("\r\nTo: ", at));
+  const std::string toTag = ok.substr(tag + 5, ok.find_first_of(";\r", tag + 5) - tag - 5);
+  phone.send("ACK sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc2\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:" + room + "@127.0.0.1>;tag=" +
+             toTag + "\r\nCall-ID: tcp-contact-" + room + "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+  auto connected = events.waitFor("dialin-connected");
+  EXPECT_TRUE(connected);
+  if (!connected) return {};
+  phone.send("OPTIONS sip:x SIP/2.0\r\n\r\n");
+  EXPECT_TRUE(phone.closedWithin(5s));
+  return connected->payload["sessionId"];
+}
+
 TEST_F(SipTcp, InDialogRequestsFollowTheContactOnceTheCallersConnectionIsGone) {
   const json room = server.createRoom({{"name", "tcpcall"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
   CallClient bot;
@@ -233,33 +264,8 @@ TEST_F(SipTcp, InDialogRequestsFollowTheContactOnceTheCallersConnectionIsGone) {
   asio::io_context io;
   asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});  // the phone's Contact
   const std::string contact = "127.0.0.1:" + std::to_string(listener.local_endpoint().port());
-  const std::string gw = "127.0.0.1:" + std::to_string(port);
-  std::string sessionId;
-  {
-    TcpPeer phone(port);
-    phone.send("INVITE sip:tcpcall@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc1\r\n"
-               "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:tcpcall@127.0.0.1>\r\n"
-               "Call-ID: tcp-contact-1\r\nCSeq: 1 INVITE\r\nContact: <sip:phone@" + contact + ";transport=tcp>\r\n"
-               "Content-Length: 0\r\n\r\n");
-    const std::string ok = phone.readUntil([](const std::string& s) {
-      const std::size_t at = s.find("SIP/2.0 200");
-      return at != std::string::npos && s.find("\r\n\r\n", at) != std::string::npos;
-    }, 5s);
-    const std::size_t at = ok.find("SIP/2.0 200");
-    ASSERT_NE(at, std::string::npos) << ok;
-    const std::size_t tag = ok.find(";tag=", ok.find("\r\nTo: ", at));
-    const std::string toTag = ok.substr(tag + 5, ok.find_first_of(";\r", tag + 5) - tag - 5);
-    phone.send("ACK sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc2\r\n"
-               "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:tcpcall@127.0.0.1>;tag=" + toTag +
-               "\r\nCall-ID: tcp-contact-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
-    auto connected = events.waitFor("dialin-connected");
-    ASSERT_TRUE(connected);
-    sessionId = connected->payload["sessionId"];
-    // The connection breaks: a message the gateway cannot frame makes it reset the connection, and once the
-    // phone sees the reset the gateway has let the connection go.
-    phone.send("OPTIONS sip:x SIP/2.0\r\n\r\n");
-    ASSERT_TRUE(phone.closedWithin(5s));
-  }
+  const std::string sessionId = dialInThenLoseTheConnection(port, events, "tcpcall", contact);
+  ASSERT_FALSE(sessionId.empty());
   auto dtmf = bot.sendDTMF({.sessionId = sessionId, .tones = "5"});
   // The INFO comes to the Contact's listener, on a new connection; the phone answers it there.
   asio::ip::tcp::socket incoming(io);
@@ -285,6 +291,23 @@ TEST_F(SipTcp, InDialogRequestsFollowTheContactOnceTheCallersConnectionIsGone) {
   ASSERT_TRUE(request) << info;
   asio::write(incoming, asio::buffer(devserver::sip::serialize(devserver::sip::newResponse(request.get(), 200, {}).get())));
   EXPECT_NO_THROW(dtmf.get());
+}
+
+TEST_F(SipTcp, AReferWhoseConnectionCannotBeMadeFailsAtOnceAsConnectionLost) {
+  const json room = server.createRoom({{"name", "tcpgone"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
+  // Nothing listens at its Contact: the REFER's new connection is refused.
+  const std::string contact = "127.0.0.1:" + std::to_string(freeTcpPort());
+  const std::string sessionId = dialInThenLoseTheConnection(port, events, "tcpgone", contact);
+  ASSERT_FALSE(sessionId.empty());
+  // ConnectionLost, not Timeout: the transport's failure ends the REFER's transaction at once.
+  Error e = expectError([&] { await(bot.sipRefer({.sessionId = sessionId, .toEndPoint = "sip:agent@127.0.0.1:5099"})); });
+  EXPECT_EQ(e.code(), ErrorCode::ConnectionLost) << e.what();
+  auto done = events.waitFor("sip-refer-progress", [](const Event& ev) { return ev.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "unreachable");
 }
 
 }  // namespace
