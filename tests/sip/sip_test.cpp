@@ -205,7 +205,9 @@ TEST_F(SipTest, ANotifyForAnotherSubscriptionIsRefusedAndTheTransferGoesOn) {
   referAndSeeItTransferred("caller_notifies_another_subscription.xml", caller);  // its id=999 NOTIFY got a 481
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_another_subscription.xml");
   for (const auto& e : events.all()) {
-    if (e.action == "sip-refer-progress") EXPECT_NE(e.payload["sipStatus"], 603) << e.payload.dump();
+    if (e.action == "sip-refer-progress") {
+      EXPECT_NE(e.payload["sipStatus"], 603) << e.payload.dump();
+    }
   }
 }
 
