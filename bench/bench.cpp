@@ -14,6 +14,7 @@
 #include "floors.hpp"
 #include "refer_responder.hpp"
 
+#include "certificates.hpp"
 #include "devserver.hpp"
 #include "devserver_fixture.hpp"
 
@@ -199,10 +200,13 @@ class Crowd {
   FILE* fromChild_ = nullptr;
 };
 
-// Refers one SIP call (an in-process responder, over UDP or TCP) `iterations` times, through a devserver in a
+// Refers one SIP call (an in-process responder, over UDP, TCP or TLS) `iterations` times, through a devserver in a
 // process of its own, with `extraClients` more participants in the room, who are in a process of their own too.
-ReferRun referLoop(int iterations, int extraClients, bool tcp = false) {
-  test::ChildServer server;  // the devserver in a process of its own, as users run it
+ReferRun referLoop(int iterations, int extraClients, Wire wire = Wire::Udp) {
+  const test::Certificates* certs = wire == Wire::Tls ? &test::certificates() : nullptr;
+  // The devserver in a process of its own, as users run it; over TLS with the test certificates.
+  test::ChildServer server(certs ? std::vector<std::string>{"--sip-tls-cert", certs->goodCert, "--sip-tls-key", certs->goodKey}
+                                 : std::vector<std::string>{});
   RestClient rest = restFor(server.httpUrl());
   const Room room = rest.createRoom(roomOptions("bench", true));
   Crowd crowd(room.url, extraClients);
@@ -224,7 +228,9 @@ ReferRun referLoop(int iterations, int extraClients, bool tcp = false) {
     cv.notify_all();
   });
   bot.join(JoinOptions{room.url, ownerToken(rest, "bench"), "bot"}).get();
-  ReferResponder phone("bench", server.sipPort(), tcp);  // TCP listens on the UDP port's number
+  // TCP listens on the UDP port's number.
+  const int port = wire == Wire::Tls ? server.ready()["sip_tls_port"].get<int>() : server.sipPort();
+  ReferResponder phone("bench", static_cast<std::uint16_t>(port), wire, certs ? certs->ca : std::string());
   phone.dialIn();
   {
     std::unique_lock<std::mutex> lock(mu);
@@ -577,7 +583,8 @@ void run() {
     OnOneCpu one;
     referOne = referLoop(refers / 2, 0);
   }
-  const ReferRun referTcp = referLoop(refers / 2, 0, true);
+  const ReferRun referTcp = referLoop(refers / 2, 0, Wire::Tcp);
+  const ReferRun referTls = referLoop(refers / 2, 0, Wire::Tls);
   const double floor = ws.p50 + udp.p50;
   const double floorOne = wsOne.p50 + udpOne.p50;
   table("sipRefer(): call to future resolved, the SIP peer answering 202 (in-process UDP responder)",
@@ -587,8 +594,11 @@ void run() {
          {"for reference: everything on one CPU, " + std::to_string(refers / 2) + " transfers", fmt(referOne.latency.p50),
           fmt(referOne.latency.p99), fmt(floorOne) + " (both on one CPU)", fmt(referOne.latency.p50 / floorOne, 2), "-"},
          {"the SIP peer over TCP, " + std::to_string(refers / 2) + " transfers", fmt(referTcp.latency.p50),
-          fmt(referTcp.latency.p99), fmt(floor) + " (the UDP floor's)", fmt(referTcp.latency.p50 / floor, 2), "-"}});
-  if (refer.refers < refers || referOne.refers < refers / 2 || referTcp.refers < refers / 2)
+          fmt(referTcp.latency.p99), fmt(floor) + " (the UDP floor's)", fmt(referTcp.latency.p50 / floor, 2), "-"},
+         {"the SIP peer over TLS, " + std::to_string(refers / 2) + " transfers", fmt(referTls.latency.p50),
+          fmt(referTls.latency.p99), fmt(floor) + " (the UDP floor's)", fmt(referTls.latency.p50 / floor, 2), "-"}});
+  if (refer.refers < refers || referOne.refers < refers / 2 || referTcp.refers < refers / 2 ||
+      referTls.refers < refers / 2)
     fail("the responder answered fewer REFERs than were sent");
 
   const Percentiles rtt = requestRoundTrip(rttIterations);
@@ -651,9 +661,11 @@ int main(int argc, char** argv) {
     std::cout << "request round trip p50 " << rtt.p50 << " us, raw websocket " << floor.p50 << " us\n";
     return 0;
   }
-  if (argc == 3 && std::string(argv[1]) == "--refer-tcp") {
-    const auto run = daily::bench::referLoop(std::stoi(argv[2]), 0, true);
-    std::cout << "sipRefer over TCP p50 " << run.latency.p50 << " us, p99 " << run.latency.p99 << " us" << std::endl;
+  if (argc == 3 && (std::string(argv[1]) == "--refer-tcp" || std::string(argv[1]) == "--refer-tls")) {
+    const bool tls = std::string(argv[1]) == "--refer-tls";
+    const auto run = daily::bench::referLoop(std::stoi(argv[2]), 0, tls ? daily::bench::Wire::Tls : daily::bench::Wire::Tcp);
+    std::cout << "sipRefer over " << (tls ? "TLS" : "TCP") << " p50 " << run.latency.p50 << " us, p99 "
+              << run.latency.p99 << " us" << std::endl;
     return 0;
   }
   if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--refer") {

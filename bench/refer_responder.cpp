@@ -8,13 +8,21 @@ namespace daily::bench {
 
 namespace sip = devserver::sip;
 
-ReferResponder::ReferResponder(const std::string& room, std::uint16_t gatewayPort, bool tcp)
-    : tcp_(tcp), udp_(io_), stream_(io_), gatewayPort_(gatewayPort), room_(room) {
+ReferResponder::ReferResponder(const std::string& room, std::uint16_t gatewayPort, Wire wire,
+                               const std::string& caFile)
+    : wire_(wire), udp_(io_), stream_(io_), gatewayPort_(gatewayPort), room_(room) {
   const auto loopback = asio::ip::make_address("127.0.0.1");
-  if (tcp_) {
+  if (wire_ != Wire::Udp) {
     stream_.connect({loopback, gatewayPort_});
     stream_.set_option(asio::ip::tcp::no_delay(true));
     me_ = "127.0.0.1:" + std::to_string(stream_.local_endpoint().port());
+    if (wire_ == Wire::Tls) {
+      tlsContext_.load_verify_file(caFile);
+      tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(stream_, tlsContext_);
+      tls_->set_verify_mode(asio::ssl::verify_peer);
+      tls_->set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+      tls_->handshake(asio::ssl::stream_base::client);
+    }
   } else {
     udp_.open(asio::ip::udp::v4());
     udp_.bind({loopback, 0});
@@ -25,19 +33,20 @@ ReferResponder::ReferResponder(const std::string& room, std::uint16_t gatewayPor
 ReferResponder::~ReferResponder() {
   stopping_ = true;
   asio::error_code ignored;
-  if (tcp_) stream_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);  // wake the reader
+  if (wire_ != Wire::Udp) stream_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);  // wake the reader
   else udp_.send_to(asio::buffer("\r\n", 2), udp_.local_endpoint(), 0, ignored);
   if (thread_.joinable()) thread_.join();
 }
 
 void ReferResponder::send(const std::string& text) {
-  if (tcp_) asio::write(stream_, asio::buffer(text));
+  if (tls_) asio::write(*tls_, asio::buffer(text));
+  else if (wire_ == Wire::Tcp) asio::write(stream_, asio::buffer(text));
   else udp_.send_to(asio::buffer(text), asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), gatewayPort_));
 }
 
 std::string ReferResponder::receive() {
   char buf[65536];
-  if (!tcp_) {
+  if (wire_ == Wire::Udp) {
     asio::error_code ec;
     const std::size_t n = udp_.receive(asio::buffer(buf), 0, ec);
     return ec ? std::string() : std::string(buf, n);
@@ -51,19 +60,21 @@ std::string ReferResponder::receive() {
       case sip::StreamFramer::Next::NeedMore: break;
     }
     asio::error_code ec;
-    const std::size_t n = stream_.read_some(asio::buffer(buf), ec);
+    const std::size_t n = tls_ ? tls_->read_some(asio::buffer(buf), ec) : stream_.read_some(asio::buffer(buf), ec);
     if (ec) return {};
     framer_.feed(std::string_view(buf, n));
   }
 }
 
 std::string ReferResponder::via(const std::string& branch) const {
-  return std::string("Via: SIP/2.0/") + (tcp_ ? "TCP " : "UDP ") + me_ + ";branch=" + branch + "\r\n";
+  const char* protocol = wire_ == Wire::Tls ? "TLS " : wire_ == Wire::Tcp ? "TCP " : "UDP ";
+  return std::string("Via: SIP/2.0/") + protocol + me_ + ";branch=" + branch + "\r\n";
 }
 
 void ReferResponder::dialIn() {
   const std::string gw = "127.0.0.1:" + std::to_string(gatewayPort_);
-  const std::string contact = "<sip:bench@" + me_ + (tcp_ ? ";transport=tcp>" : ">");
+  const std::string contact =
+      "<sip:bench@" + me_ + (wire_ == Wire::Tls ? ";transport=tls>" : wire_ == Wire::Tcp ? ";transport=tcp>" : ">");
   send("INVITE sip:" + room_ + "@" + gw + " SIP/2.0\r\n" + via("z9hG4bK-bench-invite") + "Max-Forwards: 70\r\n"
        "From: <sip:bench@" + me_ + ">;tag=bench\r\nTo: <sip:" + room_ + "@" + gw + ">\r\nCall-ID: bench-call@127.0.0.1\r\n"
        "CSeq: 1 INVITE\r\nContact: " + contact + "\r\nContent-Length: 0\r\n\r\n");

@@ -1,13 +1,14 @@
 #pragma once
 
-// An in-process SIP user agent for the tight sipRefer loop: it dials into a room once, over UDP or TCP, then
+// An in-process SIP user agent for the tight sipRefer loop: it dials into a room once, over UDP, TCP or TLS, then
 // answers every REFER with 202 Accepted and reports the transfer as failed (NOTIFY with a 486 sipfrag), so that
 // the same call can be referred again and again. Its messages are parsed and built with the devserver's libosip2
-// helpers, and framed on TCP by the devserver's stream framer.
+// helpers, and framed on TCP and TLS by the devserver's stream framer.
 
 #include "sip/framing.hpp"
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -16,9 +17,13 @@
 
 namespace daily::bench {
 
+enum class Wire { Udp, Tcp, Tls };
+
 class ReferResponder {
  public:
-  ReferResponder(const std::string& room, std::uint16_t gatewayPort, bool tcp = false);
+  /// Over TLS, the gateway's certificate is verified against caFile.
+  ReferResponder(const std::string& room, std::uint16_t gatewayPort, Wire wire = Wire::Udp,
+                 const std::string& caFile = {});
   ~ReferResponder();
   /// Sends the INVITE and the ACK for its 200; returns when the call is up.
   void dialIn();
@@ -32,9 +37,11 @@ class ReferResponder {
   std::string via(const std::string& branch) const;
 
   asio::io_context io_;
-  bool tcp_;
+  Wire wire_;
   asio::ip::udp::socket udp_;
   asio::ip::tcp::socket stream_;
+  asio::ssl::context tlsContext_{asio::ssl::context::tls_client};
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   devserver::sip::StreamFramer framer_;
   std::string me_;  // our host:port
   std::uint16_t gatewayPort_;
