@@ -156,12 +156,17 @@ int main(int argc, char** argv) {
   auto* refer = app.add_subcommand("sip-refer", "hand a SIP participant off with a SIP REFER (the gateway leaves)");
   refer->add_option("--room", room, "the room")->required();
   refer->add_option("--session", session, "the SIP participant's session_id")->required();
-  refer->add_option("--to", to, "where to send it: sip:, sips: or tel: URI")->required();
+  std::string replaces;
+  auto* referTo = refer->add_option("--to", to, "where to send it: sip:, sips: or tel: URI");
+  auto* referReplaces = refer->add_option(
+      "--replaces", replaces, "attended transfer: the session_id of another SIP participant to hand it to");
+  referTo->excludes(referReplaces);
   refer->add_option("--header", headers, "an extra SIP header for the REFER: NAME VALUE (repeatable)");
   refer->callback([&] {
+    if (to.empty() && replaces.empty()) throw CLI::RequiredError("--to or --replaces");
     action = [&] {
-      client(g).sipRefer(room, {.sessionId = session, .toEndPoint = to, .sipHeaders = headers});
-      ok(g, "REFER accepted: " + session + " -> " + to);
+      client(g).sipRefer(room, {.sessionId = session, .toEndPoint = to, .sipHeaders = headers, .replacesSessionId = replaces});
+      ok(g, "REFER accepted: " + session + " -> " + (replaces.empty() ? to : "the party of " + replaces));
     };
   });
   auto* transfer = app.add_subcommand("sip-call-transfer", "transfer a SIP participant with the gateway staying in the call");

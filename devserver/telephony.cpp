@@ -24,7 +24,11 @@ bool dispatchTelephony(Gateway& gateway, const std::string& room, const std::str
 
   if (method == "sipRefer" || method == "sipCallTransfer") {
     const std::string to = str("toEndPoint");
-    if (auto why = validateSipUri(to); !why.empty()) return invalid("toEndPoint: " + why);
+    const std::string replaces = method == "sipRefer" ? str("replacesSessionId") : std::string();
+    if (!replaces.empty() && !to.empty()) return invalid("give toEndPoint or replacesSessionId, not both");
+    if (!replaces.empty() && replaces == sessionId) return invalid("replacesSessionId is the session being transferred");
+    if (replaces.empty())
+      if (auto why = validateSipUri(to); !why.empty()) return invalid("toEndPoint: " + why);
     if (method == "sipCallTransfer") return gateway.sipCallTransfer(room, sessionId, to, reply), true;
     const json headers = params.value("sipHeaders", json::object());
     if (!headers.is_object()) return invalid("sipHeaders must be an object of strings");
@@ -32,7 +36,7 @@ bool dispatchTelephony(Gateway& gateway, const std::string& room, const std::str
       if (!value.is_string()) return invalid("sipHeaders values must be strings");
       if (auto why = validateSipHeader(name, value.get<std::string>()); !why.empty()) return invalid(why);
     }
-    gateway.sipRefer(room, sessionId, to, headers, referredBy, reply);
+    gateway.sipRefer(room, sessionId, to, headers, referredBy, replaces, reply);
     return true;
   }
   if (method == "startDialOut") {

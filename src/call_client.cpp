@@ -828,17 +828,20 @@ void CallClient::off(ListenerId id) {
 std::future<void> CallClient::sipRefer(SipReferOptions options) {
   std::string why;
   if (options.sessionId.empty()) why = "sessionId is empty";
-  else if (auto e = validateSipUri(options.toEndPoint); !e.empty()) why = "toEndPoint '" + options.toEndPoint + "': " + e;
+  else if (!options.replacesSessionId.empty() && !options.toEndPoint.empty())
+    why = "give toEndPoint or replacesSessionId, not both";
+  else if (options.replacesSessionId == options.sessionId) why = "replacesSessionId is the session being transferred";
+  else if (options.replacesSessionId.empty())
+    if (auto e = validateSipUri(options.toEndPoint); !e.empty()) why = "toEndPoint '" + options.toEndPoint + "': " + e;
   json headers = json::object();
   for (const auto& [name, value] : options.sipHeaders) {
     if (!why.empty()) break;
     why = validateSipHeader(name, value);
     headers[name] = value;
   }
-  return impl_->telephony<void>("sipRefer",
-                                {{"sessionId", options.sessionId}, {"toEndPoint", options.toEndPoint},
-                                 {"sipHeaders", headers}},
-                                why, [](const json&) {});
+  json params{{"sessionId", options.sessionId}, {"toEndPoint", options.toEndPoint}, {"sipHeaders", headers}};
+  if (!options.replacesSessionId.empty()) params["replacesSessionId"] = options.replacesSessionId;
+  return impl_->telephony<void>("sipRefer", std::move(params), why, [](const json&) {});
 }
 
 std::future<void> CallClient::sipCallTransfer(SipCallTransferOptions options) {

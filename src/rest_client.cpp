@@ -317,6 +317,7 @@ json RestClient::validateMeetingToken(const std::string& token, bool ignoreNbf) 
 void RestClient::sipRefer(const std::string& room, const SipReferOptions& o) {
   json body{{"sessionId", o.sessionId}, {"toEndPoint", o.toEndPoint}};
   if (!o.sipHeaders.empty()) body["sipHeaders"] = o.sipHeaders;
+  if (!o.replacesSessionId.empty()) body["replacesSessionId"] = o.replacesSessionId;
   impl_->perform("POST", "/rooms/" + impl_->escape(room) + "/sipRefer", body);
 }
 

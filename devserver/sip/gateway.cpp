@@ -875,14 +875,24 @@ struct Gateway::Impl {
 
   // ---- telephony requests -------------------------------------------------------------------------------------
 
-  void sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
-                const json& headers, const std::string& referredBy, Reply reply) {
+  void sipRefer(const std::string& room, const std::string& sessionId, std::string toEndPoint, const json& headers,
+                const std::string& referredBy, const std::string& replaces, Reply reply) {
     Leg* leg = roomLeg(room, sessionId);
     if (!leg) return reply(wireError(ErrorCode::NotFound, "no SIP participant with session " + sessionId + " in this room"), {});
     if (leg->state != LegState::Confirmed || !leg->bridgedWith.empty())
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
-    if (!leg->referTo.empty())
+    if (!leg->referTo.empty() || !leg->referredTo.empty())
       return reply(wireError(ErrorCode::InvalidArgument, "a transfer of session " + sessionId + " is already in progress"), {});
+    if (!replaces.empty()) {
+      Leg* other = roomLeg(room, replaces);
+      if (!other) return reply(wireError(ErrorCode::NotFound, "no SIP participant with session " + replaces + " in this room"), {});
+      if (other->state != LegState::Confirmed || !other->bridgedWith.empty() || !other->referTo.empty() ||
+          !other->referredTo.empty())
+        return reply(wireError(ErrorCode::InvalidArgument, "session " + replaces + " is not an established SIP call"), {});
+      toEndPoint = replacing(*other);
+      if (toEndPoint.empty())
+        return reply(wireError(ErrorCode::InvalidArgument, "session " + replaces + "'s SIP address cannot be referred to"), {});
+    }
     leg->referTo = toEndPoint;
     leg->referAccepted = false;
     whenAcked(*leg, [this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
@@ -891,6 +901,27 @@ struct Gateway::Impl {
       if (l) l->referTo.clear();
       reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
     });
+  }
+
+  // The Refer-To of an attended transfer to other's party (RFC 3891 §3, RFC 5589 §7): its remote target (its
+  // Contact, checked as any target is, without its own headers) with a Replaces header naming other's dialog as
+  // that party sees it: to-tag its own tag, from-tag ours. "" when the target fails the checks.
+  static std::string replacing(const Leg& other) {
+    std::string target = other.dialog.remoteTarget.substr(0, other.dialog.remoteTarget.find('?'));
+    if (!daily::validateSipUri(target).empty()) return {};
+    const std::string replaces =
+        other.dialog.callId + ";to-tag=" + other.dialog.remoteTag + ";from-tag=" + other.dialog.localTag;
+    std::string escaped;  // a URI header's value: everything but unreserved characters percent-encoded
+    for (unsigned char c : replaces) {
+      if (std::isalnum(c) || std::strchr("-_.!~*'()", c)) {
+        escaped += static_cast<char>(c);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", c);
+        escaped += hex;
+      }
+    }
+    return target + "?Replaces=" + escaped;
   }
 
   void sendRefer(Leg& target, const std::string& toEndPoint, const json& headers, const std::string& referredBy,
@@ -1265,8 +1296,8 @@ std::uint16_t Gateway::tlsPort() const { return impl_->tlsContext ? impl_->tls.p
 void Gateway::stop() { impl_->stop(); }
 
 void Gateway::sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
-                       const json& headers, const std::string& referredBy, Reply reply) {
-  impl_->sipRefer(room, sessionId, toEndPoint, headers, referredBy, std::move(reply));
+                       const json& headers, const std::string& referredBy, const std::string& replaces, Reply reply) {
+  impl_->sipRefer(room, sessionId, toEndPoint, headers, referredBy, replaces, std::move(reply));
 }
 void Gateway::sipCallTransfer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
                               Reply reply) {

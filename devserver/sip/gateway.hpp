@@ -74,8 +74,10 @@ class Gateway {
   /// Closes the socket and abandons every transaction (no callbacks afterwards).
   void stop();
 
+  /// replaces: empty, or the session of another SIP leg of the room whose party sessionId's peer is handed to
+  /// (an attended transfer: Refer-To is that leg's target with a Replaces of its dialog; toEndPoint is empty).
   void sipRefer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
-                const nlohmann::json& headers, const std::string& referredBy, Reply reply);
+                const nlohmann::json& headers, const std::string& referredBy, const std::string& replaces, Reply reply);
   void sipCallTransfer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
                        Reply reply);
   /// params: {"sipUri", "displayName", "userId", ...} as checked by the signaling layer.

@@ -52,6 +52,11 @@ struct SipReferOptions {
   std::string toEndPoint{};
   /// Extra headers to put on the REFER (names must be tokens, values one line each; X- headers are typical).
   std::map<std::string, std::string> sipHeaders{};
+  /// Attended transfer (RFC 3891), instead of toEndPoint: the session_id of another SIP participant B of the
+  /// room. The gateway sends the REFER to B's address with a Replaces of B's call, so that the SIP participant
+  /// (A) calls B's party directly and B's party hangs up on the gateway: the two talk, and the gateway has left
+  /// both calls. Leave toEndPoint empty when this is set.
+  std::string replacesSessionId{};
 };
 
 /// sipCallTransfer(): as daily-js sipCallTransfer({sessionId, toEndPoint}); the gateway stays in the call.

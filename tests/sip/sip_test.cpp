@@ -174,32 +174,6 @@ TEST_F(SipTest, SipReferCarriesExtraHeadersAndRefusesInjectedOnes) {
   EXPECT_EQ(wire.find("Via: x"), std::string::npos);
 }
 
-TEST_F(SipTest, BaresipFollowsTheReferToASippTarget) {
-  ASSERT_TRUE(onPath("baresip")) << "baresip is part of the test dependencies (scripts/install-deps.sh)";
-  joinOwner();
-  const int targetPort = freeUdpPort();
-  auto target = sippServer("uas", targetPort);
-  // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone; it hangs up (on the target, by
-  // then) when the WAV's 5 seconds end.
-  const int phonePort = freeSipPort();
-  const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller", 5);
-  Process phone({"baresip", "-f", config, "-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipPort()), "-t",
-                 "10"},
-                dir, dir + "/baresip.log");
-  const std::string id = waitForCaller(dir + "/baresip.log");
-  const std::string to = "sip:agent@127.0.0.1:" + std::to_string(targetPort);
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = to})));
-  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
-  ASSERT_TRUE(done) << readFile(dir + "/baresip.log");
-  EXPECT_EQ(done->payload["status"], "transferred");
-  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
-  // The target really received the caller's INVITE, and the call ended cleanly there.
-  EXPECT_EQ(target->wait(20s), 0) << sippErrors("uas") << readFile(dir + "/baresip.log");
-  const std::string wire = sippMessages("uas");
-  EXPECT_NE(wire.find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos) << wire;
-  EXPECT_NE(wire.find("From: <sip:caller@127.0.0.1:" + std::to_string(phonePort)), std::string::npos) << wire;
-}
-
 TEST_F(SipTest, ANotifyForAnotherSubscriptionIsRefusedAndTheTransferGoesOn) {
   std::unique_ptr<Process> caller;
   referAndSeeItTransferred("caller_notifies_another_subscription.xml", caller);  // its id=999 NOTIFY got a 481
@@ -425,6 +399,34 @@ TEST_P(SipOverEachTransport, DtmfReachesTheCallerAsInfo) {
   const std::string wire = sippMessages("caller_dtmf.xml");
   EXPECT_NE(wire.find("Signal=B"), std::string::npos) << wire;
   expectSentOverThisTransport(wire, "INFO sip:caller@127.0.0.1");
+}
+
+TEST_P(SipOverEachTransport, BaresipFollowsTheReferToASippTarget) {
+  ASSERT_TRUE(onPath("baresip")) << "baresip is part of the test dependencies (scripts/install-deps.sh)";
+  joinOwner();
+  const int targetPort = serverPort();
+  auto agent = readyServer("uas", targetPort);
+  // baresip: a real softphone, headless, with an 8 kHz WAV as its microphone; it hangs up (on the target, by
+  // then) when the WAV's 5 seconds end. It dials the gateway over this transport, and follows the REFER over it.
+  const int phonePort = freeSipPort();
+  const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller", 5);
+  const std::string gateway = "sip:support@127.0.0.1:" + std::to_string(server.sipPort()) + (tcp() ? ";transport=tcp" : "");
+  Process phone({"baresip", "-f", config, "-e", "/dial " + gateway, "-t", "10"}, dir, dir + "/baresip.log");
+  const std::string id = waitForCaller(dir + "/baresip.log");
+  const std::string to = target("agent", targetPort);
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = to})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
+  ASSERT_TRUE(done) << readFile(dir + "/baresip.log");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  // The target really received the caller's INVITE, and the call ended cleanly there.
+  EXPECT_EQ(agent->wait(20s), 0) << sippErrors("uas") << readFile(dir + "/baresip.log");
+  const std::string wire = sippMessages("uas");
+  EXPECT_NE(wire.find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos) << wire;
+  EXPECT_NE(wire.find("From: <sip:caller@127.0.0.1:" + std::to_string(phonePort)), std::string::npos) << wire;
+  if (tcp()) {
+    EXPECT_NE(wire.find("Via: SIP/2.0/TCP "), std::string::npos) << wire;
+  }
 }
 
 TEST_P(SipOverEachTransport, ADialOutIsAnsweredAndStoppedWithABye) {
@@ -819,6 +821,51 @@ TEST(SipTlsConfig, ACertificateWithoutItsKeyOrAnUnreadableOneIsRefused) {
   EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument);
   o.sipTlsKeyFile = certs.goodKey;
   EXPECT_NO_THROW(devserver::Devserver{o});
+}
+
+TEST_F(SipTest, AnAttendedTransferRefersTheCallerToTheOtherPartyWithAReplacesOfItsCall) {
+  joinOwner();
+  // B: the party the caller is handed to. Its own phone would take the caller's INVITE with Replaces and hang up
+  // on the gateway; this one hangs up after 3 s.
+  sippCallerArgs = {"-p", std::to_string(freeUdpPort())};
+  auto b = sippCaller("caller_hangs_up.xml");
+  auto bConnected = events.waitFor("dialin-connected");
+  ASSERT_TRUE(bConnected);
+  const std::string bId = bConnected->payload["sessionId"];
+  const std::string bCallId = bConnected->payload["sipCallId"];
+  // A: the caller, who follows the REFER.
+  sippCallerArgs = {"-p", std::to_string(freeUdpPort())};
+  auto a = sippCaller("caller_accepts_refer.xml");
+  auto aConnected = events.waitFor("dialin-connected", [&](const Event& e) { return !isFor(e, bId); });
+  ASSERT_TRUE(aConnected);
+  const std::string aId = aConnected->payload["sessionId"];
+  // toEndPoint or replacesSessionId, not both; and not the caller itself.
+  EXPECT_EQ(expectError([&] {
+              await(bot.sipRefer({.sessionId = aId, .toEndPoint = "sip:x@127.0.0.1", .replacesSessionId = bId}));
+            }).code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = aId, .replacesSessionId = aId})); }).code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = aId, .replacesSessionId = "nobody"})); }).code(),
+            ErrorCode::NotFound);
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = aId, .replacesSessionId = bId})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred");
+  // The gateway leaves both calls: A's with its BYE, B's when B's party hangs up.
+  EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, aId); }));
+  EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, bId); }));
+  EXPECT_EQ(a->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  EXPECT_EQ(b->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  // A was sent to B's Contact, with B's dialog in Replaces as B sees it (RFC 3891): to-tag B's, from-tag ours.
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  const std::size_t at = wire.find("Refer-To: <sip:caller@127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << wire;
+  const std::string referTo = wire.substr(at, wire.find('\n', at) - at);
+  std::string escapedCallId;
+  for (char c : bCallId) escapedCallId += c == '@' ? std::string("%40") : std::string(1, c);
+  EXPECT_NE(referTo.find("?Replaces=" + escapedCallId + "%3Bto-tag%3D"), std::string::npos) << referTo;
+  EXPECT_NE(referTo.find("SIPpTag001%3Bfrom-tag%3D"), std::string::npos) << referTo;  // B's tag, as to-tag
 }
 
 // Inbound REFER: the caller's side transfers the call to the gateway (a PBX's blind transfer). The gateway calls
