@@ -137,9 +137,10 @@ struct Leg {
   // Dial-in: requests of ours waiting for the ACK of our 2xx; called with true once it came, false if it never will.
   std::vector<std::function<void(bool acked)>> untilAck;
   // Inbound REFER (the peer transfers its call to the gateway). On the referrer: the session of the gateway's
-  // call to the Refer-To target while it is under way, and the REFER's CSeq (its subscription's id). On that
-  // call's leg: the referrer's Call-ID and the room it is for.
+  // call to the Refer-To target while it is under way, that target, and the REFER's CSeq (its subscription's id).
+  // On that call's leg: the referrer's Call-ID, session and room.
   std::string referredTo;
+  std::string referredToUri;
   std::uint32_t referCseq = 0;
   std::string referrerCallId;
   std::string referrerSession;
@@ -571,6 +572,7 @@ struct Gateway::Impl {
     respond(refer, from, 202);
     DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " is transferred by its peer to " << referTo);
     leg->referredTo = far->sessionId;
+    leg->referredToUri = referTo;
     leg->referCseq = sip::cseq(refer);
     far->referrerCallId = leg->dialog.callId;
     far->referrerSession = leg->sessionId;
@@ -616,13 +618,11 @@ struct Gateway::Impl {
     sendInDialog(leg->sessionId, std::move(notify), {}, {});
   }
 
-  void inboundReferProgress(const Leg& referrer, const std::string& status, int code, bool final,
-                            const std::string& newSessionId = {}) {
+  void inboundReferProgress(const Leg& referrer, const std::string& status, int code, bool final) {
     Room* room = hub.findRoom(referrer.room);
     if (!room) return;
-    json payload{{"sessionId", referrer.sessionId}, {"status", status}, {"sipStatus", code}, {"final", final}};
-    if (Leg* far = legOf(referrer.referredTo)) payload["referTo"] = far->destination;
-    if (!newSessionId.empty()) payload["newSessionId"] = newSessionId;
+    const json payload{{"sessionId", referrer.sessionId}, {"referTo", referrer.referredToUri}, {"status", status},
+                       {"sipStatus", code}, {"final", final}};
     hub.broadcastToOwnersAndAdmins(*room, "sip-inbound-refer-progress", payload);
   }
 

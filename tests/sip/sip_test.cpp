@@ -929,6 +929,7 @@ TEST_F(SipInboundRefer, ATargetThatRefusesIsReportedToTheReferrerWhoStays) {
   ASSERT_TRUE(done) << sippErrors("caller_transfer_refused_by_target.xml");
   EXPECT_EQ(done->payload["status"], "failed");
   EXPECT_EQ(done->payload["sipStatus"], 486);
+  EXPECT_EQ(done->payload["referTo"], "sip:agent@127.0.0.1:" + std::to_string(port));
   // The referrer heard NOTIFY 486 (checked by its scenario) and hangs up itself.
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfer_refused_by_target.xml");
   ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
