@@ -145,6 +145,8 @@ struct Leg {
   std::string referrerCallId;
   std::string referrerSession;
   std::string referrerRoom;
+  // A dial-in INVITE with Replaces (RFC 3891): the Call-ID of the gateway's call whose participant it takes over.
+  std::string replacing;
 };
 
 }  // namespace
@@ -310,15 +312,17 @@ struct Gateway::Impl {
     const char* scheme = m->req_uri ? m->req_uri->scheme : nullptr;
     if (!scheme || (osip_strcasecmp(scheme, "sip") != 0 && osip_strcasecmp(scheme, "sips") != 0))
       return respond(m, from, 416), false;
-    // 8.2.2.3: the gateway supports no extension a request could require (a CANCEL's Require is ignored).
+    // 8.2.2.3: the gateway supports no extension a request could require but an INVITE's Replaces (a CANCEL's
+    // Require is ignored).
     if (method != "CANCEL") {
-      const auto required = sip::headerTokens(m, "require");
-      if (!required.empty()) {
-        std::string unsupported;
-        for (const auto& tag : required) unsupported += (unsupported.empty() ? "" : ", ") + tag;
+      std::string unsupported;
+      for (const auto& tag : sip::headerTokens(m, "require")) {
+        if (method == "INVITE" && osip_strcasecmp(tag.c_str(), "replaces") == 0) continue;  // RFC 3891
+        unsupported += (unsupported.empty() ? "" : ", ") + tag;
+      }
+      if (!unsupported.empty())
         return respond(m, from, 420, {}, [&](osip_message_t* r) { sip::addHeader(r, "Unsupported", unsupported); }),
                false;
-      }
     }
     // 8.2.3: an INVITE's body is SDP or nothing (the gateway reads no other).
     if (method == "INVITE" && !sip::body(m).empty() && osip_strcasecmp(sip::contentType(m).c_str(), kSdp) != 0)
@@ -365,7 +369,18 @@ struct Gateway::Impl {
       });
     }
     if (legs.count(sip::callId(req))) return respond(req, from, 482);  // a merged request (§8.2.2.2)
-    const std::string roomName = sip::requestUser(req);
+    // RFC 3891: an INVITE that replaces one of the gateway's calls (the far side's attended transfer): the new
+    // caller takes over that call's participant, in its room, whatever the Request-URI names.
+    Leg* replaced = nullptr;
+    if (const std::string replaces = sip::header(req, "replaces"); !replaces.empty()) {
+      replaced = replacedBy(replaces);
+      if (!replaced) return respond(req, from, 481);
+      Room* its = hub.findRoom(replaced->room);
+      if (!its || !replaced->inRoom || !its->acceptsInboundRefer() || !replaced->referTo.empty() ||
+          !replaced->referredTo.empty() || !replaced->bridgedWith.empty())
+        return respond(req, from, 603);
+    }
+    const std::string roomName = replaced ? replaced->room : sip::requestUser(req);
     if (const int refusal = dialInRefusal(roomName)) return respond(req, from, refusal);
     Room* room = hub.findRoom(roomName);
 
@@ -381,6 +396,7 @@ struct Gateway::Impl {
     leg->sipEndpoint = hub.sipEndpoint(*room);
     for (const auto& [name, value] : sip::extensionHeaders(req)) leg->sipHeaders[name] = value;
     leg->inviteServerKey = sip::TransactionLayer::serverKey(req);
+    if (replaced) leg->replacing = replaced->dialog.callId;
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
 
@@ -418,6 +434,14 @@ struct Gateway::Impl {
     if (name.empty()) name = sip::fromDisplayName(req);
     if (name.empty()) name = leg.sipFrom;
     leg.userId = leg.sessionId;
+    if (!leg.replacing.empty()) {
+      // Once confirmed (its ACK came), it takes the replaced call's place; never before: its 2xx retransmissions
+      // are keyed by its own session id.
+      const std::string callId = leg.dialog.callId;
+      return whenAcked(leg, [this, callId, name](bool acked) {
+        if (Leg* l = legByCallId(callId); l && acked) replaceCall(*l, name);
+      });
+    }
     json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
                    {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
     if (!leg.sipHeaders.empty()) connected["sipHeaders"] = leg.sipHeaders;
@@ -626,6 +650,69 @@ struct Gateway::Impl {
     hub.broadcastToOwnersAndAdmins(*room, "sip-inbound-refer-progress", payload);
   }
 
+  // The gateway's confirmed call that a Replaces header names (RFC 3891 §3: "call-id;to-tag=...;from-tag=...", the
+  // to-tag ours), or null.
+  Leg* replacedBy(const std::string& value) {
+    const std::string callId = value.substr(0, value.find(';'));
+    std::string toTag, fromTag;
+    for (std::size_t at = value.find(';'); at != std::string::npos;) {
+      const std::size_t next = value.find(';', at + 1);
+      std::string param = value.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+      param.erase(0, param.find_first_not_of(" \t"));
+      if (param.rfind("to-tag=", 0) == 0) toTag = param.substr(7);
+      if (param.rfind("from-tag=", 0) == 0) fromTag = param.substr(9);
+      at = next;
+    }
+    Leg* leg = legByCallId(callId);
+    if (!leg || leg->state != LegState::Confirmed || leg->dialog.localTag != toTag || leg->dialog.remoteTag != fromTag)
+      return nullptr;
+    return leg;
+  }
+
+  // A confirmed INVITE with Replaces: the replaced call's participant is now this call, and the replaced call is
+  // hung up (RFC 3891 §3). If that call ended meanwhile, the new caller joins as a participant of its own.
+  void replaceCall(Leg& leg, const std::string& name) {
+    Room* room = hub.findRoom(leg.room);
+    if (!room) return hangUp(leg, {});
+    Leg* old = legByCallId(leg.replacing);
+    leg.replacing.clear();
+    if (!old || !old->inRoom) {
+      json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
+                     {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
+      hub.broadcast(*room, "dialin-connected", connected);
+      return joinRoom(*room, leg, name);
+    }
+    DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << " replaces call " << old->dialog.callId);
+    handOver(*old, leg, *room, name);
+    hangUp(*old, {});
+  }
+
+  // leg takes over from's participant in room: the two legs trade session ids, and the participant's user_name
+  // becomes name (participant-updated). Nothing may wait on leg's old session id any more (its INVITE is done);
+  // from's remaining requests (a final NOTIFY, the BYE) go under its new one.
+  void handOver(Leg& from, Leg& leg, Room& room, const std::string& name) {
+    const std::string participant = from.sessionId;
+    const std::string other = leg.sessionId;
+    sessions[participant] = leg.dialog.callId;
+    sessions[other] = from.dialog.callId;
+    leg.sessionId = participant;
+    from.sessionId = other;
+    leg.room = from.room;
+    leg.inRoom = true;
+    leg.dialIn = from.dialIn;
+    leg.sipFrom = from.sipFrom;
+    leg.sipEndpoint = from.sipEndpoint;
+    leg.userId = from.userId;
+    leg.connectedSent = true;
+    from.room.clear();
+    from.inRoom = false;
+    if (auto member = room.members.find(participant); member != room.members.end()) {
+      json updated = member->second.participant;
+      updated["user_name"] = name;
+      hub.updateMember(room, participant, std::move(updated));
+    }
+  }
+
   // The Refer-To target answered: it takes the referrer's place in the room.
   void takeOver(const std::string& farId) {
     Leg* far = legOf(farId);
@@ -643,30 +730,10 @@ struct Gateway::Impl {
                    {"referTo", far->destination}, {"newSessionId", farId}};
       return hub.broadcastToOwnersAndAdmins(*room, "sip-inbound-refer-progress", payload);
     }
-    // The same participant, now the target's call: the two legs trade session ids. Nothing of the target's
-    // INVITE waits on its old id any more; the referrer's remaining requests (the final NOTIFY, the BYE) go
-    // under its new one.
-    const std::string participant = referrer->sessionId;
+    // The same participant, now the target's call.
     inboundReferProgress(*referrer, "transferred", 200, true);
     referrer->referredTo.clear();
-    sessions[participant] = far->dialog.callId;
-    sessions[farId] = referrer->dialog.callId;
-    far->sessionId = participant;
-    referrer->sessionId = farId;
-    far->room = referrer->room;
-    far->inRoom = true;
-    far->dialIn = referrer->dialIn;
-    far->sipFrom = referrer->sipFrom;
-    far->sipEndpoint = referrer->sipEndpoint;
-    far->userId = referrer->userId;
-    far->connectedSent = true;
-    referrer->room.clear();
-    referrer->inRoom = false;
-    if (auto member = room->members.find(participant); member != room->members.end()) {
-      json updated = member->second.participant;
-      updated["user_name"] = name;
-      hub.updateMember(*room, participant, std::move(updated));
-    }
+    handOver(*referrer, *far, *room, name);
     notifyReferrer(referrer->dialog.callId, 200, "OK", true);
     hangUp(*referrer, {});  // RFC 5589: the transfer succeeded; the transferor's call ends (if it has not hung up)
   }

@@ -713,6 +713,10 @@ TEST_F(SipThroughAProxy, ADialOutGoesThroughTheOutboundProxyWhichRoutesAHostName
   expectThroughTheProxy(wire, "ACK sip:");
   expectThroughTheProxy(wire, "BYE sip:callee@");
   EXPECT_EQ(proxy.relayed("INVITE"), 1) << proxy.log();
+  // The proxy took its own Route off the INVITE (RFC 3261 16.4) and Record-Routed it.
+  const std::string invite = wire.substr(wire.find("INVITE sip:bob@"), wire.find("\n\n", wire.find("INVITE sip:bob@")) - wire.find("INVITE sip:bob@"));
+  EXPECT_EQ(invite.find("\nRoute: "), std::string::npos) << invite;
+  EXPECT_NE(invite.find("Record-Route: <sip:127.0.0.1:" + std::to_string(proxy.port()) + ";lr"), std::string::npos) << invite;
 }
 
 TEST(SipOutboundProxy, OneThatIsNotASipUriWithAnAddressIsRefused) {
@@ -866,6 +870,58 @@ TEST_F(SipTest, AnAttendedTransferRefersTheCallerToTheOtherPartyWithAReplacesOfI
   for (char c : bCallId) escapedCallId += c == '@' ? std::string("%40") : std::string(1, c);
   EXPECT_NE(referTo.find("?Replaces=" + escapedCallId + "%3Bto-tag%3D"), std::string::npos) << referTo;
   EXPECT_NE(referTo.find("SIPpTag001%3Bfrom-tag%3D"), std::string::npos) << referTo;  // B's tag, as to-tag
+}
+
+TEST_F(SipTest, AnInviteWithReplacesTakesOverTheReplacedCallsParticipant) {
+  joinOwner();
+  sippCallerArgs = {"-p", std::to_string(freeUdpPort())};
+  auto old = sippCaller("caller_waits_for_bye.xml");
+  auto connected = events.waitFor("dialin-connected");
+  ASSERT_TRUE(connected);
+  const std::string id = connected->payload["sessionId"];
+  const std::string callId = connected->payload["sipCallId"];
+  // The dialog as the gateway knows it: its tag in the 200's To, the caller's in the From.
+  const std::string trace = dir + "/caller_waits_for_bye.xml.messages";
+  ASSERT_TRUE(waitForFileContaining(trace, "SIP/2.0 200 OK", 5s));
+  const std::string wire = readFile(trace);
+  const auto tagAfter = [&](const std::string& header, std::size_t from) {
+    const std::size_t at = wire.find(";tag=", wire.find(header, from));
+    return wire.substr(at + 5, wire.find_first_of(";\r\n>", at + 5) - at - 5);
+  };
+  const std::size_t ok = wire.find("SIP/2.0 200 OK");
+  const std::string gatewayTag = tagAfter("\nTo: ", ok);
+  const std::string callerTag = tagAfter("\nFrom: ", ok);
+  // Another party's INVITE replaces it: the same participant is now the new call, and the old one gets a BYE.
+  sippCallerArgs = {"-p", std::to_string(freeUdpPort()), "-key", "replaces",
+                    callId + ";to-tag=" + gatewayTag + ";from-tag=" + callerTag};
+  auto replacing = sippCaller("caller_replaces.xml");
+  auto updated = events.waitFor("participant-updated", [&](const Event& e) { return isFor(e, id); });
+  ASSERT_TRUE(updated) << sippErrors("caller_replaces.xml");
+  EXPECT_EQ(updated->payload["participant"]["user_name"], "Caller");  // the room's sip.display_name
+  EXPECT_EQ(old->wait(15s), 0) << sippErrors("caller_waits_for_bye.xml");  // it got the BYE
+  EXPECT_TRUE(bot.participants().contains(id));
+  // The new party hangs up after half a second: now the participant leaves.
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(replacing->wait(15s), 0) << sippErrors("caller_replaces.xml");
+  // Only the first dialin-connected: the replacing call was not announced as a new caller.
+  int connects = 0;
+  for (const auto& e : events.all()) connects += e.action == "dialin-connected";
+  EXPECT_EQ(connects, 1);
+}
+
+TEST_F(SipTest, AnInviteWhoseReplacesNamesNoCallIsRefusedWith481) {
+  std::string scenario = readFile(kScenarios + "/caller_replaces.xml");
+  const std::size_t from = scenario.find("  <recv response=\"100\"");
+  scenario = scenario.substr(0, from) + "  <recv response=\"481\"/>\n  <send>\n    <![CDATA[\n      ACK sip:gateway@[remote_ip]:[remote_port] SIP/2.0\n"
+             "      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+             "      From: <sip:newparty@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n"
+             "      To: <sip:gateway@[remote_ip]:[remote_port]>[peer_tag_param]\n      Call-ID: [call_id]\n"
+             "      CSeq: 1 ACK\n      Max-Forwards: 70\n      Content-Length: 0\n    ]]>\n  </send>\n</scenario>\n";
+  std::ofstream(dir + "/replaces_nothing.xml") << scenario;
+  auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", dir + "/replaces_nothing.xml", "-key",
+                      "replaces", "no-such-call@127.0.0.1;to-tag=a;from-tag=b"},
+                     "replaces_nothing");
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("replaces_nothing");
 }
 
 // Inbound REFER: the caller's side transfers the call to the gateway (a PBX's blind transfer). The gateway calls
