@@ -107,14 +107,13 @@ void TcpTransport::accept() {
         auto c = std::make_shared<Connection>(io_, timers_, options_.limits);
         c->socket = std::move(socket);
         c->remote = remote;
+        c->connected = !options_.tls;  // a TLS connection is once its handshake is done
+        adopt(c);
         DAILY_LOG(Debug, "sip", viaName(protocol_) << " connection " << c->id << " from " << remote);
         if (options_.tls) {
-          adopt(c);
           tune(*c);
           handshake(c);
         } else {
-          c->connected = true;
-          adopt(c);
           read(c);
         }
       }
