@@ -442,13 +442,18 @@ struct Gateway::Impl {
         if (Leg* l = legByCallId(callId); l && acked) replaceCall(*l, name);
       });
     }
-    json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
-                   {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
-    if (!leg.sipHeaders.empty()) connected["sipHeaders"] = leg.sipHeaders;
-    hub.broadcast(*room, "dialin-connected", connected);
+    hub.broadcast(*room, "dialin-connected", dialinConnected(leg));
     hub.notify(*room, "dialin.connected", {{"session_id", leg.sessionId}, {"sip_from", leg.sipFrom},
                                            {"display_name", name}, {"sip_headers", leg.sipHeaders}});
     joinRoom(*room, leg, name);
+  }
+
+  // The dialin-connected payload of an answered dial-in leg; sipHeaders holds its INVITE's X- headers.
+  static json dialinConnected(const Leg& leg) {
+    json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
+                   {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
+    if (!leg.sipHeaders.empty()) connected["sipHeaders"] = leg.sipHeaders;
+    return connected;
   }
 
   void joinRoom(Room& room, Leg& leg, const std::string& name) {
@@ -677,9 +682,7 @@ struct Gateway::Impl {
     Leg* old = legByCallId(leg.replacing);
     leg.replacing.clear();
     if (!old || !old->inRoom) {
-      json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
-                     {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
-      hub.broadcast(*room, "dialin-connected", connected);
+      hub.broadcast(*room, "dialin-connected", dialinConnected(leg));
       return joinRoom(*room, leg, name);
     }
     DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << " replaces call " << old->dialog.callId);

@@ -195,17 +195,6 @@ std::string contactUri(const osip_message_t* m) {
   return take(s);
 }
 
-std::string contactHostPort(const osip_message_t* m, std::uint16_t* port) {
-  auto* contact = static_cast<osip_contact_t*>(osip_list_get(&m->contacts, 0));
-  if (!contact || !contact->url || !contact->url->host) return {};
-  *port = 5060;
-  if (contact->url->port && isDigits(contact->url->port)) {
-    const unsigned long p = std::strtoul(contact->url->port, nullptr, 10);
-    if (p > 0 && p <= 65535) *port = static_cast<std::uint16_t>(p);
-  }
-  return contact->url->host;
-}
-
 std::vector<std::string> recordRoutes(const osip_message_t* m) {
   std::vector<std::string> out;
   for (int i = 0; i < osip_list_size(&m->record_routes); ++i) {

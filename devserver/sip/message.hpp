@@ -51,7 +51,6 @@ std::string fromDisplayName(const osip_message_t* m);
 std::string requestUri(const osip_message_t* m);
 std::string requestUser(const osip_message_t* m);
 std::string contactUri(const osip_message_t* m);  // first Contact's URI, "" when none
-std::string contactHostPort(const osip_message_t* m, std::uint16_t* port);  // host and port of the first Contact
 std::vector<std::string> recordRoutes(const osip_message_t* m);  // each "<sip:...;lr>", in message order
 /// Gives `to` the Route headers of `from`, in order: a CANCEL's and a non-2xx ACK's are their INVITE's (§9.1,
 /// §17.1.1.3).

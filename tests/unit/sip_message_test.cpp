@@ -40,9 +40,10 @@ TEST(SipMessage, ParsesARealInvite) {
   EXPECT_EQ(fromDisplayName(m.get()), "Alice");
   EXPECT_EQ(fromUri(m.get()), "sip:alice@127.0.0.1:5070");
   EXPECT_EQ(requestUser(m.get()), "hello");
-  std::uint16_t port = 0;
-  EXPECT_EQ(contactHostPort(m.get(), &port), "127.0.0.1");
-  EXPECT_EQ(port, 5070);
+  auto contact = uriTarget(contactUri(m.get()));
+  ASSERT_TRUE(contact);
+  EXPECT_EQ(contact->host, "127.0.0.1");
+  EXPECT_EQ(contact->port, 5070);
   EXPECT_EQ(contentType(m.get()), "application/sdp");
   EXPECT_EQ(body(m.get()), "v=0\n");
   auto x = extensionHeaders(m.get());
