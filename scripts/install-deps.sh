@@ -7,12 +7,15 @@ packages=(
   # build
   g++ cmake ninja-build pkg-config
   libwebsocketpp-dev libasio-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev libosip2-dev libcli11-dev
+  libc-ares-dev
   # tests
   libgtest-dev libgmock-dev
   # real SIP peers for the tests and the demo; curl and jq for the demo's REST calls
   sip-tester baresip-core curl jq
   # a Record-Routing SIP proxy in front of the gateway (a test peer only: kamailio is GPL and nothing links it)
   kamailio
+  # a DNS server serving NAPTR/SRV/A records to the RFC 3263 tests (a test peer only, GPL, nothing links it)
+  dnsmasq-base
   # certificates made by the TLS tests; network namespaces and tc netem for the packet-loss tests
   openssl iproute2 iptables
   # fuzzing (scripts/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
