@@ -21,9 +21,11 @@ struct Options {
   // "USER:PASSWORD[@REALM]": credentials for peers that challenge the gateway's requests (401/407), per realm
   // (none: any realm). The constructor throws std::invalid_argument for one not of that form.
   std::vector<std::string> sipCredentials;
-  // "sip:HOST[:PORT][;transport=tcp]": the outbound proxy the gateway's dial-outs and bridged calls go through
-  // (HOST an IP address); empty: straight to the target. The constructor throws std::invalid_argument for a bad one.
+  // "sip:HOST[:PORT][;transport=tcp|tls]": the outbound proxy the gateway's dial-outs and bridged calls go through;
+  // empty: straight to the target. The constructor throws std::invalid_argument for a bad one.
   std::string sipOutboundProxy;
+  // "IP[:PORT],...": the DNS servers that find the hosts the gateway dials (RFC 3263); empty: the system's.
+  std::string sipDnsServers;
   // SIP over TLS, served when both PEM files are given, on sipTlsPort (unset = the UDP port's number + 1 when
   // sipPort names one, else any free port). The TLS peers the gateway connects to are verified against
   // sipTlsCaFile (empty: the system's CAs) unless sipTlsVerifyPeers is false.

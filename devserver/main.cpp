@@ -46,8 +46,11 @@ int main(int argc, char** argv) {
                  "USER:PASSWORD[@REALM] for peers that challenge the gateway (401/407); repeatable; no realm = any")
       ->allow_extra_args(false);
   app.add_option("--sip-outbound-proxy", options.sipOutboundProxy,
-                 "sip:HOST[:PORT][;transport=tcp|tls] or sips:HOST[:PORT], HOST an IP address: the proxy that "
-                 "dial-outs and bridged calls go through");
+                 "sip:HOST[:PORT][;transport=tcp|tls] or sips:HOST[:PORT]: the proxy that dial-outs and bridged "
+                 "calls go through");
+  app.add_option("--sip-dns-server", options.sipDnsServers,
+                 "IP[:PORT],...: the DNS servers that find the SIP hosts the gateway dials (NAPTR, SRV, A/AAAA; "
+                 "default: the system's)");
   long tlsPort = -1;
   app.add_option("--sip-tls-port", tlsPort,
                  "SIP over TLS port; -1 = the UDP port's number + 1 (any free port when that is 0), 0 = any free port")

@@ -78,7 +78,7 @@ struct Server final : Devserver::Impl {
                                options.sipTcpMessageTimeout, options.sipTcpIdleTimeout,
                                credentialsOf(options.sipCredentials), options.sipOutboundProxy,
                                options.sipTlsPort, options.sipTlsCertFile, options.sipTlsKeyFile,
-                               options.sipTlsCaFile, options.sipTlsVerifyPeers}) {}
+                               options.sipTlsCaFile, options.sipTlsVerifyPeers, options.sipDnsServers}) {}
 
   static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
     std::vector<sip::Credentials> out;

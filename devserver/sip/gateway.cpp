@@ -11,6 +11,7 @@
 #include "sip/auth.hpp"
 #include "sip/dialog.hpp"
 #include "sip/message.hpp"
+#include "sip/resolver.hpp"
 #include "sip/tcp.hpp"
 #include "sip/timers.hpp"
 #include "sip/transaction.hpp"
@@ -44,19 +45,30 @@ constexpr std::array<const char*, 14> kKnownMethods{"INVITE", "ACK",     "BYE", 
 // The body types the gateway reads, per method: anything else is answered 415 (RFC 3261 8.2.3).
 constexpr const char* kSdp = "application/sdp";
 
-constexpr const char* kNeedsAddress = "must be a SIP URI with an IP address host (the devserver does no DNS; with "
-                                     "--sip-outbound-proxy, the proxy routes any host)";
+constexpr const char* kNeedsSipUri = "must be a sip: or sips: URI";
+
+// The protocol a URI asks for by itself (RFC 3263 4.1): TLS for sips: or transport=tls, TCP or UDP by its transport
+// parameter; nullopt when it names none, or one the gateway does not speak (then *known is false).
+std::optional<sip::Protocol> namedProtocol(const sip::UriTarget& uri, bool* known) {
+  *known = true;
+  if (uri.secure || uri.transport == "tls") return sip::Protocol::Tls;
+  if (uri.transport == "tcp") return sip::Protocol::Tcp;
+  if (uri.transport == "udp") return sip::Protocol::Udp;
+  *known = uri.transport.empty();
+  return std::nullopt;
+}
 
 // The outbound proxy as a route: checked, with ";lr" (an outbound proxy is a loose router, §8.1.2).
 std::string outboundRoute(const GatewayOptions& o) {
   const std::string& proxy = o.outboundProxy;
   if (proxy.empty()) return {};
   auto target = sip::uriTarget(proxy);
-  auto flow = sip::flowToUri(proxy);
-  if (!target || !flow)
-    throw std::invalid_argument("the SIP outbound proxy must be a sip: or sips: URI with an IP address host, as "
-                                "sip:192.0.2.1:5060;transport=tcp: " + proxy);
-  if (flow->protocol == sip::Protocol::Tls && o.tlsCertFile.empty())
+  bool known = false;
+  const auto protocol = target ? namedProtocol(*target, &known) : std::nullopt;
+  if (!target || !known)
+    throw std::invalid_argument("the SIP outbound proxy must be a sip: or sips: URI over UDP, TCP or TLS, as "
+                                "sip:proxy.example.com;transport=tcp or sip:192.0.2.1:5060: " + proxy);
+  if (protocol == sip::Protocol::Tls && o.tlsCertFile.empty())
     throw std::invalid_argument("the SIP outbound proxy is reached over TLS, and no SIP TLS certificate is given: " + proxy);
   return target->looseRouter ? proxy : proxy + ";lr";
 }
@@ -108,8 +120,16 @@ struct Leg {
   sip::Clock::time_point okDeadline{};
   std::string okWire;       // dial-in: our 200 to the INVITE, until the ACK arrives
   std::string inviteServerKey;
-  // Dial-out / bridge far leg: our INVITE.
+  // Dial-out / bridge far leg: our INVITE, the headers it carries beyond the dialog's, and where it may go: the URI
+  // of its first hop (the outbound proxy, else the target), the targets that hop resolved to (RFC 3263) that are
+  // still to be tried, and whether the current one has answered at all (then it is not failed over from).
   sip::MessagePtr invite;
+  std::vector<std::pair<std::string, std::string>> inviteHeaders;
+  std::string hopUri;
+  std::vector<Flow> hops;
+  bool hopAnswered = false;
+  bool inviteSent = false;
+  std::function<void()> abandonLookup;  // while the first hop is being resolved: ends the call as cancelled
   bool connectedSent = false;
   bool cancelRequested = false;
   std::string ack;          // dial-out: ACK for the 2xx, re-sent when the 2xx is repeated
@@ -166,6 +186,9 @@ struct Gateway::Impl {
                             tlsContext.get(), options.tlsVerifyPeers}),
         transport(udp, tcp, tls),
         transactions(transport, timers, sip::TransactionConfig{options.t1, options.t2, options.transactionTimeout}),
+        resolver(io_, sip::ResolverOptions{options.dnsServers, std::chrono::milliseconds(2000), 2,
+                                           asio::ip::make_address(options.host).is_v6() ? AF_INET6 : AF_INET,
+                                           tlsContext != nullptr}),
         media(io_) {
     auto receive = [this](std::string_view message, const Flow& from) { transactions.receive(message, from); };
     udp.onReceive(receive);
@@ -187,6 +210,7 @@ struct Gateway::Impl {
   sip::TcpTransport tls;  // started only with tlsContext
   sip::Transports transport;  // all three, by each flow's protocol
   sip::TransactionLayer transactions;
+  sip::Resolver resolver;  // RFC 3263 for the first hop of the INVITEs the gateway sends
   asio::ip::udp::socket media;  // RTP sink: the SDP points here; packets are read and dropped
   std::array<char, 2048> mediaBuffer{};
   asio::ip::udp::endpoint mediaSender;
@@ -240,6 +264,7 @@ struct Gateway::Impl {
     tls.stop();
     asio::error_code ignored;
     media.close(ignored);
+    resolver.stop();
     transactions.clear();
     legs.clear();
     subscriptions.clear();
@@ -596,8 +621,10 @@ struct Gateway::Impl {
     }
     // RFC 3892: the target hears who sent it; its URI only, checked as any target is.
     const std::string referredBy = sip::uriOf(sip::header(refer, "referred-by"));
-    if (!referredBy.empty() && daily::validateSipUri(referredBy).empty())
-      sip::addHeader(far->invite.get(), "Referred-By", "<" + referredBy + ">");
+    if (!referredBy.empty() && daily::validateSipUri(referredBy).empty()) {
+      far->inviteHeaders.emplace_back("Referred-By", "<" + referredBy + ">");
+      far->invite = buildInvite(*far);
+    }
     respond(refer, from, 202);
     DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " is transferred by its peer to " << referTo);
     leg->referredTo = far->sessionId;
@@ -1072,32 +1099,34 @@ struct Gateway::Impl {
   }
 
   // Prepares an INVITE for a new leg of ours (dial-out, or the far side of a bridge). Null, with *why, when
-  // target is not a SIP URI, names a host that is not an IP address with no outbound proxy to route it, or asks
-  // for TLS (sips:, transport=tls) that the gateway cannot give on the first hop.
+  // target is not a SIP URI, or asks for a transport the gateway does not speak or for TLS (sips:, transport=tls)
+  // that it cannot give on the first hop. A first hop that names a host is resolved when the INVITE is sent.
   std::shared_ptr<Leg> invite(const std::string& room, const std::string& target, const std::string& fromParty,
                               const std::string& displayName, std::string* why) {
-    *why = kNeedsAddress;
+    *why = kNeedsSipUri;
     const auto uri = sip::uriTarget(target);
     if (!uri) return nullptr;
     // The first hop: the outbound proxy (a pre-loaded route, §8.1.2), else the target itself.
     std::vector<std::string> routes;
-    std::optional<Flow> hop;
-    if (!outboundProxy.empty()) {
-      routes.push_back("<" + outboundProxy + ">");
-      hop = sip::flowToUri(outboundProxy);
-    } else {
-      hop = sip::flowToUri(target);
+    if (!outboundProxy.empty()) routes.push_back("<" + outboundProxy + ">");
+    const std::string hopUri = outboundProxy.empty() ? target : outboundProxy;
+    bool known = false;
+    const auto named = namedProtocol(outboundProxy.empty() ? *uri : *sip::uriTarget(outboundProxy), &known);
+    if (!known) {
+      *why = "asks for a transport the devserver does not speak (it speaks udp, tcp and tls)";
+      return nullptr;
     }
-    if (!hop) return nullptr;
     const bool wantsTls = uri->secure || uri->transport == "tls";
     if (wantsTls && !tlsContext) {
       *why = "asks for TLS, and the devserver serves no SIP over TLS (start it with --sip-tls-cert and --sip-tls-key)";
       return nullptr;
     }
-    if (uri->secure && hop->protocol != sip::Protocol::Tls) {
+    if (uri->secure && !outboundProxy.empty() && named != sip::Protocol::Tls) {
       *why = "is a sips: URI (TLS on every hop), and the outbound proxy is not reached over TLS";
       return nullptr;
     }
+    // An IP address is its own next hop; a host name's flow is found by DNS when the INVITE goes out.
+    const Flow hop = sip::flowToUri(hopUri).value_or(Flow{named.value_or(sip::Protocol::Udp), {}, 0, 0});
     auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
     leg->room = room;
@@ -1105,40 +1134,104 @@ struct Gateway::Impl {
     leg->state = LegState::Calling;
     leg->dialog = sip::Dialog::calling(detail::randomHex(12) + "@" + options.host,
                                        (displayName.empty() ? "" : "\"" + displayName + "\" ") + fromParty, target,
-                                       *hop, detail::randomHex(6), std::move(routes));
+                                       hop, detail::randomHex(6), std::move(routes));
     leg->destination = target;
-    std::string branch;
-    auto request = leg->dialog.invite(transport, &branch);
-    if (!request) return nullptr;
-    sip::addHeader(request.get(), "Allow", kAllow);
-    sip::setBody(request.get(), "application/sdp", sdp({}));
-    leg->invite = std::move(request);
+    leg->hopUri = hopUri;
+    leg->invite = buildInvite(*leg);
+    if (!leg->invite) return nullptr;
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
     return leg;
   }
 
+  // The leg's INVITE toward its dialog's peer: a new branch, Via and Contact for the peer's protocol.
+  sip::MessagePtr buildInvite(Leg& leg) {
+    std::string branch;
+    auto request = leg.dialog.invite(transport, &branch);
+    if (!request) return nullptr;
+    sip::addHeader(request.get(), "Allow", kAllow);
+    for (const auto& [name, value] : leg.inviteHeaders) sip::addHeader(request.get(), name, value);
+    sip::setBody(request.get(), "application/sdp", sdp({}));
+    return request;
+  }
+
   // Drives an outgoing INVITE; onAnswered / onFailed(status, reason) / onProgress(status) report its outcome.
   // onFailed gets status 0 when there was no final answer: reason "" when none came in time, "could not be
-  // reached" when the transport could not deliver the INVITE.
-  // A 401 or 407 is answered once with credentials (authorized()): the INVITE goes again, CSeq 2.
+  // reached" when the transport could not deliver the INVITE, "could not be resolved: ..." when DNS found no
+  // target. A first hop that names a host is resolved first (RFC 3263), and the INVITE goes to each target it
+  // gave in turn, while the one before answers 503, times out without any answer, or cannot be reached (§4.3).
   void runInvite(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
-                 std::function<void(int, const std::string&)> onFailed, bool retried = false) {
+                 std::function<void(int, const std::string&)> onFailed) {
     Leg* leg = legOf(sessionId);
     if (!leg) return;
+    if (sip::flowToUri(leg->hopUri)) return sendInvite(sessionId, onProgress, onAnswered, onFailed, false);
+    leg->abandonLookup = [this, sessionId, onFailed] {
+      if (Leg* l = legOf(sessionId)) forgetLeg(*l);
+      onFailed(487, "Request Terminated");
+    };
+    resolver.resolve(leg->hopUri, [this, sessionId, onProgress, onAnswered, onFailed](std::vector<Flow> targets,
+                                                                                      const std::string& error) {
+      Leg* l = legOf(sessionId);
+      if (!l) return;  // it was cancelled meanwhile
+      l->abandonLookup = nullptr;
+      if (targets.empty()) {
+        DAILY_LOG(Info, "sip", "dial to " << l->destination << ": " << error);
+        forgetLeg(*l);
+        return onFailed(0, "could not be resolved: " + error);
+      }
+      l->hops = std::move(targets);
+      nextHop(sessionId, onProgress, onAnswered, onFailed);
+    });
+  }
+
+  // Sends the leg's INVITE to the next target its first hop resolved to, in a new transaction (a new branch).
+  void nextHop(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
+               std::function<void(int, const std::string&)> onFailed) {
+    Leg* l = legOf(sessionId);
+    if (!l || l->hops.empty()) return;
+    l->dialog.peer = l->hops.front();
+    l->hops.erase(l->hops.begin());
+    l->hopAnswered = false;
+    l->invite = buildInvite(*l);
+    if (!l->invite) {
+      forgetLeg(*l);
+      return onFailed(0, "could not be reached");
+    }
+    sendInvite(sessionId, onProgress, onAnswered, onFailed, false);
+  }
+
+  // Whether a failed INVITE goes on to its next target (RFC 3263 4.3), and if so sends it there.
+  bool failOver(Leg& l, const std::string& what, std::function<void(int)> onProgress, std::function<void()> onAnswered,
+                std::function<void(int, const std::string&)> onFailed) {
+    if (l.hops.empty() || l.cancelRequested) return false;
+    DAILY_LOG(Info, "sip", "INVITE of " << l.dialog.callId << " to " << l.dialog.peer << ": " << what
+                                        << "; trying " << l.hops.front());
+    nextHop(l.sessionId, std::move(onProgress), std::move(onAnswered), std::move(onFailed));
+    return true;
+  }
+
+  // One INVITE transaction of runInvite's. A 401 or 407 is answered once with credentials (authorized()): the
+  // INVITE goes again, CSeq 2.
+  void sendInvite(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
+                  std::function<void(int, const std::string&)> onFailed, bool retried) {
+    Leg* leg = legOf(sessionId);
+    if (!leg) return;
+    leg->inviteSent = true;
     transactions.request(
         leg->invite.get(), leg->dialog.peer,
         [this, sessionId, onProgress, onAnswered, onFailed, retried](osip_message_t* response) {
           Leg* l = legOf(sessionId);
           if (!l) return;
           const int code = sip::status(response);
+          l->hopAnswered = true;
           if (code < 200) return onProgress(code);
           if ((code == 401 || code == 407) && !retried) {
             if (auto again = authorized(l->invite.get(), response, l->dialog)) {
               l->invite = std::move(again);  // a CANCEL from now on cancels this one
-              return runInvite(sessionId, onProgress, onAnswered, onFailed, true);
+              return sendInvite(sessionId, onProgress, onAnswered, onFailed, true);
             }
           }
+          if (code == 503 && failOver(*l, "503", onProgress, onAnswered, onFailed)) return;
           if (code >= 300) {
             forgetLeg(*l);
             return onFailed(code, sip::reason(response));
@@ -1151,8 +1244,12 @@ struct Gateway::Impl {
           if (l->cancelRequested) return hangUp(*l, {});  // the 2xx crossed our CANCEL
           onAnswered();
         },
-        [this, sessionId, onFailed](sip::Failure failure) {
+        [this, sessionId, onProgress, onAnswered, onFailed](sip::Failure failure) {
           if (Leg* l = legOf(sessionId)) {
+            const bool unreachable = failure == sip::Failure::Transport;
+            if ((unreachable || !l->hopAnswered) &&
+                failOver(*l, unreachable ? "unreachable" : "no answer", onProgress, onAnswered, onFailed))
+              return;
             if (failure == sip::Failure::Timeout) sendCancel(*l);
             forgetLeg(*l);
           }
@@ -1160,8 +1257,16 @@ struct Gateway::Impl {
         });
   }
 
+  // Stops a call of ours that is not answered yet: at once while its first hop is being looked up, else with a
+  // CANCEL (its 487 then ends it).
+  void cancelCall(Leg& leg) {
+    if (auto abandon = std::exchange(leg.abandonLookup, nullptr)) return abandon();
+    leg.cancelRequested = true;
+    sendCancel(leg);
+  }
+
   void sendCancel(Leg& leg) {
-    if (!leg.invite) return;
+    if (!leg.invite || !leg.inviteSent) return;
     auto cancel = leg.dialog.cancelOf(leg.invite.get());
     if (cancel) transactions.request(cancel.get(), leg.dialog.peer, {}, {});
   }
@@ -1231,8 +1336,7 @@ struct Gateway::Impl {
     Leg* leg = roomLeg(room, sessionId);
     if (!leg || leg->dialIn) return reply(wireError(ErrorCode::NotFound, "no dial-out session " + sessionId + " in this room"), {});
     if (leg->state == LegState::Calling) {
-      leg->cancelRequested = true;
-      sendCancel(*leg);
+      cancelCall(*leg);
       return reply(std::nullopt, json::object());
     }
     hangUp(*leg, [reply] { reply(std::nullopt, json::object()); });
@@ -1347,8 +1451,7 @@ struct Gateway::Impl {
       if (!leg) continue;
       leg->room.clear();
       if (leg->state == LegState::Calling) {
-        sendCancel(*leg);
-        leg->cancelRequested = true;
+        cancelCall(*leg);
       } else {
         hangUp(*leg, {});
       }

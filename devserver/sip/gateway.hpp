@@ -52,6 +52,9 @@ struct GatewayOptions {
   std::string tlsKeyFile;
   std::string tlsCaFile;
   bool tlsVerifyPeers = true;
+  /// The DNS servers that find the hosts named in the gateway's targets and outbound proxy (RFC 3263: NAPTR, SRV,
+  /// A/AAAA): "IP[:PORT],..."; empty: the system's (/etc/resolv.conf).
+  std::string dnsServers;
 };
 
 class Gateway {
@@ -59,8 +62,8 @@ class Gateway {
   /// Answers a telephony request: error set on failure, result otherwise.
   using Reply = std::function<void(const std::optional<protocol::WireError>& error, const nlohmann::json& result)>;
 
-  /// Throws std::invalid_argument for an outbound proxy that is not a SIP URI with an IP address host, and for
-  /// TLS files that are missing, unreadable, or given one without the other.
+  /// Throws std::invalid_argument for an outbound proxy that is not a SIP URI over UDP, TCP or TLS, for DNS
+  /// servers it cannot read, and for TLS files that are missing, unreadable, or given one without the other.
   Gateway(asio::io_context& io, Hub& hub, GatewayOptions options);
   ~Gateway();
   Gateway(const Gateway&) = delete;

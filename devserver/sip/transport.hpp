@@ -44,8 +44,8 @@ std::string hostPort(const std::string& host, std::uint16_t port);
 /// The request or status line of a message: one rung of the SIP ladder in the log.
 std::string_view firstLine(std::string_view message);
 
-/// The flow to host:port when host is an IP literal (brackets allowed around IPv6), nullopt for a name: the
-/// gateway does no DNS yet.
+/// The flow to host:port when host is an IP literal (brackets allowed around IPv6), nullopt for a name (which
+/// sip/resolver looks up).
 std::optional<Flow> flowTo(const std::string& host, std::uint16_t port, Protocol protocol = Protocol::Udp);
 
 class Transport {

@@ -701,7 +701,7 @@ TEST_F(SipThroughAProxy, ADialOutGoesThroughTheOutboundProxyWhichRoutesAHostName
   joinOwner();
   const int port = freeUdpPort();
   auto callee = sippServer("callee_answers.xml", port);
-  // A host name that the gateway cannot resolve (it does no DNS) and the proxy can route.
+  // A host name that no DNS server knows and the proxy can route: the gateway does not look it up.
   const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@callee.test:" + std::to_string(port)}));
   ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }))
       << sippErrors("callee_answers.xml") << "\nkamailio:\n" << proxy.log();
@@ -719,11 +719,18 @@ TEST_F(SipThroughAProxy, ADialOutGoesThroughTheOutboundProxyWhichRoutesAHostName
   EXPECT_NE(invite.find("Record-Route: <sip:127.0.0.1:" + std::to_string(proxy.port()) + ";lr"), std::string::npos) << invite;
 }
 
-TEST(SipOutboundProxy, OneThatIsNotASipUriWithAnAddressIsRefused) {
-  for (const std::string bad : {"proxy.example.com", "sip:proxy.example.com", "tel:+15551234", "sip:127.0.0.1;transport=sctp"}) {
+TEST(SipOutboundProxy, OneThatIsNotASipUriOverUdpTcpOrTlsIsRefused) {
+  for (const std::string bad : {"proxy.example.com", "tel:+15551234", "sip:127.0.0.1;transport=sctp",
+                                "sip:proxy.example.com;transport=ws"}) {
     devserver::Options o;
     o.sipOutboundProxy = bad;
     EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument) << bad;
+  }
+  // A host name is found by DNS (RFC 3263) when a call is made.
+  for (const std::string good : {"sip:proxy.example.com", "sip:proxy.example.com:5070;transport=tcp"}) {
+    devserver::Options o;
+    o.sipOutboundProxy = good;
+    EXPECT_NO_THROW(devserver::Devserver{o}) << good;
   }
   // One over TLS needs the gateway's TLS.
   devserver::Options o;
