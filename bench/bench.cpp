@@ -230,7 +230,8 @@ ReferRun referLoop(int iterations, int extraClients, Wire wire = Wire::Udp) {
   bot.join(JoinOptions{room.url, ownerToken(rest, "bench"), "bot"}).get();
   // TCP listens on the UDP port's number.
   const int port = wire == Wire::Tls ? server.ready()["sip_tls_port"].get<int>() : server.sipPort();
-  ReferResponder phone("bench", static_cast<std::uint16_t>(port), wire, certs ? certs->ca : std::string());
+  ReferResponder phone(test::dialInUser(room.raw), static_cast<std::uint16_t>(port), wire,
+                       certs ? certs->ca : std::string());
   phone.dialIn();
   {
     std::unique_lock<std::mutex> lock(mu);
@@ -491,7 +492,8 @@ void gatewayLoad(int calls, int rate, std::chrono::seconds hold) {
     freopen((dir + "/sipp.log").c_str(), "w", stdout);
     freopen((dir + "/sipp.log").c_str(), "a", stderr);
     const std::string target = "127.0.0.1:" + std::to_string(server.sipPort());
-    execlp("sipp", "sipp", target.c_str(), "-sf", DAILY_SIP_SCENARIOS "/caller_accepts_refer.xml", "-s", "load", "-i",
+    const std::string user = test::dialInUser(room.raw);
+    execlp("sipp", "sipp", target.c_str(), "-sf", DAILY_SIP_SCENARIOS "/caller_accepts_refer.xml", "-s", user.c_str(), "-i",
            "127.0.0.1", "-r", std::to_string(rate).c_str(), "-l", std::to_string(calls).c_str(), "-m",
            std::to_string(calls).c_str(), "-timeout", "300s", "-timeout_error", "-nostdin", "-trace_stat", "-stf",
            stats.c_str(), "-fd", "1", "-max_socket", "4096", nullptr);

@@ -21,7 +21,8 @@ enum class Wire { Udp, Tcp, Tls };
 
 class ReferResponder {
  public:
-  /// Over TLS, the gateway's certificate is verified against caFile.
+  /// Dials the room whose dial-in identifier is `room` (the user part of its config.sip_uri.endpoint). Over TLS,
+  /// the gateway's certificate is verified against caFile.
   ReferResponder(const std::string& room, std::uint16_t gatewayPort, Wire wire = Wire::Udp,
                  const std::string& caFile = {});
   ~ReferResponder();

@@ -39,6 +39,11 @@ Room* Hub::findRoom(const std::string& name) {
   return it == rooms_.end() ? nullptr : &it->second;
 }
 
+Room* Hub::findRoomBySipId(const std::string& sipId) {
+  auto it = sipIds_.find(sipId);
+  return it == sipIds_.end() ? nullptr : findRoom(it->second);
+}
+
 namespace {
 
 // Checks the room properties the devserver acts on; others are kept as given.
@@ -75,6 +80,8 @@ Room* Hub::createRoom(const json& body, std::string* why) {
   if (!updateRoom(room, body, why)) return nullptr;
   room.id = detail::newUuid();
   room.createdAt = unixNow();
+  room.sipId = detail::randomHex(16);
+  sipIds_[room.sipId] = room.name;
   auto [it, inserted] = rooms_.emplace(room.name, std::move(room));
   return &it->second;
 }
@@ -100,6 +107,7 @@ bool Hub::deleteRoom(const std::string& name) {
   if (it == rooms_.end()) return false;
   Room room = std::move(it->second);
   rooms_.erase(it);
+  sipIds_.erase(room.sipId);
   for (const auto& [id, m] : room.members) {
     sessionRooms_.erase(id);
     if (m.kind == MemberKind::Client && m.send)
@@ -110,6 +118,10 @@ bool Hub::deleteRoom(const std::string& name) {
 }
 
 std::string Hub::sipEndpoint(const Room& room) const {
+  return "sip:" + room.sipId + "@" + config_.sipHost + ":" + std::to_string(config_.sipPort);
+}
+
+std::string Hub::sipAddress(const Room& room) const {
   return "sip:" + room.name + "@" + config_.sipHost + ":" + std::to_string(config_.sipPort);
 }
 

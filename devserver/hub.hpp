@@ -31,6 +31,9 @@ struct Room {
   std::string privacy = "public";
   nlohmann::json properties = nlohmann::json::object();  // Daily's "config"
   std::int64_t createdAt = 0;
+  /// The user part of its dial-in URI: 32 random hex digits, not its name, so that a SIP probe cannot learn which
+  /// rooms exist (Daily's dial-in URIs work this way too).
+  std::string sipId;
   std::map<std::string, Member> members;                  // session_id -> member
 
   bool dialInEnabled() const;
@@ -56,6 +59,8 @@ class Hub {
   const TokenSigner& tokens() const { return tokens_; }
 
   Room* findRoom(const std::string& name);
+  /// The room whose dial-in URI has this user part (Room::sipId); null when none has.
+  Room* findRoomBySipId(const std::string& sipId);
   /// Creates a room from a REST body; nullopt with *why (400) or *conflict (a room of that name exists).
   Room* createRoom(const nlohmann::json& body, std::string* why);
   /// Updates privacy/properties of a room (POST /rooms/:name); false with *why for a bad body.
@@ -66,8 +71,11 @@ class Hub {
 
   /// Daily's room object: {id, name, api_created, privacy, url, created_at, config}.
   nlohmann::json roomObject(const Room& room) const;
-  /// The dial-in SIP URI of a room ("sip:<room>@<sip_host>:<sip_port>").
+  /// The dial-in SIP URI of a room ("sip:<sipId>@<sip_host>:<sip_port>"), its config.sip_uri.endpoint.
   std::string sipEndpoint(const Room& room) const;
+  /// The room's address as the caller of the calls it makes (dial-outs, inbound REFERs' targets):
+  /// "sip:<room name>@<sip_host>:<sip_port>". It cannot be dialed: it does not carry the dial-in identifier.
+  std::string sipAddress(const Room& room) const;
 
   /// Adds a member; every other client of the room receives participant-joined.
   void addMember(Room& room, const std::string& sessionId, Member member);
@@ -101,6 +109,7 @@ class Hub {
   TokenSigner tokens_;
   std::map<std::string, Room> rooms_;
   std::map<std::string, std::string> sessionRooms_;  // session_id -> room name
+  std::map<std::string, std::string> sipIds_;        // Room::sipId -> room name
 };
 
 /// "2026-11-25T15:41:58.123Z"

@@ -35,7 +35,9 @@ api() { curl -fsS -H "Authorization: Bearer demo-key" -H "Content-Type: applicat
 echo "== a dial-in room and an owner token (REST)"
 room="$(api -X POST "$http_url/v1/rooms" -d '{"name":"support","properties":{"sip":{"sip_mode":"dial-in","display_name":"Caller"}}}')"
 room_url="$(jq -r .url <<<"$room")"
-echo "room $room_url, SIP endpoint $(jq -r .config.sip_uri.endpoint <<<"$room")"
+# The room's dial-in URI names an unguessable identifier, not the room: a caller dials what the room object says.
+sip_endpoint="$(jq -r .config.sip_uri.endpoint <<<"$room")"
+echo "room $room_url, SIP endpoint $sip_endpoint"
 token="$(api -X POST "$http_url/v1/meeting-tokens" -d '{"properties":{"room_name":"support","is_owner":true}}' | jq -r .token)"
 
 echo "== the transfer target: sipp answering as sip:agent"
@@ -45,7 +47,7 @@ sipp -sn uas -i 127.0.0.1 -p "$target_port" -m 1 -timeout 30s -timeout_error -no
 target_pid=$!
 pids+=($target_pid)
 
-echo "== the caller: baresip dialing sip:support@127.0.0.1:$sip_port"
+echo "== the caller: baresip dialing $sip_endpoint"
 phone_port="$(pick_port)"
 mkdir -p "$work/baresip"
 { # four seconds of 8 kHz mono 16-bit silence as the phone's microphone
@@ -65,7 +67,7 @@ audio_alert aufile,/dev/null
 audio_source aufile,$work/baresip/mic.wav
 CONF
 echo "<sip:caller@127.0.0.1:$phone_port>;regint=0" >"$work/baresip/accounts"
-baresip -f "$work/baresip" -e "/dial sip:support@127.0.0.1:$sip_port" -t 12 >"$work/baresip.log" 2>&1 </dev/null &
+baresip -f "$work/baresip" -e "/dial $sip_endpoint" -t 12 >"$work/baresip.log" 2>&1 </dev/null &
 pids+=($!)
 
 echo "== sip_refer_bot: refer the caller to sip:agent@127.0.0.1:$target_port"

@@ -356,10 +356,12 @@ struct Gateway::Impl {
   }
 
   // Whether a dial-in INVITE to roomName would be taken: 0, or the status that refuses it.
-  int dialInRefusal(const std::string& roomName) {
-    Room* room = hub.findRoom(roomName);
-    if (!room) return 404;
-    return room->dialInEnabled() ? 0 : 403;
+  // The room a dial-in's Request-URI user leads to: the room whose dial-in identifier it is, if it takes dial-ins.
+  // A wrong identifier, a room's name, a room without dial-in: null alike, and all are answered 404 (item 9 of
+  // issue 16: a probe must not learn which rooms exist).
+  Room* dialInRoom(const std::string& user) {
+    Room* room = hub.findRoomBySipId(user);
+    return room && room->dialInEnabled() ? room : nullptr;
   }
 
   // RFC 3261 11.2: an OPTIONS gets the status an INVITE to the same Request-URI would. One to the gateway itself
@@ -368,7 +370,7 @@ struct Gateway::Impl {
     if (!sip::toTag(options).empty() && !dialogOf(options)) return respond(options, from, 481);
     const std::string user = sip::requestUser(options);
     if (sip::toTag(options).empty() && !user.empty()) {
-      if (const int refusal = dialInRefusal(user)) return respond(options, from, refusal);
+      if (!dialInRoom(user)) return respond(options, from, 404);
     }
     respond(options, from, 200, {}, [](osip_message_t* r) {
       sip::addHeader(r, "Allow", kAllow);
@@ -405,9 +407,9 @@ struct Gateway::Impl {
           !replaced->referredTo.empty() || !replaced->bridgedWith.empty())
         return respond(req, from, 603);
     }
-    const std::string roomName = replaced ? replaced->room : sip::requestUser(req);
-    if (const int refusal = dialInRefusal(roomName)) return respond(req, from, refusal);
-    Room* room = hub.findRoom(roomName);
+    Room* room = replaced ? hub.findRoom(replaced->room) : dialInRoom(sip::requestUser(req));
+    if (!room || !room->dialInEnabled()) return respond(req, from, 404);
+    const std::string roomName = room->name;
 
     auto leg = std::make_shared<Leg>(timers);
     leg->sessionId = detail::newUuid();
@@ -614,7 +616,7 @@ struct Gateway::Impl {
     if (!daily::validateSipUri(referTo).empty()) return respond(refer, from, 400);
     if (!sip::uriTarget(referTo)) return respond(refer, from, 416);
     std::string why;
-    auto far = invite({}, referTo, "<" + hub.sipEndpoint(*room) + ">", {}, &why);
+    auto far = invite({}, referTo, "<" + hub.sipAddress(*room) + ">", {}, &why);
     if (!far) {
       DAILY_LOG(Info, "sip", "refused a REFER of call " << leg->dialog.callId << ": its target " << why);
       return respond(refer, from, 488);
@@ -1276,10 +1278,10 @@ struct Gateway::Impl {
     if (!r) return reply(wireError(ErrorCode::NotFound, "the room no longer exists"), {});
     const std::string displayName = params.value("displayName", std::string());
     std::string why;
-    auto leg = invite(room, params.value("sipUri", std::string()), "<" + hub.sipEndpoint(*r) + ">", displayName, &why);
+    auto leg = invite(room, params.value("sipUri", std::string()), "<" + hub.sipAddress(*r) + ">", displayName, &why);
     if (!leg) return reply(wireError(ErrorCode::InvalidArgument, "startDialOut: sipUri " + why), {});
     leg->userId = params.value("userId", std::string());
-    leg->sipFrom = hub.sipEndpoint(*r);
+    leg->sipFrom = hub.sipAddress(*r);
     const std::string sessionId = leg->sessionId;
     const std::string destination = leg->destination;
     auto connected = [this, sessionId] {

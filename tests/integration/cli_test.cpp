@@ -35,7 +35,11 @@ TEST_F(CliTest, RoomsCreateListGetDelete) {
   ASSERT_EQ(created.status, 0) << created.output;
   const json room = json::parse(created.output);
   EXPECT_EQ(room["name"], "cli-room");
-  EXPECT_EQ(room["config"]["sip_uri"]["endpoint"], "sip:cli-room@" + server.sipHost() + ":" + std::to_string(server.sipPort()));
+  // The dial-in URI names an unguessable identifier, not the room.
+  EXPECT_EQ(room["config"]["sip_uri"]["endpoint"],
+            "sip:" + dialInUser(room) + "@" + server.sipHost() + ":" + std::to_string(server.sipPort()));
+  EXPECT_EQ(dialInUser(room).find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(dialInUser(room).size(), 32u);
   auto listed = daily({"rooms", "list"});
   EXPECT_EQ(listed.status, 0);
   EXPECT_NE(listed.output.find("cli-room  " + server.httpUrl() + "/cli-room"), std::string::npos) << listed.output;

@@ -36,11 +36,16 @@ TEST_F(RestClientTest, RoomsCreateGetListUpdateDelete) {
   EXPECT_EQ(created.privacy, "private");
   EXPECT_EQ(created.url, server.httpUrl() + "/front-desk");
   EXPECT_FALSE(created.id.empty());
+  // The dial-in URI names an unguessable identifier (128 random bits), not the room.
+  const std::string user = dialInUser(created.raw);
+  EXPECT_EQ(user.size(), 32u);
+  EXPECT_EQ(user.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_EQ(created.config["sip_uri"]["endpoint"],
-            "sip:front-desk@" + server.sipHost() + ":" + std::to_string(server.sipPort()));
+            "sip:" + user + "@" + server.sipHost() + ":" + std::to_string(server.sipPort()));
   EXPECT_EQ(rest.getRoom("front-desk").id, created.id);
-  const Room unnamed = rest.createRoom();
+  const Room unnamed = rest.createRoom({.properties = {{"sip", {{"sip_mode", "dial-in"}}}}});
   EXPECT_FALSE(unnamed.name.empty());
+  EXPECT_NE(dialInUser(unnamed.raw), user);  // each room its own
   const RoomList all = rest.listRooms();
   EXPECT_EQ(all.totalCount, 2u);
   EXPECT_EQ(all.data.size(), 2u);

@@ -115,7 +115,7 @@ TEST(LossyPath, EveryCallAndEveryReferGetsThroughTwentyPercentLoss) {
                                                   "caller" + std::to_string(i), 15);
     phones.push_back(std::make_unique<Process>(
         std::vector<std::string>{"ip", "netns", "exec", net.name(), "baresip", "-f", config, "-e",
-                                 "/dial sip:support@" + net.hostIp() + ":" + std::to_string(server.sipPort()), "-t", "45"},
+                                 "/dial sip:" + dialInUser(room) + "@" + net.hostIp() + ":" + std::to_string(server.sipPort()), "-t", "45"},
         dir, config + "/baresip.log"));
   }
 

@@ -64,7 +64,7 @@ TEST(SipNat, ACallerBehindANatIsReferredAndHungUpThroughItsBinding) {
   const std::string dir = tempDir("daily-nat");
   const std::string scenario = "caller_accepts_refer.xml";
   Process caller(nat.net().inside({"sipp", nat.net().hostIp() + ":" + std::to_string(server.sipPort()), "-sf",
-                                   kScenarios + "/" + scenario, "-s", "support", "-i", kPrivateIp, "-p",
+                                   kScenarios + "/" + scenario, "-s", dialInUser(room), "-i", kPrivateIp, "-p",
                                    std::to_string(freeUdpPort()), "-m", "1", "-timeout", "20s", "-timeout_error",
                                    "-nostdin", "-trace_msg", "-message_file", dir + "/caller.messages", "-mp",
                                    std::to_string(freeMediaPort())}),

@@ -50,7 +50,7 @@ class SipTest : public ::testing::Test {
   // A sipp caller dialing into the room with one of tests/sip/scenarios.
   std::unique_ptr<Process> sippCaller(const std::string& scenario) {
     std::vector<std::string> args{"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario,
-                                  "-s", "support"};
+                                  "-s", dialInUser(room)};
     args.insert(args.end(), sippCallerArgs.begin(), sippCallerArgs.end());
     return sipp(args, scenario);
   }
@@ -285,10 +285,10 @@ TEST_F(SipTest, MalformedSipGetsA400OrIsDroppedAndTheGatewayKeepsServing) {
     const ssize_t n = ::recv(peer.native_handle(), buf.data(), buf.size(), 0);
     return n <= 0 ? std::string() : std::string(buf.data(), static_cast<std::size_t>(n));
   };
-  const std::string head = "INVITE sip:support@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
+  const std::string head = "INVITE sip:" + dialInUser(room) + "@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
                            std::to_string(peer.local_endpoint().port()) +
                            ";branch=z9hG4bK-bad\r\nMax-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\n"
-                           "To: <sip:support@127.0.0.1>\r\nCall-ID: bad-1\r\n";
+                           "To: <sip:" + dialInUser(room) + "@127.0.0.1>\r\nCall-ID: bad-1\r\n";
   const std::string mismatched = exchange(head + "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(mismatched.rfind("SIP/2.0 400 Bad Request (CSeq method does not match)", 0), 0u) << mismatched;
   const std::string negative = exchange(head + "CSeq: 1 INVITE\r\nContent-Length: -5\r\n\r\n");
@@ -410,7 +410,8 @@ TEST_P(SipOverEachTransport, BaresipFollowsTheReferToASippTarget) {
   // then) when the WAV's 5 seconds end. It dials the gateway over this transport, and follows the REFER over it.
   const int phonePort = freeSipPort();
   const std::string config = writeBaresipConfig(dir + "/baresip", "127.0.0.1", phonePort, "caller", 5);
-  const std::string gateway = "sip:support@127.0.0.1:" + std::to_string(server.sipPort()) + (tcp() ? ";transport=tcp" : "");
+  const std::string gateway =
+      "sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()) + (tcp() ? ";transport=tcp" : "");
   Process phone({"baresip", "-f", config, "-e", "/dial " + gateway, "-t", "10"}, dir, dir + "/baresip.log");
   const std::string id = waitForCaller(dir + "/baresip.log");
   const std::string to = target("agent", targetPort);
@@ -532,7 +533,7 @@ TEST(SipFaults, DevserverKilledDuringAPendingSipRefer) {
   await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
   const std::string dir = tempDir("daily-sip-kill");
   Process caller({"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/caller_ignores_refer.xml",
-                  "-s", "support", "-i", "127.0.0.1", "-m", "1", "-timeout", "10s", "-nostdin", "-mp",
+                  "-s", dialInUser(room), "-i", "127.0.0.1", "-m", "1", "-timeout", "10s", "-nostdin", "-mp",
                   std::to_string(freeMediaPort())},
                  dir, dir + "/sipp.log");
   auto connected = events.waitFor("dialin-connected");
@@ -776,7 +777,7 @@ TEST_F(SipOverTls, ACallerDialsInOverTlsAndFollowsTheReferSentOnItsConnection) {
   // The gateway's TLS port speaks nothing but TLS: a call there is a call over TLS. Its REFER can only reach
   // the caller on the caller's TLS connection (or on a new TLS connection to the caller's Contact).
   auto phone = baresip("caller", freeSipTlsPort(),
-                       {"-e", "/dial sip:support@127.0.0.1:" + std::to_string(server.sipTlsPort()) + ";transport=tls",
+                       {"-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipTlsPort()) + ";transport=tls",
                         "-t", "10"},
                        {}, 5);
   const std::string id = waitForCaller(dir + "/caller/baresip.log");
@@ -1024,7 +1025,7 @@ TEST_F(SipInboundRefer, ARoomThatDoesNotAcceptReferRefusesItWith403) {
       {{"name", "closed"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}, {"accept_refer", false}}}}}});
   await(bot.join({.url = closed["url"], .token = server.token({{"is_owner", true}, {"room_name", "closed"}}), .userName = "bot"}));
   auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/caller_refer_forbidden.xml",
-                      "-s", "closed", "-key", "target", "sip:agent@127.0.0.1:5099"},
+                      "-s", dialInUser(closed), "-key", "target", "sip:agent@127.0.0.1:5099"},
                      "forbidden");
   const std::string id = waitForCaller();
   // The caller got its 403 (its scenario checks), stayed, and hung up itself.
@@ -1043,7 +1044,7 @@ TEST_F(SipInboundRefer, ARefersToThatIsNotAPlainSipUriIsRefused) {
     scenario.replace(scenario.find("response=\"403\""), 14, "response=\"" + status + "\"");
     const std::string file = dir + "/refused_" + status + ".xml";
     std::ofstream(file) << scenario;
-    auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", file, "-s", "support", "-key", "target",
+    auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", file, "-s", dialInUser(room), "-key", "target",
                         target},
                        "refused_" + status);
     EXPECT_EQ(caller->wait(15s), 0) << sippErrors("refused_" + status);

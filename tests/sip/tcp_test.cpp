@@ -225,16 +225,16 @@ TEST_F(SipTcp, ADialOutToATcpPortNobodyListensOnFailsAtOnceAsUnreachable) {
 
 // A TCP caller's connection breaks during the call: the gateway's next in-dialog request goes to the caller's
 // Contact (where it listens), on a connection of its own.
-// A phone that dials in over TCP, giving contact as its Contact, and whose connection then breaks: a message the
-// gateway cannot frame makes it reset the connection, and once the phone sees the reset the gateway has let the
-// connection go. Returns the caller's session id ("" after a failed assertion).
-std::string dialInThenLoseTheConnection(int port, EventRecorder& events, const std::string& room,
+// A phone that dials in over TCP (to the room whose dial-in identifier is dialIn), giving contact as its Contact,
+// and whose connection then breaks: a message the gateway cannot frame makes it reset the connection, and once
+// the phone sees the reset the gateway has let the connection go. Returns the caller's session id ("" after a failed assertion).
+std::string dialInThenLoseTheConnection(int port, EventRecorder& events, const std::string& dialIn,
                                         const std::string& contact) {
   const std::string gw = "127.0.0.1:" + std::to_string(port);
   TcpPeer phone(port);
-  phone.send("INVITE sip:" + room + "@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc1\r\n"
-             "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:" + room + "@127.0.0.1>\r\n"
-             "Call-ID: tcp-contact-" + room + "\r\nCSeq: 1 INVITE\r\nContact: <sip:phone@" + contact +
+  phone.send("INVITE sip:" + dialIn + "@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc1\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:" + dialIn + "@127.0.0.1>\r\n"
+             "Call-ID: tcp-contact-" + dialIn + "\r\nCSeq: 1 INVITE\r\nContact: <sip:phone@" + contact +
              ";transport=tcp>\r\nContent-Length: 0\r\n\r\n");
   const std::string ok = phone.readUntil([](const std::string& s) {
     const std::size_t at = s.find("SIP/2.0 200");
@@ -246,8 +246,8 @@ std::string dialInThenLoseTheConnection(int port, EventRecorder& events, const s
   const std::size_t tag = ok.find(";tag=", ok.find("\r\nTo: ", at));
   const std::string toTag = ok.substr(tag + 5, ok.find_first_of(";\r", tag + 5) - tag - 5);
   phone.send("ACK sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/TCP " + contact + ";branch=z9hG4bK-tc2\r\n"
-             "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:" + room + "@127.0.0.1>;tag=" +
-             toTag + "\r\nCall-ID: tcp-contact-" + room + "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+             "Max-Forwards: 70\r\nFrom: <sip:phone@127.0.0.1>;tag=ph\r\nTo: <sip:" + dialIn + "@127.0.0.1>;tag=" +
+             toTag + "\r\nCall-ID: tcp-contact-" + dialIn + "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
   auto connected = events.waitFor("dialin-connected");
   EXPECT_TRUE(connected);
   if (!connected) return {};
@@ -264,7 +264,7 @@ TEST_F(SipTcp, InDialogRequestsFollowTheContactOnceTheCallersConnectionIsGone) {
   asio::io_context io;
   asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});  // the phone's Contact
   const std::string contact = "127.0.0.1:" + std::to_string(listener.local_endpoint().port());
-  const std::string sessionId = dialInThenLoseTheConnection(port, events, "tcpcall", contact);
+  const std::string sessionId = dialInThenLoseTheConnection(port, events, dialInUser(room), contact);
   ASSERT_FALSE(sessionId.empty());
   auto dtmf = bot.sendDTMF({.sessionId = sessionId, .tones = "5"});
   // The INFO comes to the Contact's listener, on a new connection; the phone answers it there.
@@ -300,7 +300,7 @@ TEST_F(SipTcp, AReferWhoseConnectionCannotBeMadeFailsAtOnceAsConnectionLost) {
   await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
   // Nothing listens at its Contact: the REFER's new connection is refused.
   const std::string contact = "127.0.0.1:" + std::to_string(freeTcpPort());
-  const std::string sessionId = dialInThenLoseTheConnection(port, events, "tcpgone", contact);
+  const std::string sessionId = dialInThenLoseTheConnection(port, events, dialInUser(room), contact);
   ASSERT_FALSE(sessionId.empty());
   // ConnectionLost, not Timeout: the transport's failure ends the REFER's transaction at once.
   Error e = expectError([&] { await(bot.sipRefer({.sessionId = sessionId, .toEndPoint = "sip:agent@127.0.0.1:5099"})); });

@@ -709,7 +709,7 @@ TEST_F(SipTorture, ARealCallStillWorksAfterTheTorture) {
   await(bot.join({.url = room["url"], .token = server->token({{"is_owner", true}})}));
   const std::string dir = tempDir("daily-torture");
   Process caller({"sipp", "127.0.0.1:" + std::to_string(server->sipPort()), "-sf",
-                  std::string(DAILY_SIP_SCENARIOS) + "/caller_hangs_up.xml", "-s", "support", "-i", "127.0.0.1", "-m",
+                  std::string(DAILY_SIP_SCENARIOS) + "/caller_hangs_up.xml", "-s", dialInUser(room), "-i", "127.0.0.1", "-m",
                   "1", "-timeout", "20s", "-timeout_error", "-nostdin", "-mp", std::to_string(freeMediaPort())},
                  dir, dir + "/sipp.log");
   EXPECT_TRUE(events.waitFor("dialin-connected"));
@@ -734,7 +734,8 @@ std::string headerOf(const std::string& message, const std::string& name) {
 
 // RFC 3261 8.2's checks and 11.2's OPTIONS, on the wire, with the headers each answer must carry.
 TEST_F(SipTorture, TheGatewayAnswersAsRfc3261AsksOfAUserAgentServer) {
-  server->createRoom({{"name", "dialin"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  const std::string dialin =
+      dialInUser(server->createRoom({{"name", "dialin"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}}));
   server->createRoom({{"name", "plain"}});
   const std::string gw = "127.0.0.1:" + std::to_string(server->sipPort());
   struct Case {
@@ -745,16 +746,18 @@ TEST_F(SipTorture, TheGatewayAnswersAsRfc3261AsksOfAUserAgentServer) {
     const char* value;
   };
   const std::vector<Case> cases{
-      {"unknown method", request("FROB", "sip:dialin@" + gw, "core-1", "Content-Length: 0\n\n"), 501, "Allow", "INVITE"},
-      {"known method, not served", request("MESSAGE", "sip:dialin@" + gw, "core-2", "Content-Length: 0\n\n"), 405,
+      {"unknown method", request("FROB", "sip:" + dialin + "@" + gw, "core-1", "Content-Length: 0\n\n"), 501, "Allow", "INVITE"},
+      {"known method, not served", request("MESSAGE", "sip:" + dialin + "@" + gw, "core-2", "Content-Length: 0\n\n"), 405,
        "Allow", "REFER"},
-      {"unknown Require", request("INVITE", "sip:dialin@" + gw, "core-3", "Require: 100rel, foo\nContent-Length: 0\n\n"),
+      {"unknown Require", request("INVITE", "sip:" + dialin + "@" + gw, "core-3", "Require: 100rel, foo\nContent-Length: 0\n\n"),
        420, "Unsupported", "100rel, foo"},
-      {"unknown body", request("INVITE", "sip:dialin@" + gw, "core-4", "Content-Type: text/plain\nContent-Length: 5\n\nhello"),
+      {"unknown body", request("INVITE", "sip:" + dialin + "@" + gw, "core-4", "Content-Type: text/plain\nContent-Length: 5\n\nhello"),
        415, "Accept", "application/sdp"},
       {"OPTIONS, no such room", request("OPTIONS", "sip:nosuchroom@" + gw, "core-5", "Content-Length: 0\n\n"), 404, "To", ";tag="},
-      {"OPTIONS, no dial-in", request("OPTIONS", "sip:plain@" + gw, "core-6", "Content-Length: 0\n\n"), 403, "To", ";tag="},
-      {"OPTIONS, dial-in room", request("OPTIONS", "sip:dialin@" + gw, "core-7", "Content-Length: 0\n\n"), 200, "Accept",
+      {"OPTIONS, no dial-in", request("OPTIONS", "sip:plain@" + gw, "core-6", "Content-Length: 0\n\n"), 404, "To", ";tag="},
+      {"OPTIONS, a dial-in room's name", request("OPTIONS", "sip:dialin@" + gw, "core-9", "Content-Length: 0\n\n"), 404,
+       "To", ";tag="},
+      {"OPTIONS, dial-in room", request("OPTIONS", "sip:" + dialin + "@" + gw, "core-7", "Content-Length: 0\n\n"), 200, "Accept",
        "application/sdp"},
       {"OPTIONS, the gateway", request("OPTIONS", "sip:" + gw, "core-8", "Content-Length: 0\n\n"), 200, "Allow", "INVITE"},
   };
@@ -767,6 +770,47 @@ TEST_F(SipTorture, TheGatewayAnswersAsRfc3261AsksOfAUserAgentServer) {
     EXPECT_NE(headerOf(answer, c.header).find(c.value), std::string::npos) << answer;
     EXPECT_NE(headerOf(answer, "To").find(";tag="), std::string::npos) << "a final response carries a To tag: " << answer;
   }
+}
+
+// Issue 16's item 9: a probe cannot tell which rooms exist. An INVITE to a room's name, to a room without dial-in,
+// to no room and to a wrong identifier gets the same answer: the same status line and the same headers, in the
+// same order (only the Call-ID, branch and tags it echoes differ); only the identifier in config.sip_uri.endpoint
+// reaches the room.
+TEST_F(SipTorture, AProbeCannotTellWhichRoomsExist) {
+  const json room = server->createRoom({{"name", "sales"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  server->createRoom({{"name", "plain"}});
+  const std::string id = dialInUser(room);
+  EXPECT_EQ(id.find("sales"), std::string::npos);
+  EXPECT_EQ(id.size(), 32u);  // 128 random bits
+  const std::string gw = "127.0.0.1:" + std::to_string(server->sipPort());
+  auto shape = [](const std::string& answer) {  // the status line, then each header's name
+    std::string out = answer.substr(0, answer.find("\r\n"));
+    for (std::size_t at = answer.find("\r\n"); at != std::string::npos && at + 2 < answer.size();
+         at = answer.find("\r\n", at + 2)) {
+      const std::size_t colon = answer.find(':', at + 2);
+      if (answer.compare(at, 4, "\r\n\r\n") == 0 || colon == std::string::npos) break;
+      out += "|" + answer.substr(at + 2, colon - at - 2);
+    }
+    return out;
+  };
+  std::vector<std::string> shapes;
+  int n = 0;
+  for (const std::string& user : {std::string("sales"), std::string("plain"), std::string("nosuchroom"),
+                                 std::string(32, '0'), id.substr(0, 31) + (id.back() == 'a' ? "b" : "a")}) {
+    SCOPED_TRACE(user);
+    for (const char* method : {"INVITE", "OPTIONS"}) {
+      const auto answers = answersTo(request(method, "sip:" + user + "@" + gw, "probe-" + std::to_string(++n),
+                                             "Content-Length: 0\n\n"), 2s, true);
+      ASSERT_FALSE(answers.empty());
+      EXPECT_EQ(status(answers.front().substr(0, answers.front().find("\r\n"))), 404) << answers.front();
+      shapes.push_back(std::string(method) + " " + shape(answers.front()));
+    }
+  }
+  for (std::size_t i = 2; i < shapes.size(); ++i) EXPECT_EQ(shapes[i], shapes[i % 2]) << i;
+  // The identifier itself reaches the room.
+  const auto answers = answersTo(request("OPTIONS", "sip:" + id + "@" + gw, "probe-ok", "Content-Length: 0\n\n"), 2s, true);
+  ASSERT_FALSE(answers.empty());
+  EXPECT_EQ(status(answers.front().substr(0, answers.front().find("\r\n"))), 200) << answers.front();
 }
 
 // RFC 3581 on the wire: a request that asks for rport learns the address and port it was really sent from.

@@ -32,14 +32,15 @@ class WebhookTest : public ::testing::Test {
     o.baseUrl = server.httpUrl() + "/v1";
     o.apiKey = kApiKey;
     rest = std::make_unique<RestClient>(o);
-    rest->createRoom({.name = "support", .properties = {{"sip", {{"sip_mode", "dial-in"}}}}});
+    const auto room = rest->createRoom({.name = "support", .properties = {{"sip", {{"sip_mode", "dial-in"}}}}});
+    dialIn = dialInUser(room.raw);
     hook = rest->createWebhook({.url = receiver.url() + "/hooks"});
   }
 
   std::unique_ptr<Process> caller(const std::string& scenario) {
     return std::make_unique<Process>(
         std::vector<std::string>{"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario,
-                                 "-s", "support", "-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error",
+                                 "-s", dialIn, "-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error",
                                  "-nostdin", "-mp", std::to_string(freeMediaPort())},
         dir, dir + "/sipp.log");
   }
@@ -70,6 +71,7 @@ class WebhookTest : public ::testing::Test {
   InProcessServer server;
   std::string dir;
   std::unique_ptr<RestClient> rest;
+  std::string dialIn;  // the room's dial-in identifier
   Webhook hook;
 };
 

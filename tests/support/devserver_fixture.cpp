@@ -9,6 +9,13 @@
 
 namespace daily::test {
 
+std::string dialInUser(const nlohmann::json& room) {
+  const std::string endpoint = room.at("config").at("sip_uri").at("endpoint").get<std::string>();
+  const std::size_t at = endpoint.find('@');
+  if (endpoint.rfind("sip:", 0) != 0 || at == std::string::npos) throw std::runtime_error("not a dial-in URI: " + endpoint);
+  return endpoint.substr(4, at - 4);
+}
+
 nlohmann::json ServerHandle::createRoom(const nlohmann::json& body) {
   auto r = rest("POST", "/v1/rooms", body.dump());
   if (r.status != 200) throw std::runtime_error("createRoom failed: " + r.body.dump());

@@ -16,6 +16,10 @@ namespace daily::test {
 
 inline constexpr const char* kApiKey = "test-api-key";
 
+/// What a SIP caller dials to reach a room (a room object from REST): the user part of its
+/// config.sip_uri.endpoint, an unguessable identifier (not the room's name). Throws when the room has no dial-in.
+std::string dialInUser(const nlohmann::json& room);
+
 /// What every devserver handle offers: its URLs and REST helpers.
 class ServerHandle {
  public:
