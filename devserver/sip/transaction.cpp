@@ -21,6 +21,10 @@ struct TransactionLayer::ClientTransaction {
   std::string ack;  // INVITE: the ACK sent for a non-2xx final response, re-sent when that response is repeated
   OnResponse onResponse;
   OnFailure onFailure;
+  // §18.1.1: a request too long for UDP that went over TCP instead, and what it would be over UDP.
+  bool overTcp = false;
+  std::string udpWire;
+  Flow udpDestination;
 };
 
 // What a server transaction answered, to repeat it when the request is retransmitted (§17.2).
@@ -100,21 +104,68 @@ void TransactionLayer::answerMalformed(std::string_view wire, const Flow& from, 
 
 // ---- client transactions ------------------------------------------------------------------------------------
 
+// The wire of a request of ours with its top Via (the one our transport wrote, first in the message) moved from
+// UDP to protocol; "" when that Via is not ours over UDP.
+std::string TransactionLayer::viaOver(const std::string& wire, Protocol protocol) const {
+  const std::string udp = "\r\nVia: SIP/2.0/UDP " + transport_.localHostPort(Protocol::Udp) + ";";
+  const std::size_t at = wire.find("\r\nVia: ");
+  if (at == std::string::npos || wire.compare(at, udp.size(), udp) != 0) return {};
+  return wire.substr(0, at) + "\r\nVia: SIP/2.0/" + viaName(protocol) + " " + transport_.localHostPort(protocol) +
+         wire.substr(at + udp.size() - 1);
+}
+
 TransactionLayer::ClientHandle TransactionLayer::request(osip_message_t* request, const Flow& to,
                                                          OnResponse onResponse, OnFailure onFailure) {
   auto tx = std::make_shared<ClientTransaction>(timers_);
-  tx->invite = method(request) == "INVITE";
+  const std::string m = method(request);
+  tx->invite = m == "INVITE";
   tx->key = clientKey(request);
   tx->wire = serialize(request);
   tx->destination = to;
   tx->interval = config_.t1;
   tx->onResponse = std::move(onResponse);
   tx->onFailure = std::move(onFailure);
+  if (m == "CANCEL") {  // §9.1: where the INVITE went, over its transport, with its Via
+    auto invite = clients_.find(topBranch(request) + "|INVITE");
+    if (invite != clients_.end() && invite->second->overTcp) {
+      const std::string moved = viaOver(tx->wire, Protocol::Tcp);
+      if (!moved.empty()) {
+        tx->wire = moved;
+        tx->destination = invite->second->destination;
+      }
+    }
+  } else if (to.protocol == Protocol::Udp && tx->wire.size() > kMaxUdpRequest) {
+    const std::string moved = viaOver(tx->wire, Protocol::Tcp);
+    if (!moved.empty()) {
+      DAILY_LOG(Info, "sip", m << " of " << tx->wire.size() << " bytes to " << to
+                               << ": over TCP, as RFC 3261 18.1.1 wants a request this long");
+      tx->overTcp = true;
+      tx->udpWire = std::move(tx->wire);
+      tx->udpDestination = to;
+      tx->wire = moved;
+      tx->destination = Flow{Protocol::Tcp, to.address, to.port, 0};
+    }
+  }
   clients_[tx->key] = tx;
-  transport_.send(tx->wire, to, [this, key = tx->key](const std::string& why) { failed(key, Failure::Transport, why); });
-  if (!transport_.reliable(to.protocol)) retransmit(*tx);
+  transport_.send(tx->wire, tx->destination, [this, key = tx->key](const std::string& why) { undelivered(key, why); });
+  if (!transport_.reliable(tx->destination.protocol)) retransmit(*tx);
   tx->timeout.start(config_.timeout, [this, key = tx->key] { timedOut(key); });
   return tx;
+}
+
+// The transport could not deliver a request: the transaction fails, unless it had moved to TCP for its length,
+// when it goes over UDP after all (§18.1.1: the peer may not speak TCP), retransmitted as UDP is.
+void TransactionLayer::undelivered(const std::string& key, const std::string& why) {
+  auto it = clients_.find(key);
+  if (it == clients_.end() || !it->second->overTcp || it->second->completed)
+    return failed(key, Failure::Transport, why);
+  ClientTransaction& tx = *it->second;
+  DAILY_LOG(Info, "sip", "over TCP to " << tx.destination << ": " << why << "; over UDP after all");
+  tx.overTcp = false;
+  tx.wire = std::move(tx.udpWire);
+  tx.destination = tx.udpDestination;
+  transport_.send(tx.wire, tx.destination, [this, key](const std::string& w) { failed(key, Failure::Transport, w); });
+  retransmit(tx);
 }
 
 void TransactionLayer::retransmit(ClientTransaction& tx) {

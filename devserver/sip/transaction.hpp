@@ -39,6 +39,8 @@ enum class Failure {
 
 class TransactionLayer {
  public:
+  /// The longest request sent over UDP (RFC 3261 §18.1.1: 1300 bytes when the path MTU is unknown).
+  static constexpr std::size_t kMaxUdpRequest = 1300;
   struct ClientTransaction;
   struct ServerTransaction;
   /// What a transaction user keeps of a client transaction: enough to abandon it, never to keep it alive.
@@ -72,6 +74,9 @@ class TransactionLayer {
   /// Starts a client transaction for request (its top Via's branch names it) toward `to`. onResponse gets every
   /// provisional and the first final response; onFailure is called instead, once, when no final response came in
   /// time or the transport could not deliver the request.
+  /// §18.1.1: a request for UDP longer than kMaxUdpRequest goes over TCP to the same address and port instead, its
+  /// top Via saying TCP (the path MTU is not known); when that connection cannot be made or breaks before an
+  /// answer, it goes over UDP after all. A CANCEL goes where its INVITE went, with that INVITE's Via (§9.1).
   ClientHandle request(osip_message_t* request, const Flow& to, OnResponse onResponse, OnFailure onFailure);
   /// Ends a client transaction without an answer, silently: a late response to it is then ignored.
   void abandon(const ClientHandle& handle);
@@ -103,6 +108,8 @@ class TransactionLayer {
   void onResponse(MessagePtr response, const Flow& from);
   void retransmit(ClientTransaction& tx);
   void retransmitFinal(ServerTransaction& tx, std::chrono::milliseconds interval);
+  std::string viaOver(const std::string& wire, Protocol protocol) const;
+  void undelivered(const std::string& key, const std::string& why);
   void timedOut(const std::string& key);
   void failed(const std::string& key, Failure why, const std::string& detail);
   void answerMalformed(std::string_view wire, const Flow& from, const std::string& why);

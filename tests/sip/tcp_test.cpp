@@ -310,5 +310,94 @@ TEST_F(SipTcp, AReferWhoseConnectionCannotBeMadeFailsAtOnceAsConnectionLost) {
   EXPECT_EQ(done->payload["status"], "unreachable");
 }
 
+// RFC 3261 §18.1.1: a request longer than 1300 bytes is not sent over UDP, whose path MTU the gateway does not
+// know, but over TCP to the same address and port, even to a caller that came over UDP. The caller here is raw
+// sockets: a UDP socket it dials in from, and a TCP listener on the same port number.
+std::string headerLine(const std::string& message, const std::string& name) {
+  const std::size_t at = message.find("\r\n" + name + ": ");
+  return at == std::string::npos ? std::string() : message.substr(at + 2, message.find("\r\n", at + 2) - at - 2);
+}
+std::string answerTo(const std::string& request, const std::string& status) {
+  std::string out = "SIP/2.0 " + status + "\r\n";
+  for (const char* name : {"Via", "From", "To", "Call-ID", "CSeq"}) out += headerLine(request, name) + "\r\n";
+  return out + "Content-Length: 0\r\n\r\n";
+}
+
+TEST_F(SipTcp, ALongReferToAUdpCallerGoesOverTcpToTheSameAddressAndPort) {
+  const json room = server.createRoom({{"name", "long"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}})}));
+  asio::io_context io;
+  const auto loopback = asio::ip::make_address("127.0.0.1");
+  const int phonePort = freeSipPort();
+  asio::ip::udp::socket udp(io, {loopback, static_cast<unsigned short>(phonePort)});
+  asio::ip::tcp::acceptor listener(io, {loopback, static_cast<unsigned short>(phonePort)});
+  const asio::ip::udp::endpoint gateway(loopback, static_cast<unsigned short>(server.sipPort()));
+  const std::string me = "127.0.0.1:" + std::to_string(phonePort);
+  const std::string gw = "127.0.0.1:" + std::to_string(server.sipPort());
+  const std::string dialIn = dialInUser(room);
+  timeval tv{0, 200000};
+  setsockopt(udp.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto receiveUdp = [&](std::chrono::milliseconds wait) {  // every datagram that comes within the wait
+    std::vector<std::string> got;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::array<char, 65536> buf{};
+    while (std::chrono::steady_clock::now() < deadline) {
+      const ssize_t n = ::recv(udp.native_handle(), buf.data(), buf.size(), 0);
+      if (n > 0) got.emplace_back(buf.data(), static_cast<std::size_t>(n));
+    }
+    return got;
+  };
+  udp.send_to(asio::buffer("INVITE sip:" + dialIn + "@" + gw + " SIP/2.0\r\nVia: SIP/2.0/UDP " + me +
+                           ";branch=z9hG4bK-long1\r\nMax-Forwards: 70\r\nFrom: <sip:phone@" + me + ">;tag=ph\r\n"
+                           "To: <sip:" + dialIn + "@" + gw + ">\r\nCall-ID: long-refer\r\nCSeq: 1 INVITE\r\n"
+                           "Contact: <sip:phone@" + me + ">\r\nContent-Length: 0\r\n\r\n"),
+              gateway);
+  std::string ok;
+  for (const auto& d : receiveUdp(2000ms))
+    if (d.rfind("SIP/2.0 200", 0) == 0) ok = d;
+  ASSERT_FALSE(ok.empty());
+  udp.send_to(asio::buffer("ACK sip:gateway@" + gw + " SIP/2.0\r\nVia: SIP/2.0/UDP " + me +
+                           ";branch=z9hG4bK-long2\r\nMax-Forwards: 70\r\nFrom: <sip:phone@" + me + ">;tag=ph\r\n" +
+                           headerLine(ok, "To") + "\r\nCall-ID: long-refer\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"),
+              gateway);
+  auto connected = events.waitFor("dialin-connected");
+  ASSERT_TRUE(connected);
+  auto refer = bot.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5099",
+                             .sipHeaders = {{"X-Notes", std::string(700, 'n')}, {"X-More", std::string(700, 'm')}}});
+  // The REFER comes over TCP, to the phone's port, saying so in its Via.
+  listener.non_blocking(true);
+  asio::ip::tcp::socket connection(io);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  asio::error_code ec = asio::error::would_block;
+  while (ec == asio::error::would_block && std::chrono::steady_clock::now() < deadline) {
+    listener.accept(connection, ec);
+    if (ec == asio::error::would_block) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(ec) << "no TCP connection to the phone: " << ec.message();
+  std::string wire;
+  std::array<char, 65536> buf{};
+  connection.non_blocking(true);
+  while (wire.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    const std::size_t n = connection.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block) std::this_thread::sleep_for(10ms);
+    else if (ec) break;
+    else wire.append(buf.data(), n);
+  }
+  ASSERT_EQ(wire.rfind("REFER sip:phone@" + me + " SIP/2.0\r\n", 0), 0u) << wire;
+  EXPECT_GT(wire.size(), 1300u);
+  EXPECT_EQ(headerLine(wire, "Via").rfind("Via: SIP/2.0/TCP 127.0.0.1:" + std::to_string(server.sipTcpPort()) + ";", 0), 0u)
+      << wire;
+  EXPECT_NE(wire.find("X-Notes: nnnn"), std::string::npos);
+  connection.non_blocking(false);
+  asio::write(connection, asio::buffer(answerTo(wire, "603 Decline")));
+  Error e = expectError([&] { await(std::move(refer)); });
+  EXPECT_EQ(e.code(), ErrorCode::SipRejected);
+  EXPECT_EQ(e.sipStatus(), 603);
+  // Nothing of it went over UDP.
+  for (const auto& d : receiveUdp(300ms)) EXPECT_NE(d.rfind("REFER ", 0), 0u) << d;
+}
+
 }  // namespace
 }  // namespace daily::test

@@ -64,7 +64,7 @@ class FakeTransport final : public Transport {
   };
   explicit FakeTransport(const ManualTimers& clock) : clock_(clock) {}
 
-  bool reliable(Protocol) const override { return reliable_; }
+  bool reliable(Protocol protocol) const override { return reliable_ || protocol != Protocol::Udp; }
   std::string localHostPort(Protocol) const override { return "127.0.0.1:5060"; }
   void setReliable(bool reliable) { reliable_ = reliable; }
   /// A message arrives from `from`, as the socket would hand it up.

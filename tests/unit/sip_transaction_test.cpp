@@ -312,6 +312,68 @@ TEST_F(Transactions, ClearAbandonsEverythingWithoutCallbacks) {
   EXPECT_EQ(clock.pending(), 0u);
 }
 
+// §18.1.1: a request longer than 1300 bytes is not sent over UDP (the path MTU is unknown) but over TCP to the
+// same address and port, its top Via saying so; a peer that does not take TCP gets it over UDP after all.
+struct LongRequests : Transactions {
+  TransactionLayer::ClientHandle sendLong(const std::string& m, std::size_t padding = 1400) {
+    auto request = newRequest(m, "sip:alice@127.0.0.1:5070", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-long;rport",
+                              "<sip:room@127.0.0.1>;tag=us", "<sip:alice@127.0.0.1>", "call-1@127.0.0.1", 2);
+    addHeader(request.get(), "X-Pad", std::string(padding, 'a'));
+    return layer.request(request.get(), peerFlow(), [this](osip_message_t* r) { responses.push_back(status(r)); },
+                         [this](Failure f) { ++(f == Failure::Timeout ? timeouts : transportFailures); });
+  }
+  static std::string topVia(const std::string& wire) {
+    const std::size_t at = wire.find("\r\nVia: ") + 7;
+    return wire.substr(at, wire.find("\r\n", at) - at);
+  }
+};
+
+TEST_F(LongRequests, GoOnceOverTcpWithATcpViaAndAreNotRetransmitted) {
+  sendLong("INVITE");
+  clock.advance(10000ms);
+  ASSERT_EQ(wire.sent.size(), 1u);
+  EXPECT_EQ(wire.sent[0].to.protocol, Protocol::Tcp);
+  EXPECT_EQ(wire.sent[0].to.port, 5070);
+  EXPECT_EQ(topVia(wire.sent[0].wire), "SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-long;rport");
+  answer(486);  // the ACK of a failure goes the same way
+  ASSERT_EQ(wire.sent.size(), 2u);
+  EXPECT_EQ(wire.sent[1].to.protocol, Protocol::Tcp);
+  EXPECT_EQ(topVia(wire.sent[1].wire).rfind("SIP/2.0/TCP ", 0), 0u);
+  EXPECT_EQ(responses, (std::vector<int>{486}));
+}
+
+TEST_F(LongRequests, ShortOnesStayOnUdp) {
+  sendLong("INFO", 800);
+  ASSERT_EQ(wire.sent.size(), 1u);
+  EXPECT_EQ(wire.sent[0].to.protocol, Protocol::Udp);
+  EXPECT_EQ(topVia(wire.sent[0].wire).rfind("SIP/2.0/UDP ", 0), 0u);
+}
+
+TEST_F(LongRequests, ATcpConnectionThatCannotBeMadeSendsItOverUdpAfterAll) {
+  sendLong("INFO");
+  ASSERT_EQ(wire.errors.size(), 1u);
+  wire.errors[0]("connection refused");
+  ASSERT_EQ(wire.sent.size(), 2u);
+  EXPECT_EQ(wire.sent[1].to.protocol, Protocol::Udp);
+  EXPECT_EQ(topVia(wire.sent[1].wire), "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-long;rport");
+  EXPECT_EQ(transportFailures, 0);
+  clock.advance(1600ms);  // and it is retransmitted as UDP is: at 500 and 1500
+  EXPECT_EQ(wire.times(), (std::vector<long long>{0, 0, 500, 1500}));
+  answer(200);
+  EXPECT_EQ(responses, (std::vector<int>{200}));
+}
+
+TEST_F(LongRequests, ACancelFollowsItsInviteOverTcp) {
+  sendLong("INVITE");
+  answer(180);
+  auto cancel = newRequest("CANCEL", "sip:alice@127.0.0.1:5070", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-long;rport",
+                           "<sip:room@127.0.0.1>;tag=us", "<sip:alice@127.0.0.1>", "call-1@127.0.0.1", 2);
+  layer.request(cancel.get(), peerFlow(), {}, {});
+  ASSERT_EQ(wire.sent.size(), 2u);
+  EXPECT_EQ(wire.sent[1].to.protocol, Protocol::Tcp);
+  EXPECT_EQ(topVia(wire.sent[1].wire), "SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-long;rport");
+}
+
 TEST(TimerSlot, StartingAgainReplacesAndDestroyingCancels) {
   ManualTimers clock;
   std::vector<int> fired;
