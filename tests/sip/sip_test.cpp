@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 
 #include <filesystem>
@@ -597,12 +598,44 @@ TEST_F(SipTest, DtmfReachesTheSipPeerAsInfoWithTheRightDigits) {
   EXPECT_NE(wire.find("Content-Type: application/dtmf-relay"), std::string::npos);
 }
 
+// RFC 3261 §18.1.1: a REFER longer than 1300 bytes goes over TCP to the caller's address and port; sipp, listening
+// on UDP only, refuses the connection, and the REFER goes over UDP after all (tcp_test.cpp has a caller that takes
+// it over TCP).
+TEST_F(SipTest, ALongReferToACallerThatTakesNoTcpGoesOverUdpAfterAll) {
+  joinOwner();
+  auto caller = sippCaller("caller_accepts_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099",
+                                      .sipHeaders = {{"X-Notes", std::string(700, 'n')}, {"X-More", std::string(700, 'm')}}})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done) << sippErrors("caller_accepts_refer.xml");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  const std::size_t refer = wire.find("REFER sip:");
+  ASSERT_NE(refer, std::string::npos) << wire;
+  const std::string message = wire.substr(refer, wire.find("\n\n", refer) - refer);
+  EXPECT_NE(message.find("Via: SIP/2.0/UDP "), std::string::npos) << message;
+  EXPECT_NE(message.find("X-Notes: nnnn"), std::string::npos) << message;
+}
+
 // Digest authentication (RFC 3261 22.2): peers that challenge the gateway's requests, and check the digest it
 // answers with (sipp's verifyauth), for credentials given as --sip-auth alice:s3cret@sip.test.
 devserver::Options withCredentials() {
   devserver::Options o = fastTimers();
   o.sipCredentials = {"alice:s3cret@sip.test"};
   return o;
+}
+
+// MD5 in lower-case hex, from OpenSSL: an account of the digest that does not use the gateway's own code.
+std::string md5Hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_md5(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
+  return out;
 }
 
 class SipAuthTest : public SipTest {
@@ -631,6 +664,49 @@ TEST_F(SipAuthTest, AChallengedDialOutInviteGoesAgainWithCredentials) {
   ASSERT_TRUE(events.waitFor("dialout-stopped", [&](const Event& e) { return isFor(e, s.sessionId); }));
   EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_challenges_invite.xml");
   EXPECT_NE(sippMessages("callee_challenges_invite.xml").find("CSeq: 3 BYE"), std::string::npos);
+}
+
+TEST_F(SipAuthTest, AChallengedDtmfInfoGoesAgainWithProxyCredentials) {
+  joinOwner();
+  auto caller = sippCaller("caller_challenges_info_407.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "5"})));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_info_407.xml");
+  const std::string wire = sippMessages("caller_challenges_info_407.xml");
+  EXPECT_NE(wire.find("Signal=5"), std::string::npos) << wire;
+  // sipp's verifyauth reads only Authorization, so the digest is checked here, by RFC 2617's formula with qop=auth.
+  const std::size_t at = wire.find("Proxy-Authorization: Digest ");
+  ASSERT_NE(at, std::string::npos) << wire;
+  const std::string line = wire.substr(at, wire.find('\n', at) - at);
+  auto param = [&](const std::string& name) {
+    const std::size_t p = line.find(" " + name + "=");
+    if (p == std::string::npos) return std::string();
+    std::size_t begin = p + name.size() + 2, end;
+    if (line[begin] == '"') end = line.find('"', ++begin);
+    else end = line.find_first_of(", ", begin);
+    return line.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  };
+  EXPECT_EQ(param("username"), "alice");
+  EXPECT_EQ(param("realm"), "sip.test");
+  EXPECT_EQ(param("nonce"), "0a4f113b5b8c2d7e91f0c3");
+  const std::string ha1 = md5Hex("alice:sip.test:s3cret"), ha2 = md5Hex("INFO:" + param("uri"));
+  EXPECT_EQ(param("response"), md5Hex(ha1 + ":" + param("nonce") + ":" + param("nc") + ":" + param("cnonce") + ":auth:" + ha2))
+      << line;
+  EXPECT_EQ(line.find("s3cret"), std::string::npos);
+}
+
+TEST_F(SipAuthTest, AChallengedByeGoesAgainWithCredentialsAndTheCallEnds) {
+  joinOwner();
+  const int port = freeUdpPort();
+  auto callee = sippServer("callee_challenges_bye.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port)}));
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }))
+      << sippErrors("callee_challenges_bye.xml");
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, s.sessionId); }));
+  EXPECT_EQ(callee->wait(10s), 0) << sippErrors("callee_challenges_bye.xml");  // the second BYE's digest checked out
+  const std::string wire = sippMessages("callee_challenges_bye.xml");
+  EXPECT_NE(wire.find("Authorization: Digest username=\"alice\""), std::string::npos) << wire;
 }
 
 TEST_F(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsStatus) {
@@ -1018,6 +1094,35 @@ TEST_F(SipInboundRefer, WhenTheReferrerHangsUpFirstTheTargetJoinsAsAParticipantO
   ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, newId); }));
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfers_and_hangs_up.xml");
   EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_answers_late_then_hangs_up.xml");
+}
+
+// A real softphone's blind transfer toward the gateway: baresip, in a call with the room, is told to transfer it
+// (its /transfer, over its cons module) and sends the gateway a REFER; the gateway calls the target, which takes
+// over the participant. (Debian's baresip 1.0 has no attended transfer; sipp plays that, caller_replaces.xml.)
+TEST_F(SipInboundRefer, BaresipsBlindTransferMovesTheParticipantToTheTarget) {
+  ASSERT_TRUE(onPath("baresip")) << "baresip is part of the test dependencies (scripts/install-deps.sh)";
+  joinOwner();
+  const int port = freeUdpPort();
+  auto target = sippServer("callee_answers_then_hangs_up.xml", port);
+  const std::string to = "sip:agent@127.0.0.1:" + std::to_string(port);
+  const int consPort = freeSipPort();
+  const std::string config =
+      writeBaresipConfig(dir + "/phone", "127.0.0.1", freeSipPort(), "phone", 20, {.consPort = consPort});
+  Process phone({"baresip", "-f", config, "-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()),
+                 "-t", "20"},
+                dir, config + "/baresip.log");
+  const std::string id = waitForCaller(config + "/baresip.log");
+  baresipCommand(consPort, "/transfer " + to);
+  auto done = events.waitFor("sip-inbound-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
+  ASSERT_TRUE(done) << readFile(config + "/baresip.log") << sippErrors("callee_answers_then_hangs_up.xml");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_EQ(done->payload["referTo"], to);
+  EXPECT_TRUE(events.waitFor("participant-updated", [&](const Event& e) { return isFor(e, id); }));
+  // The target hangs up after half a second: the participant leaves then.
+  ASSERT_TRUE(events.waitFor("participant-left", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_answers_then_hangs_up.xml");
+  EXPECT_EQ(progress().front(), "accepted 202");
+  EXPECT_NE(sippMessages("callee_answers_then_hangs_up.xml").find("INVITE " + to), std::string::npos);
 }
 
 TEST_F(SipInboundRefer, ARoomThatDoesNotAcceptReferRefusesItWith403) {

@@ -1,8 +1,14 @@
 #include "baresip.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 namespace daily::test {
 
@@ -29,10 +35,25 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
                                     "audio_source aufile,"
                                  << dir << "/tone.wav\n"
                                  << (extras.certificate.empty() ? "" : "sip_certificate " + extras.certificate + "\n")
-                                 << (extras.caFile.empty() ? "" : "sip_cafile " + extras.caFile + "\n");
+                                 << (extras.caFile.empty() ? "" : "sip_cafile " + extras.caFile + "\n")
+                                 << (extras.consPort ? "module cons.so\ncons_listen 127.0.0.1:" +
+                                                           std::to_string(extras.consPort) + "\n"
+                                                     : "");
   std::ofstream(dir + "/accounts") << "<sip:" << user << "@" << host << ":" << port << ">;regint=0"
                                    << (extras.autoAnswer ? ";answermode=auto" : "") << "\n";
   return dir;
+}
+
+void baresipCommand(int consPort, const std::string& command) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(consPort));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string line = command + "\n";
+  const auto sent = sendto(fd, line.data(), line.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  close(fd);
+  if (sent != static_cast<ssize_t>(line.size())) throw std::runtime_error("could not send baresip the command " + command);
 }
 
 }  // namespace daily::test

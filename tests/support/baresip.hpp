@@ -10,11 +10,17 @@ namespace daily::test {
 struct BaresipExtras {
   /// SIP over TLS: its certificate and key in one PEM file, and the CAs it trusts. With a certificate, baresip
   /// also listens for TLS, on port + 1.
-  std::string certificate;
-  std::string caFile;
+  std::string certificate{};
+  std::string caFile{};
   /// Answers incoming calls by itself.
   bool autoAnswer = false;
+  /// Takes commands over UDP on 127.0.0.1:consPort (its cons module; TCP too, so the port must be free for both):
+  /// see baresipCommand. 0: none.
+  int consPort = 0;
 };
+
+/// Sends a baresip started with BaresipExtras::consPort a command, as typed at its menu ("/transfer sip:...").
+void baresipCommand(int consPort, const std::string& command);
 
 /// Writes a baresip configuration into dir (created if needed): listening on host:port (UDP and TCP) as
 /// sip:user@host:port, no registration, `seconds` of silence (an 8 kHz WAV) as its microphone. Returns dir, for
