@@ -71,7 +71,9 @@ Resources warmBaseline(ServerHandle& server) {
 class RestartableServer {
  public:
   RestartableServer()
-      : args_{"--port", std::to_string(freeTcpPort()), "--sip-port", std::to_string(freeUdpPort())} {
+      // Both ports outside the ephemeral range, the SIP one free for UDP and TCP alike (the gateway listens on both):
+      // the restart must get them again, and an ephemeral port may meanwhile be another test's TCP client socket.
+      : args_{"--port", std::to_string(freeTcpPort()), "--sip-port", std::to_string(freeSipPort())} {
     start();
   }
   ChildServer& operator*() { return *server_; }
