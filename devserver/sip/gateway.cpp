@@ -11,6 +11,7 @@
 #include "sip/auth.hpp"
 #include "sip/dialog.hpp"
 #include "sip/message.hpp"
+#include "sip/refer.hpp"
 #include "sip/resolver.hpp"
 #include "sip/tcp.hpp"
 #include "sip/timers.hpp"
@@ -142,9 +143,7 @@ struct Leg {
   json sipHeaders = json::object();
   // Transfers.
   std::string referTo;      // a REFER is in progress toward this
-  std::vector<std::uint32_t> referIds;  // ... sent with these CSeqs (a challenged one goes again with another)
-  bool referAccepted = false;  // ... and the transferee accepted it: a refer subscription exists (RFC 3515)
-  std::chrono::seconds subscriptionExpires{0};  // from the last NOTIFY's Subscription-State, 0 when not given
+  sip::ReferSubscription refer;  // ... and the subscription it makes
   // While our REFER has no final answer: the NOTIFY that implies its acceptance (RFC 3515 2.4.4: it may overtake a
   // lost or late 202) calls referImplied; the dialog ending first calls referAbandoned. Each finishes the REFER.
   std::function<void()> referImplied;
@@ -569,22 +568,18 @@ struct Gateway::Impl {
     }
     const std::string event = sip::header(notify, "event");
     if (event.rfind("refer", 0) != 0) return respond(notify, from, 489);
-    if (!referSubscription(*leg, event)) return respond(notify, from, 481);
+    if (!leg->refer.owns(event)) return respond(notify, from, 481);
     respond(notify, from, 200);
     if (leg->referTo.empty()) return;
-    const std::string state = sip::header(notify, "subscription-state");
-    if (const auto at = state.find("expires="); at != std::string::npos)
-      leg->subscriptionExpires = std::chrono::seconds(std::strtol(state.c_str() + at + 8, nullptr, 10));
+    const sip::ReferNotify report = sip::readReferNotify(notify);
+    if (report.expires) leg->refer.expires = *report.expires;
     if (auto implied = std::move(leg->referImplied)) implied();
     announceAccepted(*leg);  // before any progress it reports
-    const int code = sip::sipfragStatus(sip::body(notify));
-    const bool terminated = state.rfind("terminated", 0) == 0;
-    if (code == 0 && !terminated) return;
-    const bool final = code >= 200 || terminated;
-    const std::string status = code == 0 ? "unknown" : code < 200 ? "progress" : code < 300 ? "transferred" : "failed";
-    referProgress(*leg, status, code, final, sip::body(notify));
+    if (report.status == 0 && !report.terminated) return;
+    const bool final = report.final();
+    referProgress(*leg, report.progress(), report.status, final, sip::body(notify));
     if (!final) return;
-    const bool success = code >= 200 && code < 300;
+    const bool success = report.status >= 200 && report.status < 300;
     if (success) transferWebhook(leg->room, *leg, "calltransfer.answered", leg->referTo, true);
     leg->referTo.clear();
     if (lingering) return endSubscription(*leg);
@@ -668,11 +663,8 @@ struct Gateway::Impl {
   void notifyReferrer(const std::string& callId, int code, const std::string& reason, bool final) {
     Leg* leg = legByCallId(callId);
     if (!leg || leg->state != LegState::Confirmed) return;
-    auto notify = leg->dialog.request("NOTIFY", transport);
+    auto notify = sip::referNotify(leg->dialog, transport, leg->referCseq, code, reason, final);
     if (!notify) return;
-    sip::addHeader(notify.get(), "Event", "refer;id=" + std::to_string(leg->referCseq));
-    sip::addHeader(notify.get(), "Subscription-State", final ? "terminated;reason=noresource" : "active;expires=60");
-    sip::setBody(notify.get(), "message/sipfrag;version=2.0", "SIP/2.0 " + std::to_string(code) + " " + reason + "\r\n");
     sendInDialog(leg->sessionId, std::move(notify), {}, {});
   }
 
@@ -772,20 +764,11 @@ struct Gateway::Impl {
 
   // Whether a refer NOTIFY's Event names our REFER's subscription (RFC 3515 2.4.6): its id is one of the CSeqs our
   // REFER went with; without an id it is the dialog's only one.
-  static bool referSubscription(const Leg& leg, const std::string& event) {
-    const auto at = event.find(";id=");
-    if (at == std::string::npos) return true;
-    const std::string id = event.substr(at + 4, event.find_first_of(";, \t", at + 4) - at - 4);
-    if (id.empty() || id.size() > 10 || id.find_first_not_of("0123456789") != std::string::npos) return false;
-    const auto cseq = std::strtoul(id.c_str(), nullptr, 10);
-    return std::find(leg.referIds.begin(), leg.referIds.end(), cseq) != leg.referIds.end();
-  }
-
   // The call of a leg with an accepted REFER has ended: its subscription waits for the final NOTIFY until it
   // expires (as the last NOTIFY said; 64*T1 at least), then reports the transfer's outcome as unknown.
   void keepSubscription(std::shared_ptr<Leg> leg) {
     const auto lifetime = std::max<std::chrono::milliseconds>(
-        options.transactionTimeout, std::min<std::chrono::seconds>(leg->subscriptionExpires, std::chrono::hours(1)));
+        options.transactionTimeout, std::min<std::chrono::seconds>(leg->refer.expires, std::chrono::hours(1)));
     DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " ended; its refer subscription waits "
                                    << lifetime.count() << " ms for a final NOTIFY");
     const std::string callId = leg->dialog.callId;
@@ -838,7 +821,7 @@ struct Gateway::Impl {
           if (kept && (code == 401 || code == 407)) {
             if (Leg* l = legOf(sessionId)) {
               if (auto again = authorized(kept->get(), response, l->dialog)) {
-                if (sip::method(again.get()) == "REFER") l->referIds.push_back(sip::cseq(again.get()));
+                if (sip::method(again.get()) == "REFER") l->refer.ids.push_back(sip::cseq(again.get()));
                 return sendInDialog(sessionId, std::move(again), onResponse, onFailure, handle, true);
               }
             }
@@ -903,7 +886,7 @@ struct Gateway::Impl {
     auto onEnded = std::move(leg.onEnded);
     const std::string bridged = leg.bridgedWith;
     std::shared_ptr<Leg> subscribed;
-    if (leg.referAccepted && !leg.referTo.empty()) subscribed = legs[leg.dialog.callId];
+    if (leg.refer.accepted && !leg.referTo.empty()) subscribed = legs[leg.dialog.callId];
     forgetLeg(leg);
     if (subscribed) keepSubscription(std::move(subscribed));
     if (onEnded) onEnded();
@@ -993,7 +976,7 @@ struct Gateway::Impl {
         return reply(wireError(ErrorCode::InvalidArgument, "session " + replaces + "'s SIP address cannot be referred to"), {});
     }
     leg->referTo = toEndPoint;
-    leg->referAccepted = false;
+    leg->refer = {};
     whenAcked(*leg, [this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
       Leg* l = legOf(sessionId);
       if (acked && l) return sendRefer(*l, toEndPoint, headers, referredBy, reply);
@@ -1029,7 +1012,7 @@ struct Gateway::Impl {
     const std::string sessionId = leg->sessionId;
     const std::string room = leg->room;
     auto refer = leg->dialog.request("REFER", transport);
-    leg->referIds = {sip::cseq(refer.get())};
+    leg->refer.ids = {sip::cseq(refer.get())};
     sip::addHeader(refer.get(), "Refer-To", "<" + toEndPoint + ">");
     sip::addHeader(refer.get(), "Referred-By", "<" + referredBy + ">");
     for (const auto& [name, value] : headers.items()) sip::addHeader(refer.get(), name, value.get<std::string>());
@@ -1042,7 +1025,7 @@ struct Gateway::Impl {
       reply(std::nullopt, json::object());
       Leg* l = legOf(sessionId);
       if (!l) return;
-      l->referAccepted = true;
+      l->refer.accepted = true;
       l->referImplied = nullptr;
       l->referAbandoned = nullptr;
       // The room hears of it once the answer is on its way: websocketpp writes the answer from a handler it has
