@@ -10,6 +10,7 @@
 #include "media/sdp.hpp"
 #include "sip/auth.hpp"
 #include "sip/dialog.hpp"
+#include "sip/invite.hpp"
 #include "sip/message.hpp"
 #include "sip/refer.hpp"
 #include "sip/resolver.hpp"
@@ -109,17 +110,15 @@ enum class LegState { Ringing, Calling, Confirmed, Ended };
 // leg of a sipCallTransfer. Its INVITE session's state (2xx until ACK, our INVITE and its ACK) and its REFER's
 // live here too, for now; they move into usages of their own with the carrier-SIP work.
 struct Leg {
-  explicit Leg(sip::Timers& timers) : timer(timers) {}
+  Leg(sip::Transport& transport, sip::Timers& timers) : timer(timers), answered(transport, timers) {}
   std::string sessionId;
   std::string room;      // empty for the far leg of a bridge
   bool dialIn = false;
   LegState state = LegState::Ringing;
   bool inRoom = false;   // its participant is in the room
   sip::Dialog dialog;
-  sip::Timer timer;      // dial-in: ringing delay, then 2xx retransmission; after the call: the subscription's life
-  std::chrono::milliseconds okInterval{};
-  sip::Clock::time_point okDeadline{};
-  std::string okWire;       // dial-in: our 200 to the INVITE, until the ACK arrives
+  sip::Timer timer;      // dial-in: ringing delay; after the call: the subscription's life
+  sip::AnsweredInvite answered;  // dial-in: our 200 to the INVITE, until the ACK arrives, and what waits for it
   std::string inviteServerKey;
   // Dial-out / bridge far leg: our INVITE, the headers it carries beyond the dialog's, and where it may go: the URI
   // of its first hop (the outbound proxy, else the target), the targets that hop resolved to (RFC 3263) that are
@@ -153,8 +152,6 @@ struct Leg {
   std::string transferRoom; // the room a bridged caller left (for calltransfer.completed)
   std::string transferTo;
   std::function<void()> onEnded;  // stopDialOut waiting for the leg to end
-  // Dial-in: requests of ours waiting for the ACK of our 2xx; called with true once it came, false if it never will.
-  std::vector<std::function<void(bool acked)>> untilAck;
   // Inbound REFER (the peer transfers its call to the gateway). On the referrer: the session of the gateway's
   // call to the Refer-To target while it is under way, that target, and the REFER's CSeq (its subscription's id).
   // On that call's leg: the referrer's Call-ID, session and room.
@@ -410,7 +407,7 @@ struct Gateway::Impl {
     if (!room || !room->dialInEnabled()) return respond(req, from, 404);
     const std::string roomName = room->name;
 
-    auto leg = std::make_shared<Leg>(timers);
+    auto leg = std::make_shared<Leg>(transport, timers);
     leg->sessionId = detail::newUuid();
     leg->room = roomName;
     leg->dialIn = true;
@@ -446,15 +443,20 @@ struct Gateway::Impl {
       respond(req, from, 404, leg.dialog.localTag);
       return forgetLeg(leg);
     }
-    leg.okWire = transactions.respond(req, from, 200, leg.dialog.localTag, [&](osip_message_t* r) {
+    std::string ok = transactions.respond(req, from, 200, leg.dialog.localTag, [&](osip_message_t* r) {
       osip_message_set_contact(r, transport.contact(from.protocol, leg.dialog.secure).c_str());
       sip::addHeader(r, "Allow", kAllow);
       sip::setBody(r, "application/sdp", sdp(sip::body(req)));
     });
     leg.state = LegState::Confirmed;
-    leg.okInterval = options.t1;
-    leg.okDeadline = timers.now() + options.transactionTimeout;
-    retransmitOk(leg.sessionId);
+    // Without an ACK in time the call is torn down with BYE.
+    leg.answered.start(std::move(ok), &leg.dialog.peer, {options.t1, options.t2, options.transactionTimeout},
+                       [this, sessionId = leg.sessionId] {
+                         Leg* l = legOf(sessionId);
+                         if (!l) return;
+                         DAILY_LOG(Warn, "sip", "no ACK for call " << l->dialog.callId << "; hanging up");
+                         hangUp(*l, {});
+                       });
 
     std::string name = room->properties["sip"].value("display_name", std::string());
     if (name.empty()) name = sip::fromDisplayName(req);
@@ -464,7 +466,7 @@ struct Gateway::Impl {
       // Once confirmed (its ACK came), it takes the replaced call's place; never before: its 2xx retransmissions
       // are keyed by its own session id.
       const std::string callId = leg.dialog.callId;
-      return whenAcked(leg, [this, callId, name](bool acked) {
+      return leg.answered.whenAcked([this, callId, name](bool acked) {
         if (Leg* l = legByCallId(callId); l && acked) replaceCall(*l, name);
       });
     }
@@ -491,47 +493,11 @@ struct Gateway::Impl {
     hub.addMember(room, leg.sessionId, std::move(member));
   }
 
-  // 2xx retransmission until the ACK (§13.3.1.4); without an ACK in time the call is torn down with BYE.
-  void retransmitOk(const std::string& sessionId) {
-    Leg* leg = legOf(sessionId);
-    if (!leg) return;
-    leg->timer.start(leg->okInterval, [this, sessionId] {
-      Leg* l = legOf(sessionId);
-      if (!l || l->okWire.empty()) return;
-      if (timers.now() >= l->okDeadline) {
-        DAILY_LOG(Warn, "sip", "no ACK for call " << l->dialog.callId << "; hanging up");
-        l->okWire.clear();
-        releaseUntilAck(*l, false);
-        return hangUp(*l, {});
-      }
-      transport.send(l->okWire, l->dialog.peer);
-      l->okInterval = std::min(l->okInterval * 2, options.t2);
-      retransmitOk(sessionId);
-    });
-  }
-
   void onAck(osip_message_t* ack) {
     auto it = legs.find(sip::callId(ack));
     if (it == legs.end()) return;
     Leg& leg = *it->second;
-    if (!leg.okWire.empty() && sip::fromTag(ack) == leg.dialog.remoteTag) {
-      leg.okWire.clear();
-      leg.timer.cancel();
-      releaseUntilAck(leg, true);
-    }
-  }
-
-  // Our own requests in a dial-in dialog wait for the ACK of our 2xx: RFC 3261 section 15 requires it of a BYE,
-  // and a REFER or INFO that overtakes the ACK (when our 2xx or the ACK was lost) makes callers abort the call.
-  void whenAcked(Leg& leg, std::function<void(bool acked)> action) {
-    if (leg.okWire.empty()) return action(true);
-    leg.untilAck.push_back(std::move(action));
-  }
-
-  void releaseUntilAck(Leg& leg, bool acked) {
-    auto waiting = std::move(leg.untilAck);
-    leg.untilAck.clear();
-    for (auto& action : waiting) action(acked);
+    if (leg.answered.awaitingAck() && sip::fromTag(ack) == leg.dialog.remoteTag) leg.answered.acked();
   }
 
   void onCancel(osip_message_t* cancel, const Flow& from) {
@@ -882,7 +848,7 @@ struct Gateway::Impl {
     }
     if (!leg.transferRoom.empty()) transferWebhook(leg.transferRoom, leg, "calltransfer.completed", leg.transferTo, false);
     if (auto abandoned = std::move(leg.referAbandoned)) abandoned();
-    releaseUntilAck(leg, false);
+    leg.answered.abandon();
     auto onEnded = std::move(leg.onEnded);
     const std::string bridged = leg.bridgedWith;
     std::shared_ptr<Leg> subscribed;
@@ -898,6 +864,7 @@ struct Gateway::Impl {
     sessions.erase(leg.sessionId);
     auto keep = legs[leg.dialog.callId];  // keep it alive until this returns
     legs.erase(leg.dialog.callId);
+    leg.answered.abandon();  // what waited for its ACK hears it never comes, and finds the leg gone
   }
 
   // Sends BYE and ends the leg when it is answered or times out.
@@ -907,7 +874,7 @@ struct Gateway::Impl {
       return;
     }
     const std::string sessionId = leg.sessionId;
-    whenAcked(leg, [this, sessionId, done](bool) {
+    leg.answered.whenAcked([this, sessionId, done](bool) {
       Leg* l = legOf(sessionId);
       if (!l || l->state != LegState::Confirmed) {
         if (done) done();
@@ -977,7 +944,7 @@ struct Gateway::Impl {
     }
     leg->referTo = toEndPoint;
     leg->refer = {};
-    whenAcked(*leg, [this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
+    leg->answered.whenAcked([this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
       Leg* l = legOf(sessionId);
       if (acked && l) return sendRefer(*l, toEndPoint, headers, referredBy, reply);
       if (l) l->referTo.clear();
@@ -1112,7 +1079,7 @@ struct Gateway::Impl {
     }
     // An IP address is its own next hop; a host name's flow is found by DNS when the INVITE goes out.
     const Flow hop = sip::flowToUri(hopUri).value_or(Flow{named.value_or(sip::Protocol::Udp), {}, 0, 0});
-    auto leg = std::make_shared<Leg>(timers);
+    auto leg = std::make_shared<Leg>(transport, timers);
     leg->sessionId = detail::newUuid();
     leg->room = room;
     leg->dialIn = false;
@@ -1395,7 +1362,7 @@ struct Gateway::Impl {
     if (!leg) return reply(wireError(ErrorCode::NotFound, "no SIP participant with session " + sessionId + " in this room"), {});
     if (leg->state != LegState::Confirmed)
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
-    whenAcked(*leg, [this, sessionId, tones, durationMs, reply](bool acked) {
+    leg->answered.whenAcked([this, sessionId, tones, durationMs, reply](bool acked) {
       if (acked) return sendDigit(sessionId, tones, 0, durationMs, reply);
       reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
     });
