@@ -307,9 +307,15 @@ TEST_F(SipTest, MalformedSipGetsA400OrIsDroppedAndTheGatewayKeepsServing) {
 // (sipp -t t1; the gateway listens for TCP on its UDP port's number, and dials ;transport=tcp targets over TCP).
 enum class Wire { Udp, Tcp };
 
+devserver::Options withTestCredentials() {
+  devserver::Options o = fastTimers();
+  o.sipCredentials = {"alice:s3cret@sip.test"};  // what caller_challenges_refer.xml checks
+  return o;
+}
+
 class SipOverEachTransport : public SipTest, public ::testing::WithParamInterface<Wire> {
  protected:
-  SipOverEachTransport() {
+  SipOverEachTransport() : SipTest(withTestCredentials()) {
     if (tcp()) sippTransport = {"-t", "t1"};
   }
   bool tcp() const { return GetParam() == Wire::Tcp; }
@@ -461,6 +467,84 @@ TEST_P(SipOverEachTransport, SipCallTransferBridgesTheCallerToTheTarget) {
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
   EXPECT_EQ(agent->wait(15s), 0) << sippErrors("uas");  // the caller's BYE ended the bridge: the agent got one too
   expectSentOverThisTransport(sippMessages("uas"), "INVITE sip:agent@127.0.0.1");
+}
+
+TEST_P(SipOverEachTransport, AnAttendedTransferRefersTheCallerToTheOtherPartyWithAReplacesOfItsCall) {
+  joinOwner();
+  // B: the party the caller is handed to. Its own phone would take the caller's INVITE with Replaces and hang up
+  // on the gateway; this one hangs up after 3 s.
+  sippCallerArgs = {"-p", std::to_string(serverPort())};
+  auto b = sippCaller("caller_hangs_up.xml");
+  auto bConnected = events.waitFor("dialin-connected");
+  ASSERT_TRUE(bConnected);
+  const std::string bId = bConnected->payload["sessionId"];
+  const std::string bCallId = bConnected->payload["sipCallId"];
+  // A: the caller, who follows the REFER.
+  sippCallerArgs = {"-p", std::to_string(serverPort())};
+  auto a = sippCaller("caller_accepts_refer.xml");
+  auto aConnected = events.waitFor("dialin-connected", [&](const Event& e) { return !isFor(e, bId); });
+  ASSERT_TRUE(aConnected);
+  const std::string aId = aConnected->payload["sessionId"];
+  // toEndPoint or replacesSessionId, not both; and not the caller itself.
+  EXPECT_EQ(expectError([&] {
+              await(bot.sipRefer({.sessionId = aId, .toEndPoint = "sip:x@127.0.0.1", .replacesSessionId = bId}));
+            }).code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = aId, .replacesSessionId = aId})); }).code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = aId, .replacesSessionId = "nobody"})); }).code(),
+            ErrorCode::NotFound);
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = aId, .replacesSessionId = bId})));
+  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred");
+  // The gateway leaves both calls: A's with its BYE, B's when B's party hangs up.
+  EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, aId); }));
+  EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, bId); }));
+  EXPECT_EQ(a->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
+  EXPECT_EQ(b->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
+  // A was sent to B's Contact, with B's dialog in Replaces as B sees it (RFC 3891): to-tag B's, from-tag ours.
+  const std::string wire = sippMessages("caller_accepts_refer.xml");
+  const std::size_t at = wire.find("Refer-To: <sip:caller@127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << wire;
+  const std::string referTo = wire.substr(at, wire.find('\n', at) - at);
+  std::string escapedCallId;
+  for (char c : bCallId) escapedCallId += c == '@' ? std::string("%40") : std::string(1, c);
+  EXPECT_NE(referTo.find("?Replaces=" + escapedCallId + "%3Bto-tag%3D"), std::string::npos) << referTo;
+  EXPECT_NE(referTo.find("SIPpTag001%3Bfrom-tag%3D"), std::string::npos) << referTo;  // B's tag, as to-tag
+  expectSentOverThisTransport(wire, "REFER sip:caller@127.0.0.1");
+}
+
+// A peer's blind transfer to the gateway (inbound REFER) over this transport: the NOTIFYs go to the referrer over
+// it, and the target is called over it.
+TEST_P(SipOverEachTransport, ThePeersBlindTransferMovesTheParticipantToTheTarget) {
+  joinOwner();
+  const int port = serverPort();
+  auto agent = readyServer("callee_answers_then_hangs_up.xml", port);
+  const std::string to = target("agent", port);
+  sippCallerArgs = {"-key", "target", to};
+  auto caller = sippCaller("caller_transfers_away.xml");
+  const std::string id = waitForCaller();
+  auto done = events.waitFor("sip-inbound-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
+  ASSERT_TRUE(done) << sippErrors("caller_transfers_away.xml") << sippErrors("callee_answers_then_hangs_up.xml");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_TRUE(events.waitFor("participant-updated", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_transfers_away.xml");
+  EXPECT_EQ(agent->wait(10s), 0) << sippErrors("callee_answers_then_hangs_up.xml");
+  expectSentOverThisTransport(sippMessages("caller_transfers_away.xml"), "NOTIFY sip:caller@127.0.0.1");
+  expectSentOverThisTransport(sippMessages("callee_answers_then_hangs_up.xml"), "INVITE " + to);
+}
+
+// A REFER challenged for credentials, over this transport: it goes again (a new transaction on the same flow).
+TEST_P(SipOverEachTransport, AChallengedReferGoesAgainWithCredentials) {
+  std::unique_ptr<Process> caller;
+  referAndSeeItTransferred("caller_challenges_refer.xml", caller);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer.xml");  // the digest checked out
+  const std::string wire = sippMessages("caller_challenges_refer.xml");
+  const std::size_t second = wire.find("REFER sip:", wire.find("REFER sip:") + 1);
+  ASSERT_NE(second, std::string::npos) << wire;
+  expectSentOverThisTransport(wire.substr(second), "REFER sip:");
+  EXPECT_NE(wire.find("Authorization: Digest username=\"alice\""), std::string::npos) << wire;
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, SipOverEachTransport, ::testing::Values(Wire::Udp, Wire::Tcp),
@@ -621,12 +705,6 @@ TEST_F(SipTest, ALongReferToACallerThatTakesNoTcpGoesOverUdpAfterAll) {
 
 // Digest authentication (RFC 3261 22.2): peers that challenge the gateway's requests, and check the digest it
 // answers with (sipp's verifyauth), for credentials given as --sip-auth alice:s3cret@sip.test.
-devserver::Options withCredentials() {
-  devserver::Options o = fastTimers();
-  o.sipCredentials = {"alice:s3cret@sip.test"};
-  return o;
-}
-
 // MD5 in lower-case hex, from OpenSSL: an account of the digest that does not use the gateway's own code.
 std::string md5Hex(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -640,7 +718,7 @@ std::string md5Hex(const std::string& text) {
 
 class SipAuthTest : public SipTest {
  protected:
-  SipAuthTest() : SipTest(withCredentials()) {}
+  SipAuthTest() : SipTest(withTestCredentials()) {}
 };
 
 TEST_F(SipAuthTest, AChallengedReferGoesAgainWithCredentialsAndTheTransferCompletes) {
@@ -866,6 +944,28 @@ TEST_F(SipOverTls, ACallerDialsInOverTlsAndFollowsTheReferSentOnItsConnection) {
   EXPECT_NE(sippMessages("uas").find("INVITE sip:agent@127.0.0.1:" + std::to_string(targetPort)), std::string::npos);
 }
 
+// baresip, in a call with the room over TLS, transfers it to the gateway (its /transfer over its cons module): the
+// REFER comes over TLS, the 202 and the NOTIFYs go back over it, and the target takes over the participant.
+TEST_F(SipOverTls, ACallersBlindTransferOverTlsMovesTheParticipantToTheTarget) {
+  ASSERT_NE(server.sipTlsPort(), 0);
+  joinOwner();
+  const int targetPort = freeUdpPort();
+  auto target = sippServer("callee_answers_then_hangs_up.xml", targetPort);
+  const std::string to = "sip:agent@127.0.0.1:" + std::to_string(targetPort);
+  const int consPort = freeSipPort();
+  auto phone = baresip("caller", freeSipTlsPort(),
+                       {"-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipTlsPort()) + ";transport=tls",
+                        "-t", "15"},
+                       {.consPort = consPort}, 10);
+  const std::string id = waitForCaller(dir + "/caller/baresip.log");
+  baresipCommand(consPort, "/transfer " + to);
+  auto done = events.waitFor("sip-inbound-refer-progress", [](const Event& e) { return e.payload["final"] == true; }, 15s);
+  ASSERT_TRUE(done) << baresipLog("caller") << sippErrors("callee_answers_then_hangs_up.xml");
+  EXPECT_EQ(done->payload["status"], "transferred");
+  EXPECT_TRUE(events.waitFor("participant-updated", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(target->wait(10s), 0) << sippErrors("callee_answers_then_hangs_up.xml");
+}
+
 TEST_F(SipOverTls, ADialOutToASipsTargetVerifiesItsCertificateAndIsAnsweredAndHungUp) {
   joinOwner();
   const int port = freeSipTlsPort();
@@ -909,51 +1009,6 @@ TEST(SipTlsConfig, ACertificateWithoutItsKeyOrAnUnreadableOneIsRefused) {
   EXPECT_THROW(devserver::Devserver{o}, std::invalid_argument);
   o.sipTlsKeyFile = certs.goodKey;
   EXPECT_NO_THROW(devserver::Devserver{o});
-}
-
-TEST_F(SipTest, AnAttendedTransferRefersTheCallerToTheOtherPartyWithAReplacesOfItsCall) {
-  joinOwner();
-  // B: the party the caller is handed to. Its own phone would take the caller's INVITE with Replaces and hang up
-  // on the gateway; this one hangs up after 3 s.
-  sippCallerArgs = {"-p", std::to_string(freeUdpPort())};
-  auto b = sippCaller("caller_hangs_up.xml");
-  auto bConnected = events.waitFor("dialin-connected");
-  ASSERT_TRUE(bConnected);
-  const std::string bId = bConnected->payload["sessionId"];
-  const std::string bCallId = bConnected->payload["sipCallId"];
-  // A: the caller, who follows the REFER.
-  sippCallerArgs = {"-p", std::to_string(freeUdpPort())};
-  auto a = sippCaller("caller_accepts_refer.xml");
-  auto aConnected = events.waitFor("dialin-connected", [&](const Event& e) { return !isFor(e, bId); });
-  ASSERT_TRUE(aConnected);
-  const std::string aId = aConnected->payload["sessionId"];
-  // toEndPoint or replacesSessionId, not both; and not the caller itself.
-  EXPECT_EQ(expectError([&] {
-              await(bot.sipRefer({.sessionId = aId, .toEndPoint = "sip:x@127.0.0.1", .replacesSessionId = bId}));
-            }).code(),
-            ErrorCode::InvalidArgument);
-  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = aId, .replacesSessionId = aId})); }).code(),
-            ErrorCode::InvalidArgument);
-  EXPECT_EQ(expectError([&] { await(bot.sipRefer({.sessionId = aId, .replacesSessionId = "nobody"})); }).code(),
-            ErrorCode::NotFound);
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = aId, .replacesSessionId = bId})));
-  auto done = events.waitFor("sip-refer-progress", [](const Event& e) { return e.payload["final"] == true; });
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->payload["status"], "transferred");
-  // The gateway leaves both calls: A's with its BYE, B's when B's party hangs up.
-  EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, aId); }));
-  EXPECT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, bId); }));
-  EXPECT_EQ(a->wait(15s), 0) << sippErrors("caller_accepts_refer.xml");
-  EXPECT_EQ(b->wait(15s), 0) << sippErrors("caller_hangs_up.xml");
-  // A was sent to B's Contact, with B's dialog in Replaces as B sees it (RFC 3891): to-tag B's, from-tag ours.
-  const std::string wire = sippMessages("caller_accepts_refer.xml");
-  const std::size_t at = wire.find("Refer-To: <sip:caller@127.0.0.1:");
-  ASSERT_NE(at, std::string::npos) << wire;
-  const std::string referTo = wire.substr(at, wire.find('\n', at) - at);
-  std::string escapedCallId;
-  for (char c : bCallId) escapedCallId += c == '@' ? std::string("%40") : std::string(1, c);
-  EXPECT_NE(referTo.find("?Replaces=" + escapedCallId + "%3Bto-tag%3D"), std::string::npos) << referTo;
-  EXPECT_NE(referTo.find("SIPpTag001%3Bfrom-tag%3D"), std::string::npos) << referTo;  // B's tag, as to-tag
 }
 
 TEST_F(SipTest, AnInviteWithReplacesTakesOverTheReplacedCallsParticipant) {
