@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <deque>
 #include <dirent.h>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -151,12 +152,12 @@ class Crowd {
     if (n == 0) return;
     int toChild[2], fromChild[2];
     if (pipe(toChild) != 0 || pipe(fromChild) != 0) throw std::runtime_error("pipe failed");
+    const std::string count = std::to_string(n);  // before fork(): the child of a threaded process must not allocate
     pid_ = fork();
     if (pid_ == 0) {
       dup2(toChild[0], STDIN_FILENO);
       dup2(fromChild[1], STDOUT_FILENO);
       for (int fd : {toChild[0], toChild[1], fromChild[0], fromChild[1]}) close(fd);
-      const std::string count = std::to_string(n);
       execl("/proc/self/exe", "daily_bench", "--crowd", url.c_str(), count.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -486,17 +487,20 @@ void gatewayLoad(int calls, int rate, std::chrono::seconds hold) {
   const std::string dir = "/tmp/daily-bench-sipp-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const std::string stats = dir + "/stats.csv";
+  // Every string the child needs is made before fork(): the child of a threaded process must not allocate.
+  const std::string log = dir + "/sipp.log";
+  const std::string target = "127.0.0.1:" + std::to_string(server.sipPort());
+  const std::string user = test::dialInUser(room.raw);
+  const std::string rateText = std::to_string(rate), callsText = std::to_string(calls);
   pid_t sipp = fork();
   if (sipp == 0) {
     if (chdir(dir.c_str()) != 0) _exit(126);
-    freopen((dir + "/sipp.log").c_str(), "w", stdout);
-    freopen((dir + "/sipp.log").c_str(), "a", stderr);
-    const std::string target = "127.0.0.1:" + std::to_string(server.sipPort());
-    const std::string user = test::dialInUser(room.raw);
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, STDOUT_FILENO);
+    dup2(out, STDERR_FILENO);
     execlp("sipp", "sipp", target.c_str(), "-sf", DAILY_SIP_SCENARIOS "/caller_accepts_refer.xml", "-s", user.c_str(), "-i",
-           "127.0.0.1", "-r", std::to_string(rate).c_str(), "-l", std::to_string(calls).c_str(), "-m",
-           std::to_string(calls).c_str(), "-timeout", "300s", "-timeout_error", "-nostdin", "-trace_stat", "-stf",
-           stats.c_str(), "-fd", "1", "-max_socket", "4096", nullptr);
+           "127.0.0.1", "-r", rateText.c_str(), "-l", callsText.c_str(), "-m", callsText.c_str(), "-timeout", "300s",
+           "-timeout_error", "-nostdin", "-trace_stat", "-stf", stats.c_str(), "-fd", "1", "-max_socket", "4096", nullptr);
     _exit(127);
   }
   int status = 0;

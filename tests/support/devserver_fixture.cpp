@@ -44,15 +44,15 @@ ChildServer::ChildServer(std::vector<std::string> extraArgs) {
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> args{DAILY_DEVSERVER_PATH, "--api-key", kApiKey, "--log-level", "warn"};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+  std::vector<char*> argv;  // made before fork(): the child of a multi-threaded process must not allocate
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -21,7 +21,31 @@
 
 namespace daily::test {
 
+namespace {
+
+// args[0] as execv wants it: itself when it names a path, else the first executable of that name on PATH ("" if
+// none).
+std::string programPath(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+}  // namespace
+
 Process::Process(std::vector<std::string> args, const std::string& cwd, const std::string& logFile) {
+  // Everything the child needs is made before fork(): the child of a multi-threaded process may only call
+  // async-signal-safe functions until it execs. An allocation there waits for ever when another thread held the
+  // allocator's lock at the fork: a sipp that never started, seen now and then under ASan and load.
+  const std::string program = programPath(args.at(0));
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -32,10 +56,7 @@ Process::Process(std::vector<std::string> args, const std::string& cwd, const st
     dup2(in, STDIN_FILENO);
     dup2(out, STDOUT_FILENO);
     dup2(out, STDERR_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
+    if (!program.empty()) execv(program.c_str(), argv.data());
     _exit(127);
   }
 }
