@@ -626,12 +626,20 @@ struct Gateway::Impl {
   }
 
   // The referrer's NOTIFY of its REFER's progress (RFC 3515 2.4.4), in its dialog, while the call is up.
-  void notifyReferrer(const std::string& callId, int code, const std::string& reason, bool final) {
+  // answered, when given, runs once the NOTIFY has its final answer or none will come (at once when it is not sent).
+  void notifyReferrer(const std::string& callId, int code, const std::string& reason, bool final,
+                      std::function<void()> answered = {}) {
     Leg* leg = legByCallId(callId);
-    if (!leg || leg->state != LegState::Confirmed) return;
-    auto notify = sip::referNotify(leg->dialog, transport, leg->referCseq, code, reason, final);
-    if (!notify) return;
-    sendInDialog(leg->sessionId, std::move(notify), {}, {});
+    auto notify = leg && leg->state == LegState::Confirmed
+                      ? sip::referNotify(leg->dialog, transport, leg->referCseq, code, reason, final)
+                      : nullptr;
+    if (!notify) {
+      if (answered) answered();
+      return;
+    }
+    auto done = [answered](auto&&...) { if (answered) answered(); };
+    sendInDialog(leg->sessionId, std::move(notify),
+                 [done](osip_message_t* r) { if (sip::status(r) >= 200) done(); }, done);
   }
 
   void inboundReferProgress(const Leg& referrer, const std::string& status, int code, bool final) {
@@ -724,8 +732,12 @@ struct Gateway::Impl {
     inboundReferProgress(*referrer, "transferred", 200, true);
     referrer->referredTo.clear();
     handOver(*referrer, *far, *room, name);
-    notifyReferrer(referrer->dialog.callId, 200, "OK", true);
-    hangUp(*referrer, {});  // RFC 5589: the transfer succeeded; the transferor's call ends (if it has not hung up)
+    // RFC 5589: the transfer succeeded; the transferor's call ends (if it has not hung up), once the final NOTIFY
+    // has its answer: a BYE that overtakes the NOTIFY makes peers abort the call rather than end it.
+    const std::string callId = referrer->dialog.callId;
+    notifyReferrer(callId, 200, "OK", true, [this, callId] {
+      if (Leg* r = legByCallId(callId)) hangUp(*r, {});
+    });
   }
 
   // Whether a refer NOTIFY's Event names our REFER's subscription (RFC 3515 2.4.6): its id is one of the CSeqs our
