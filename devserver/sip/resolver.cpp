@@ -150,27 +150,22 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void arm(ares_socket_t fd, const std::shared_ptr<Watcher>& w) {
+    if (w->wantRead && !w->reading) await(fd, w, false);
+    if (w->wantWrite && !w->writing) await(fd, w, true);
+  }
+
+  // Waits until fd can be read (or written), lets c-ares read (or write) it, and waits again while it wants to.
+  void await(ares_socket_t fd, const std::shared_ptr<Watcher>& w, bool write) {
+    (write ? w->writing : w->reading) = true;
     std::weak_ptr<Impl> weak = weak_from_this();
-    if (w->wantRead && !w->reading) {
-      w->reading = true;
-      w->descriptor.async_wait(asio::posix::stream_descriptor::wait_read, [weak, w, fd](const asio::error_code& ec) {
-        w->reading = false;
-        auto self = weak.lock();
-        if (ec || w->closed || !self || self->stopped) return;
-        self->process(fd, ARES_SOCKET_BAD);
-        if (!w->closed) self->arm(fd, w);
-      });
-    }
-    if (w->wantWrite && !w->writing) {
-      w->writing = true;
-      w->descriptor.async_wait(asio::posix::stream_descriptor::wait_write, [weak, w, fd](const asio::error_code& ec) {
-        w->writing = false;
-        auto self = weak.lock();
-        if (ec || w->closed || !self || self->stopped) return;
-        self->process(ARES_SOCKET_BAD, fd);
-        if (!w->closed) self->arm(fd, w);
-      });
-    }
+    const auto type = write ? asio::posix::stream_descriptor::wait_write : asio::posix::stream_descriptor::wait_read;
+    w->descriptor.async_wait(type, [weak, w, fd, write](const asio::error_code& ec) {
+      (write ? w->writing : w->reading) = false;
+      auto self = weak.lock();
+      if (ec || w->closed || !self || self->stopped) return;
+      self->process(write ? ARES_SOCKET_BAD : fd, write ? fd : ARES_SOCKET_BAD);
+      if (!w->closed) self->arm(fd, w);
+    });
   }
 
   void process(ares_socket_t readable, ares_socket_t writable) {

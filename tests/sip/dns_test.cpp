@@ -62,8 +62,18 @@ class ResolverTest : public ::testing::Test {
     return answer.value_or(std::vector<Flow>{});
   }
 
+  // A DNS server that never answers: a UDP socket that reads nothing, so every query to it times out (200 ms, one
+  // try each).
+  void serveSilence() {
+    silent.open(asio::ip::udp::v4());
+    silent.bind(asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    resolver = std::make_unique<Resolver>(
+        io, ResolverOptions{"127.0.0.1:" + std::to_string(silent.local_endpoint().port()), 200ms, 1, AF_INET, false});
+  }
+
   std::string dir = tempDir("daily-dns");
   asio::io_context io;
+  asio::ip::udp::socket silent{io};
   std::unique_ptr<DnsServer> dns;
   std::unique_ptr<Resolver> resolver;
 };
@@ -150,19 +160,14 @@ TEST_F(ResolverTest, ANameWithNoRecordsSaysSo) {
 }
 
 TEST_F(ResolverTest, ADnsServerThatNeverAnswersStillEndsTheLookup) {
-  // A UDP socket that reads nothing: every query to it times out (500 ms, twice, per query).
-  asio::ip::udp::socket silent(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  resolver = std::make_unique<Resolver>(
-      io, ResolverOptions{"127.0.0.1:" + std::to_string(silent.local_endpoint().port()), 200ms, 1, AF_INET, false});
+  serveSilence();
   std::string error;
   EXPECT_TRUE(resolve("sip:bob@silent.test:5060", &error).empty());
   EXPECT_NE(error.find("no SIP server found for silent.test"), std::string::npos) << error;
 }
 
 TEST_F(ResolverTest, AStoppedResolverCallsNoOneBack) {
-  asio::ip::udp::socket silent(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  resolver = std::make_unique<Resolver>(
-      io, ResolverOptions{"127.0.0.1:" + std::to_string(silent.local_endpoint().port()), 200ms, 1, AF_INET, false});
+  serveSilence();
   bool called = false;
   resolver->resolve("sip:bob@silent.test", [&](std::vector<Flow>, const std::string&) { called = true; });
   io.run_for(50ms);  // the query is out
