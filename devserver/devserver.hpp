@@ -21,6 +21,10 @@ struct Options {
   // "USER:PASSWORD[@REALM]": credentials for peers that challenge the gateway's requests (401/407), per realm
   // (none: any realm). The constructor throws std::invalid_argument for one not of that form.
   std::vector<std::string> sipCredentials;
+  // "USER:PASSWORD[@REALM]": when any are given, a dial-in INVITE must prove one of them (digest authentication;
+  // it is challenged with 401 until it does). One realm: the first one's, else "daily-devserver".
+  std::vector<std::string> sipDialInCredentials;
+  bool sipDialInSha256 = false;  // challenge dial-ins with SHA-256 too (first), not MD5 alone
   // "sip:HOST[:PORT][;transport=tcp|tls]": the outbound proxy the gateway's dial-outs and bridged calls go through;
   // empty: straight to the target. The constructor throws std::invalid_argument for a bad one.
   std::string sipOutboundProxy;

@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
   app.add_option("--sip-auth", options.sipCredentials,
                  "USER:PASSWORD[@REALM] for peers that challenge the gateway (401/407); repeatable; no realm = any")
       ->allow_extra_args(false);
+  app.add_option("--sip-dial-in-auth", options.sipDialInCredentials,
+                 "USER:PASSWORD[@REALM]: dial-ins must prove one of these (digest, 401 until they do); repeatable")
+      ->allow_extra_args(false);
+  app.add_flag("--sip-dial-in-auth-sha256", options.sipDialInSha256,
+               "challenge dial-ins with SHA-256 too, first (default: MD5 alone, which Debian's baresip and sipp answer)");
   app.add_option("--sip-outbound-proxy", options.sipOutboundProxy,
                  "sip:HOST[:PORT][;transport=tcp|tls] or sips:HOST[:PORT]: the proxy that dial-outs and bridged "
                  "calls go through");

@@ -78,7 +78,8 @@ struct Server final : Devserver::Impl {
                                options.sipTcpMessageTimeout, options.sipTcpIdleTimeout,
                                credentialsOf(options.sipCredentials), options.sipOutboundProxy,
                                options.sipTlsPort, options.sipTlsCertFile, options.sipTlsKeyFile,
-                               options.sipTlsCaFile, options.sipTlsVerifyPeers, options.sipDnsServers}) {}
+                               options.sipTlsCaFile, options.sipTlsVerifyPeers, options.sipDnsServers,
+                               credentialsOf(options.sipDialInCredentials), options.sipDialInSha256}) {}
 
   static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
     std::vector<sip::Credentials> out;

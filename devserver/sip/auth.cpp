@@ -2,10 +2,13 @@
 
 #include "common/ids.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 
 namespace daily::devserver::sip {
 namespace {
@@ -141,6 +144,91 @@ std::optional<std::pair<std::string, std::string>> answerChallenge(const osip_me
   if (!in.qop.empty()) value += ", qop=" + in.qop + ", nc=" + in.nc + ", cnonce=\"" + in.cnonce + "\"";
   if (best->opaque) value += ", opaque=\"" + unquote(best->opaque) + "\"";
   return std::pair{std::string(proxy ? "Proxy-Authorization" : "Authorization"), value};
+}
+
+DigestServer::DigestServer(std::vector<Credentials> accounts, bool sha256)
+    : accounts_(std::move(accounts)),
+      sha256_(sha256),
+      realm_(accounts_.empty() || accounts_.front().realm.empty() ? "daily-devserver" : accounts_.front().realm),
+      secret_(detail::randomHex(32)) {}
+
+std::string DigestServer::nonce(std::chrono::system_clock::time_point now) const {
+  char time[17];
+  std::snprintf(time, sizeof time, "%016llx",
+                static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()), reinterpret_cast<const unsigned char*>(time), 16,
+       mac, &length);
+  std::string out = time;
+  char byte[3];
+  for (unsigned int i = 0; i < 16 && i < length; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", mac[i]);
+    out += byte;
+  }
+  return out;
+}
+
+bool DigestServer::ours(const std::string& value, std::chrono::system_clock::time_point now, bool* stale) const {
+  *stale = false;
+  if (value.size() != 48 || value.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+  const auto issued = std::chrono::system_clock::time_point(
+      std::chrono::seconds(std::strtoull(value.substr(0, 16).c_str(), nullptr, 16)));
+  const std::string expected = nonce(issued);
+  if (CRYPTO_memcmp(expected.data(), value.data(), expected.size()) != 0) return false;
+  *stale = now - issued > kNonceLifetime || issued - now > std::chrono::seconds(5);
+  return true;
+}
+
+DigestServer::Verdict DigestServer::check(const osip_message_t* request, std::chrono::system_clock::time_point now) const {
+  Verdict verdict = Verdict::Missing;
+  for (int i = 0; i < osip_list_size(&request->authorizations); ++i) {
+    auto* a = static_cast<osip_authorization_t*>(osip_list_get(&request->authorizations, i));
+    if (!a || !a->auth_type || lower(a->auth_type) != "digest" || unquote(a->realm) != realm_) continue;
+    verdict = Verdict::Wrong;
+    const std::string user = unquote(a->username);
+    const Credentials* account = nullptr;
+    for (const auto& c : accounts_)
+      if (c.user == user && (c.realm.empty() || c.realm == realm_)) account = &c;
+    bool stale = false;
+    if (!account || !ours(unquote(a->nonce), now, &stale)) continue;
+    DigestInput in;
+    in.algorithm = unquote(a->algorithm).empty() ? "MD5" : unquote(a->algorithm);
+    in.user = user;
+    in.realm = realm_;
+    in.password = account->password;
+    in.method = method(request);
+    in.uri = unquote(a->uri);
+    in.nonce = unquote(a->nonce);
+    in.qop = unquote(a->message_qop);
+    in.nc = unquote(a->nonce_count);
+    in.cnonce = unquote(a->cnonce);
+    const std::string target = requestUri(request);
+    const std::size_t at = target.find('@');
+    const std::string withoutUser = at == std::string::npos ? target : target.substr(0, target.find(':') + 1) + target.substr(at + 1);
+    if (in.uri != target && in.uri != withoutUser) continue;
+    const std::string algorithm = lower(in.algorithm);
+    if (algorithm != "md5" && !(sha256_ && algorithm == "sha-256")) continue;
+    if (!in.qop.empty() && lower(in.qop) != "auth") continue;
+    const std::string expected = digestResponse(in);
+    const std::string given = lower(unquote(a->response));
+    if (expected.empty() || expected.size() != given.size() ||
+        CRYPTO_memcmp(expected.data(), given.data(), expected.size()) != 0)
+      continue;
+    if (stale) return Verdict::Stale;
+    return Verdict::Accepted;
+  }
+  return verdict;
+}
+
+std::vector<std::string> DigestServer::challenges(std::chrono::system_clock::time_point now, bool stale) const {
+  std::vector<std::string> out;
+  for (const char* algorithm : {"SHA-256", "MD5"}) {
+    if (!sha256_ && std::string(algorithm) == "SHA-256") continue;
+    out.push_back("Digest realm=\"" + realm_ + "\", nonce=\"" + nonce(now) + "\", algorithm=" + algorithm +
+                  ", qop=\"auth\"" + (stale ? ", stale=true" : ""));
+  }
+  return out;
 }
 
 }  // namespace daily::devserver::sip

@@ -107,8 +107,9 @@ WireError wireError(ErrorCode code, std::string message, int sipStatus = 0) {
 enum class LegState { Ringing, Calling, Confirmed, Ended };
 
 // One SIP dialog of the gateway and what the room knows of it: a dial-in caller, a dial-out callee, or the far
-// leg of a sipCallTransfer. Its INVITE session's state (2xx until ACK, our INVITE and its ACK) and its REFER's
-// live here too, for now; they move into usages of their own with the carrier-SIP work.
+// leg of a sipCallTransfer. The usages of its dialog are sip::AnsweredInvite (our 2xx until its ACK) and
+// sip::ReferSubscription (our REFER's subscription); the calling side of its INVITE session (our INVITE, its
+// targets, its ACK) and the inbound REFER's bookkeeping still live here.
 struct Leg {
   Leg(sip::Transport& transport, sip::Timers& timers) : timer(timers), answered(transport, timers) {}
   std::string sessionId;
@@ -182,6 +183,7 @@ struct Gateway::Impl {
                             tlsContext.get(), options.tlsVerifyPeers}),
         transport(udp, tcp, tls),
         transactions(transport, timers, sip::TransactionConfig{options.t1, options.t2, options.transactionTimeout}),
+        dialInAuth(options.dialInCredentials, options.dialInSha256),
         resolver(io_, sip::ResolverOptions{options.dnsServers, std::chrono::milliseconds(2000), 2,
                                            asio::ip::make_address(options.host).is_v6() ? AF_INET6 : AF_INET,
                                            tlsContext != nullptr}),
@@ -206,6 +208,7 @@ struct Gateway::Impl {
   sip::TcpTransport tls;  // started only with tlsContext
   sip::Transports transport;  // all three, by each flow's protocol
   sip::TransactionLayer transactions;
+  sip::DigestServer dialInAuth;  // the accounts dial-ins must prove, when there are any
   sip::Resolver resolver;  // RFC 3263 for the first hop of the INVITEs the gateway sends
   asio::ip::udp::socket media;  // RTP sink: the SDP points here; packets are read and dropped
   std::array<char, 2048> mediaBuffer{};
@@ -351,7 +354,6 @@ struct Gateway::Impl {
     return true;
   }
 
-  // Whether a dial-in INVITE to roomName would be taken: 0, or the status that refuses it.
   // The room a dial-in's Request-URI user leads to: the room whose dial-in identifier it is, if it takes dial-ins.
   // A wrong identifier, a room's name, a room without dial-in: null alike, and all are answered 404 (item 9 of
   // issue 16: a probe must not learn which rooms exist).
@@ -392,6 +394,23 @@ struct Gateway::Impl {
       });
     }
     if (legs.count(sip::callId(req))) return respond(req, from, 482);  // a merged request (§8.2.2.2)
+    // Dial-ins that need credentials: before anything else is looked at, so that the unproven learn nothing.
+    if (dialInAuth.enabled()) {
+      const auto now = std::chrono::system_clock::now();
+      const auto verdict = dialInAuth.check(req, now);
+      if (verdict != sip::DigestServer::Verdict::Accepted) {
+        using V = sip::DigestServer::Verdict;
+        DAILY_LOG(Info, "sip", "dial-in " << sip::callId(req) << " from " << from << ": "
+                                          << (verdict == V::Missing ? "no credentials"
+                                              : verdict == V::Stale ? "a stale nonce"
+                                                                    : "credentials that do not check out")
+                                          << "; challenged");
+        return respond(req, from, 401, {}, [&](osip_message_t* r) {
+          for (const auto& challenge : dialInAuth.challenges(now, verdict == V::Stale))
+            sip::addHeader(r, "WWW-Authenticate", challenge);
+        });
+      }
+    }
     // RFC 3891: an INVITE that replaces one of the gateway's calls (the far side's attended transfer): the new
     // caller takes over that call's participant, in its room, whatever the Request-URI names.
     Leg* replaced = nullptr;
@@ -740,8 +759,6 @@ struct Gateway::Impl {
     });
   }
 
-  // Whether a refer NOTIFY's Event names our REFER's subscription (RFC 3515 2.4.6): its id is one of the CSeqs our
-  // REFER went with; without an id it is the dialog's only one.
   // The call of a leg with an accepted REFER has ended: its subscription waits for the final NOTIFY until it
   // expires (as the last NOTIFY said; 64*T1 at least), then reports the transfer's outcome as unknown.
   void keepSubscription(std::shared_ptr<Leg> leg) {

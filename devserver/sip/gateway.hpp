@@ -55,6 +55,11 @@ struct GatewayOptions {
   /// The DNS servers that find the hosts named in the gateway's targets and outbound proxy (RFC 3263: NAPTR, SRV,
   /// A/AAAA): "IP[:PORT],..."; empty: the system's (/etc/resolv.conf).
   std::string dnsServers;
+  /// When not empty, a dial-in INVITE must prove one of these accounts (digest, RFC 7616): it is challenged with
+  /// 401 until it does. One realm: the first account's, else "daily-devserver".
+  std::vector<sip::Credentials> dialInCredentials;
+  /// Challenge dial-ins with SHA-256 too (first), not MD5 alone (which is what Debian's baresip and sipp answer).
+  bool dialInSha256 = false;
 };
 
 class Gateway {

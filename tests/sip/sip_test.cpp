@@ -798,6 +798,74 @@ TEST_F(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsSta
   EXPECT_EQ(sippMessages("caller_challenges_refer_407.xml").find("Proxy-Authorization:"), std::string::npos);
 }
 
+// Dial-ins that need credentials (--sip-dial-in-auth): a caller's INVITE is challenged (401, MD5: Debian's baresip
+// and sipp speak nothing else) until it proves an account. baresip answers as a softphone does; sipp checks the
+// exchange message by message.
+devserver::Options withDialInCredentials() {
+  devserver::Options o = fastTimers();
+  o.sipDialInCredentials = {"trunk:pa55@calls.test"};
+  return o;
+}
+
+class SipDialInAuth : public SipTest {
+ protected:
+  SipDialInAuth() : SipTest(withDialInCredentials()) {}
+};
+
+// baresip answers the challenge (RFC 8760: the topmost challenge whose algorithm it supports).
+TEST_F(SipDialInAuth, ACallerThatAnswersTheChallengeDialsIn) {
+  joinOwner();
+  const std::string config = writeBaresipConfig(dir + "/trunk", "127.0.0.1", freeSipPort(), "trunk", 5,
+                                                {.authPassword = "pa55"});
+  Process phone({"baresip", "-f", config, "-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()),
+                 "-t", "8"},
+                dir, config + "/baresip.log");
+  const std::string id = waitForCaller(config + "/baresip.log");
+  EXPECT_FALSE(id.empty());
+  EXPECT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, id); }));
+}
+
+TEST_F(SipDialInAuth, AWrongPasswordIsChallengedAgainAndTheCallerNeverJoins) {
+  joinOwner();
+  const std::string config = writeBaresipConfig(dir + "/trunk", "127.0.0.1", freeSipPort(), "trunk", 5,
+                                                {.authPassword = "wrong"});
+  Process phone({"baresip", "-f", config, "-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()),
+                 "-t", "8"},
+                dir, config + "/baresip.log");
+  // baresip gives up once the second INVITE is challenged too ("401 Unauthorized" in its log).
+  EXPECT_TRUE(waitForFileContaining(config + "/baresip.log", "401 Unauthorized", 10s)) << readFile(config + "/baresip.log");
+  EXPECT_FALSE(events.waitFor("dialin-connected", {}, 1s));
+  EXPECT_EQ(bot.participants().size(), 1u);
+}
+
+TEST_F(SipDialInAuth, SippsDigestIsTakenAndItsCallEndsNormally) {
+  joinOwner();
+  sippCallerArgs = {"-au", "trunk", "-ap", "pa55"};
+  auto caller = sippCaller("caller_authenticates.xml");
+  EXPECT_FALSE(waitForCaller(dir + "/caller_authenticates.xml.log").empty());
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_authenticates.xml");
+  const std::string wire = sippMessages("caller_authenticates.xml");
+  const std::size_t challenge = wire.find("SIP/2.0 401 Unauthorized");
+  ASSERT_NE(challenge, std::string::npos) << wire;
+  EXPECT_NE(wire.find("WWW-Authenticate: Digest realm=\"calls.test\"", challenge), std::string::npos) << wire;
+  EXPECT_EQ(wire.find("algorithm=SHA-256", challenge), std::string::npos) << wire;  // MD5 alone, unless asked for
+  EXPECT_NE(wire.find("Authorization: Digest username=\"trunk\""), std::string::npos) << wire;
+  EXPECT_EQ(wire.find("pa55"), std::string::npos);
+}
+
+TEST_F(SipDialInAuth, WithoutCredentialsEveryDialInIsChallengedRoomOrNot) {
+  // Not even the 404 of a wrong identifier is given to a caller that has not proved an account.
+  for (const std::string& user : {dialInUser(room), std::string("nosuchroom")}) {
+    SCOPED_TRACE(user);
+    auto caller = sipp({"127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/caller_hangs_up.xml",
+                        "-s", user},
+                       "unauthenticated-" + user);
+    EXPECT_NE(caller->wait(15s), 0);
+    EXPECT_NE(sippMessages("unauthenticated-" + user).find("SIP/2.0 401 Unauthorized"), std::string::npos)
+        << sippErrors("unauthenticated-" + user);
+  }
+}
+
 // kamailio as a Record-Routing proxy between the gateway and its SIP peers: sipp callers send to it (-rsa) and
 // their dialogs go through it; the gateway's dial-outs go to it as their outbound proxy. Whatever the gateway sends
 // within those dialogs must go through it too: a caller behind such a proxy is often reachable only through it.

@@ -40,7 +40,8 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
                                                            std::to_string(extras.consPort) + "\n"
                                                      : "");
   std::ofstream(dir + "/accounts") << "<sip:" << user << "@" << host << ":" << port << ">;regint=0"
-                                   << (extras.autoAnswer ? ";answermode=auto" : "") << "\n";
+                                   << (extras.autoAnswer ? ";answermode=auto" : "")
+                                   << (extras.authPassword.empty() ? "" : ";auth_pass=" + extras.authPassword) << "\n";
   return dir;
 }
 

@@ -14,6 +14,8 @@ struct BaresipExtras {
   std::string caFile{};
   /// Answers incoming calls by itself.
   bool autoAnswer = false;
+  /// The password it answers a digest challenge with (its user: the account's).
+  std::string authPassword{};
   /// Takes commands over UDP on 127.0.0.1:consPort (its cons module; TCP too, so the port must be free for both):
   /// see baresipCommand. 0: none.
   int consPort = 0;

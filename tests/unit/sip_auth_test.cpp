@@ -1,5 +1,5 @@
-// Digest authentication as a client (RFC 7616, RFC 8760, RFC 3261 22.2): the digest against the RFC's own
-// examples, and which challenge is answered with which credentials.
+// Digest authentication (RFC 7616, RFC 8760, RFC 3261 22.2): the digest against the RFC's own examples, which
+// challenge is answered with which credentials, and the server side's challenges and verdicts.
 #include "sip/auth.hpp"
 
 #include <gtest/gtest.h>
@@ -133,6 +133,86 @@ TEST(Challenge, IsNotAnsweredWithoutCredentialsForItsRealmOrWhatItAsks) {
   EXPECT_FALSE(answerChallenge(sess.get(), r.get(), {{"alice", "pw", ""}}));
   auto basic = challenge(401, {"WWW-Authenticate: Basic realm=\"r\""});
   EXPECT_FALSE(answerChallenge(basic.get(), r.get(), {{"alice", "pw", ""}}));
+}
+
+// The server side: an INVITE answering one of DigestServer's challenges, built as a caller would.
+struct DialInAuth : ::testing::Test {
+  DigestServer server{{{"trunk", "pa55", "calls.test"}}, /*sha256=*/true};
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+
+  static std::string param(const std::string& challenge, const std::string& name) {
+    const std::size_t at = challenge.find(name + "=");
+    if (at == std::string::npos) return {};
+    std::size_t begin = at + name.size() + 1, end;
+    if (challenge[begin] == '"') end = challenge.find('"', ++begin);
+    else end = challenge.find_first_of(", ", begin);
+    return challenge.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  }
+  // An INVITE to uri with an Authorization for user/password over the nonce of challenge (the request's own
+  // Request-URI in the digest unless digestUri says another).
+  MessagePtr invite(const std::string& challenge, const std::string& user, const std::string& password,
+                    const std::string& digestUri = {}) {
+    const std::string uri = "sip:abc@127.0.0.1:5060";
+    auto m = newRequest("INVITE", uri, "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-a", "<sip:c@127.0.0.1>;tag=c",
+                        "<" + uri + ">", "auth-1", 2);
+    DigestInput in{param(challenge, "algorithm"), user, "calls.test", password, "INVITE",
+                   digestUri.empty() ? uri : digestUri, param(challenge, "nonce"), "auth", "00000001", "0a1b2c3d"};
+    addHeader(m.get(), "Authorization",
+              "Digest username=\"" + user + "\", realm=\"calls.test\", nonce=\"" + in.nonce + "\", uri=\"" + in.uri +
+                  "\", response=\"" + digestResponse(in) + "\", algorithm=" + in.algorithm +
+                  ", qop=auth, nc=00000001, cnonce=\"0a1b2c3d\"");
+    return parse(serialize(m.get()), nullptr);  // as it arrives: its Authorization parsed
+  }
+};
+
+TEST_F(DialInAuth, ChallengesOfferSha256FirstWhenAskedAndMd5InTheAccountsRealm) {
+  ASSERT_EQ(DigestServer({{"trunk", "pa55", "calls.test"}}).challenges(now, false).size(), 1u);  // MD5 alone
+  const auto c = server.challenges(now, false);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(param(c[0], "algorithm"), "SHA-256");
+  EXPECT_EQ(param(c[1], "algorithm"), "MD5");
+  EXPECT_EQ(param(c[0], "realm"), "calls.test");
+  EXPECT_EQ(param(c[0], "qop"), "auth");
+  EXPECT_EQ(c[0].find("stale"), std::string::npos);
+  EXPECT_NE(server.challenges(now, true)[0].find("stale=true"), std::string::npos);
+  EXPECT_EQ(c[0].find("pa55"), std::string::npos);
+}
+
+TEST_F(DialInAuth, AcceptsTheRightDigestInEitherAlgorithm) {
+  for (const auto& challenge : server.challenges(now, false))
+    EXPECT_EQ(server.check(invite(challenge, "trunk", "pa55").get(), now), DigestServer::Verdict::Accepted) << challenge;
+}
+
+TEST_F(DialInAuth, RefusesAWrongPasswordUserUriOrNonce) {
+  const std::string challenge = server.challenges(now, false)[0];
+  EXPECT_EQ(server.check(invite(challenge, "trunk", "wrong").get(), now), DigestServer::Verdict::Wrong);
+  EXPECT_EQ(server.check(invite(challenge, "mallory", "pa55").get(), now), DigestServer::Verdict::Wrong);
+  EXPECT_EQ(server.check(invite(challenge, "trunk", "pa55", "sip:other@127.0.0.1").get(), now), DigestServer::Verdict::Wrong);
+  // sipp's form of the Request-URI (without its user part) is taken; another host's is not.
+  EXPECT_EQ(server.check(invite(challenge, "trunk", "pa55", "sip:127.0.0.1:5060").get(), now), DigestServer::Verdict::Accepted);
+  EXPECT_EQ(server.check(invite(challenge, "trunk", "pa55", "sip:127.0.0.2:5060").get(), now), DigestServer::Verdict::Wrong);
+  // A nonce we did not make (its time altered, or made under another secret) does not check out.
+  std::string forged = challenge;
+  const std::string nonce = param(challenge, "nonce");
+  forged.replace(forged.find(nonce), 1, nonce[0] == '0' ? "1" : "0");
+  EXPECT_EQ(server.check(invite(forged, "trunk", "pa55").get(), now), DigestServer::Verdict::Wrong);
+  DigestServer other{{{"trunk", "pa55", "calls.test"}}};
+  EXPECT_EQ(other.check(invite(challenge, "trunk", "pa55").get(), now), DigestServer::Verdict::Wrong);
+}
+
+TEST_F(DialInAuth, NoAuthorizationForItsRealmIsMissingAndAnOldNonceStale) {
+  auto bare = newRequest("INVITE", "sip:abc@127.0.0.1", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-b",
+                         "<sip:c@127.0.0.1>;tag=c", "<sip:abc@127.0.0.1>", "auth-2", 1);
+  EXPECT_EQ(server.check(bare.get(), now), DigestServer::Verdict::Missing);
+  const std::string old = server.challenges(now - DigestServer::kNonceLifetime - std::chrono::seconds(1), false)[0];
+  EXPECT_EQ(server.check(invite(old, "trunk", "pa55").get(), now), DigestServer::Verdict::Stale);
+  EXPECT_EQ(server.check(invite(old, "trunk", "wrong").get(), now), DigestServer::Verdict::Wrong);
+}
+
+TEST(DialInAuthRealm, IsTheFirstAccountsOrTheDevserversOwn) {
+  EXPECT_EQ(DigestServer({{"a", "b", ""}}).realm(), "daily-devserver");
+  EXPECT_EQ(DigestServer({{"a", "b", "pbx.test"}, {"c", "d", "other.test"}}).realm(), "pbx.test");
+  EXPECT_FALSE(DigestServer({}).enabled());
 }
 
 }  // namespace
