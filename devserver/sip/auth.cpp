@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -172,11 +173,16 @@ std::string DigestServer::nonce(std::chrono::system_clock::time_point now) const
 bool DigestServer::ours(const std::string& value, std::chrono::system_clock::time_point now, bool* stale) const {
   *stale = false;
   if (value.size() != 48 || value.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
-  const auto issued = std::chrono::system_clock::time_point(
-      std::chrono::seconds(std::strtoull(value.substr(0, 16).c_str(), nullptr, 16)));
-  const std::string expected = nonce(issued);
+  // The time it names is the peer's to choose: compared in seconds, never converted to a time_point (a forged one
+  // far in the future would overflow the clock's nanoseconds).
+  const unsigned long long issued = std::strtoull(value.substr(0, 16).c_str(), nullptr, 16);
+  const auto nowSeconds = static_cast<unsigned long long>(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  if (issued > nowSeconds + 5) return false;  // not made by us: we make none in the future
+  const auto issuedAt = std::chrono::system_clock::time_point(std::chrono::seconds(static_cast<long long>(issued)));
+  const std::string expected = nonce(issuedAt);
   if (CRYPTO_memcmp(expected.data(), value.data(), expected.size()) != 0) return false;
-  *stale = now - issued > kNonceLifetime || issued - now > std::chrono::seconds(5);
+  *stale = nowSeconds - std::min(issued, nowSeconds) > static_cast<unsigned long long>(kNonceLifetime.count());
   return true;
 }
 
