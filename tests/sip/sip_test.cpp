@@ -810,30 +810,32 @@ devserver::Options withDialInCredentials() {
 class SipDialInAuth : public SipTest {
  protected:
   SipDialInAuth() : SipTest(withDialInCredentials()) {}
+  // baresip as the trunk "trunk", with password, dialing the room; its log is trunkLog.
+  std::unique_ptr<Process> trunk(const std::string& password) {
+    const std::string config =
+        writeBaresipConfig(dir + "/trunk", "127.0.0.1", freeSipPort(), "trunk", 5, {.authPassword = password});
+    return std::make_unique<Process>(
+        std::vector<std::string>{"baresip", "-f", config, "-e",
+                                 "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()), "-t", "8"},
+        dir, trunkLog);
+  }
+  const std::string trunkLog = dir + "/trunk/baresip.log";
 };
 
 // baresip answers the challenge (RFC 8760: the topmost challenge whose algorithm it supports).
 TEST_F(SipDialInAuth, ACallerThatAnswersTheChallengeDialsIn) {
   joinOwner();
-  const std::string config = writeBaresipConfig(dir + "/trunk", "127.0.0.1", freeSipPort(), "trunk", 5,
-                                                {.authPassword = "pa55"});
-  Process phone({"baresip", "-f", config, "-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()),
-                 "-t", "8"},
-                dir, config + "/baresip.log");
-  const std::string id = waitForCaller(config + "/baresip.log");
+  auto phone = trunk("pa55");
+  const std::string id = waitForCaller(trunkLog);
   EXPECT_FALSE(id.empty());
   EXPECT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, id); }));
 }
 
 TEST_F(SipDialInAuth, AWrongPasswordIsChallengedAgainAndTheCallerNeverJoins) {
   joinOwner();
-  const std::string config = writeBaresipConfig(dir + "/trunk", "127.0.0.1", freeSipPort(), "trunk", 5,
-                                                {.authPassword = "wrong"});
-  Process phone({"baresip", "-f", config, "-e", "/dial sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()),
-                 "-t", "8"},
-                dir, config + "/baresip.log");
+  auto phone = trunk("wrong");
   // baresip gives up once the second INVITE is challenged too ("401 Unauthorized" in its log).
-  EXPECT_TRUE(waitForFileContaining(config + "/baresip.log", "401 Unauthorized", 10s)) << readFile(config + "/baresip.log");
+  EXPECT_TRUE(waitForFileContaining(trunkLog, "401 Unauthorized", 10s)) << readFile(trunkLog);
   EXPECT_FALSE(events.waitFor("dialin-connected", {}, 1s));
   EXPECT_EQ(bot.participants().size(), 1u);
 }

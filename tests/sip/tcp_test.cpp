@@ -367,30 +367,29 @@ TEST_F(SipTcp, ALongReferToAUdpCallerGoesOverTcpToTheSameAddressAndPort) {
   auto refer = bot.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5099",
                              .sipHeaders = {{"X-Notes", std::string(700, 'n')}, {"X-More", std::string(700, 'm')}}});
   // The REFER comes over TCP, to the phone's port, saying so in its Via.
-  listener.non_blocking(true);
-  asio::ip::tcp::socket connection(io);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  asio::error_code ec = asio::error::would_block;
-  while (ec == asio::error::would_block && std::chrono::steady_clock::now() < deadline) {
-    listener.accept(connection, ec);
-    if (ec == asio::error::would_block) std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_FALSE(ec) << "no TCP connection to the phone: " << ec.message();
+  auto readableInTime = [&](int fd) {  // a connection to accept, or bytes to read, before the deadline
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    return left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) > 0;
+  };
+  ASSERT_TRUE(readableInTime(listener.native_handle())) << "no TCP connection to the phone";
+  asio::ip::tcp::socket connection(io);
+  asio::error_code ec;
+  listener.accept(connection, ec);
+  ASSERT_FALSE(ec) << ec.message();
   std::string wire;
   std::array<char, 65536> buf{};
-  connection.non_blocking(true);
-  while (wire.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+  while (wire.find("\r\n\r\n") == std::string::npos && readableInTime(connection.native_handle())) {
     const std::size_t n = connection.read_some(asio::buffer(buf), ec);
-    if (ec == asio::error::would_block) std::this_thread::sleep_for(10ms);
-    else if (ec) break;
-    else wire.append(buf.data(), n);
+    if (ec) break;
+    wire.append(buf.data(), n);
   }
   ASSERT_EQ(wire.rfind("REFER sip:phone@" + me + " SIP/2.0\r\n", 0), 0u) << wire;
   EXPECT_GT(wire.size(), 1300u);
   EXPECT_EQ(headerLine(wire, "Via").rfind("Via: SIP/2.0/TCP 127.0.0.1:" + std::to_string(server.sipTcpPort()) + ";", 0), 0u)
       << wire;
   EXPECT_NE(wire.find("X-Notes: nnnn"), std::string::npos);
-  connection.non_blocking(false);
   asio::write(connection, asio::buffer(answerTo(wire, "603 Decline")));
   Error e = expectError([&] { await(std::move(refer)); });
   EXPECT_EQ(e.code(), ErrorCode::SipRejected);
