@@ -2,6 +2,8 @@
 
 // daily-devserver as a library: the binary's main() and the in-process test fixtures both use this.
 
+#include "media/engine.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,6 +44,11 @@ struct Options {
   std::chrono::milliseconds sipT1{500};
   std::chrono::milliseconds sipTransactionTimeout{32000};
   std::chrono::milliseconds sipAnswerDelay{0};
+  // RTP: each call's session on an even port of [rtpFirstPort, rtpLastPort]; a call that should be sending RTP and
+  // has sent none for rtpTimeout is hung up (0 = never).
+  std::uint16_t rtpFirstPort = 10000;
+  std::uint16_t rtpLastPort = 20000;
+  std::chrono::milliseconds rtpTimeout{0};
   std::chrono::milliseconds webhookTimeout{5000};    // per delivery attempt
   std::chrono::milliseconds webhookRetryBase{1000};  // first retry delay; doubles per retry
   // PEM files: with both, HTTP and the websocket are served over TLS only (https:// and wss:// room URLs).
@@ -70,6 +77,8 @@ class Devserver {
   std::uint16_t sipPort() const;  // UDP
   std::uint16_t sipTcpPort() const;
   std::uint16_t sipTlsPort() const;  // 0 when SIP over TLS is not served
+  /// The media counters of a SIP participant's call (by its session id), open or recently ended. Any thread.
+  std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const;
   /// The one JSON line the binary prints when ready.
   std::string readyLine() const;
 

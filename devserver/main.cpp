@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <malloc.h>
 #include <iostream>
+#include <sstream>
 #include <optional>
 #include <sys/resource.h>
 #include <thread>
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   long tcpPort = -1;
   long tcpMessageTimeout = options.sipTcpMessageTimeout.count();
   long tcpIdle = options.sipTcpIdleTimeout.count();
+  std::string rtpPorts = std::to_string(options.rtpFirstPort) + "-" + std::to_string(options.rtpLastPort);
+  double rtpTimeout = 0;
 
   CLI::App app{"daily-devserver: a local stand-in for Daily's API, signaling and SIP gateway"};
   app.add_option("--host", options.host, "address to serve on (HTTP, websocket and SIP)")->capture_default_str();
@@ -69,6 +72,11 @@ int main(int argc, char** argv) {
   bool tlsNoVerify = false;
   app.add_flag("--sip-tls-no-verify", tlsNoVerify,
                "do not verify the certificates of SIP TLS peers (insecure: for testing against self-signed peers)");
+  app.add_option("--rtp-ports", rtpPorts, "the calls' RTP ports, A-B: each call takes an even one")
+      ->capture_default_str();
+  app.add_option("--rtp-timeout", rtpTimeout,
+                 "seconds a call may send no RTP while it should before it is hung up; 0 = never")
+      ->capture_default_str();
   app.add_option("--api-key", options.apiKey,
                  "REST bearer key and meeting-token signing secret (default: $DAILY_API_KEY or a fixed dev key)");
   app.add_option("--sip-t1-ms", t1, "SIP timer T1 in ms (retransmission base)")->capture_default_str();
@@ -103,6 +111,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (tcpPort >= 0) options.sipTcpPort = static_cast<std::uint16_t>(tcpPort);
+  {
+    unsigned first = 0, last = 0;
+    char dash = 0, extra = 0;
+    std::istringstream in(rtpPorts);
+    if (!(in >> first >> dash >> last) || dash != '-' || in >> extra || first < 1024 || last > 65535 || first > last ||
+        (first % 2 == 1 && first == last)) {
+      std::cerr << "daily-devserver: --rtp-ports must be A-B, 1024 <= A <= B <= 65535, with an even port in it\n";
+      return 2;
+    }
+    options.rtpFirstPort = static_cast<std::uint16_t>(first);
+    options.rtpLastPort = static_cast<std::uint16_t>(last);
+  }
+  if (rtpTimeout < 0 || rtpTimeout > 86400) {
+    std::cerr << "daily-devserver: --rtp-timeout must be 0 to 86400 seconds\n";
+    return 2;
+  }
+  options.rtpTimeout = std::chrono::milliseconds(static_cast<long>(rtpTimeout * 1000));
   if (options.sipTlsCertFile.empty() != options.sipTlsKeyFile.empty()) {
     std::cerr << "daily-devserver: --sip-tls-cert and --sip-tls-key go together\n";
     return 2;

@@ -57,6 +57,7 @@ struct Devserver::Impl {
   virtual std::uint16_t sipPort() const = 0;
   virtual std::uint16_t sipTcpPort() const = 0;
   virtual std::uint16_t sipTlsPort() const = 0;
+  virtual std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const = 0;
   virtual const std::string& host() const = 0;
   std::thread thread;
 };
@@ -79,7 +80,8 @@ struct Server final : Devserver::Impl {
                                credentialsOf(options.sipCredentials), options.sipOutboundProxy,
                                options.sipTlsPort, options.sipTlsCertFile, options.sipTlsKeyFile,
                                options.sipTlsCaFile, options.sipTlsVerifyPeers, options.sipDnsServers,
-                               credentialsOf(options.sipDialInCredentials), options.sipDialInSha256}) {}
+                               credentialsOf(options.sipDialInCredentials), options.sipDialInSha256,
+                               options.rtpFirstPort, options.rtpLastPort, options.rtpTimeout}) {}
 
   static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
     std::vector<sip::Credentials> out;
@@ -111,6 +113,9 @@ struct Server final : Devserver::Impl {
   std::uint16_t sipPort() const override { return gateway.port(); }
   std::uint16_t sipTcpPort() const override { return gateway.tcpPort(); }
   std::uint16_t sipTlsPort() const override { return gateway.tlsPort(); }
+  std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const override {
+    return gateway.mediaCounters(sessionId);
+  }
   const std::string& host() const override { return options.host; }
 
   void loadTls() {
@@ -371,6 +376,10 @@ std::string Devserver::sipHost() const { return impl_->host(); }
 std::uint16_t Devserver::sipPort() const { return impl_->sipPort(); }
 std::uint16_t Devserver::sipTcpPort() const { return impl_->sipTcpPort(); }
 std::uint16_t Devserver::sipTlsPort() const { return impl_->sipTlsPort(); }
+
+std::optional<media::MediaCounters> Devserver::mediaCounters(const std::string& sessionId) const {
+  return impl_->mediaCounters(sessionId);
+}
 
 std::string Devserver::readyLine() const {
   json line{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()},

@@ -53,15 +53,19 @@ bool dispatchTelephony(Gateway& gateway, const std::string& room, const std::str
     return true;
   }
   if (method == "stopDialOut") return gateway.stopDialOut(room, sessionId, reply), true;
+  // daily-js 0.92's limits and defaults: at most 20 tones, 50 to 2000 ms each (500 by default).
   const std::string tones = str("tones");
-  if (tones.empty() || tones.size() > 64 || tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
-    return invalid("tones must be 1 to 64 of 0-9, *, #, A-D");
-  int duration = 160;
+  if (tones.empty() || tones.size() > 20 || tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
+    return invalid("tones must be 1 to 20 of 0-9, *, #, A-D");
+  int duration = 500;
   if (auto d = params.find("digitDurationMs"); d != params.end()) {
-    if (!d->is_number_integer() || *d < 40 || *d > 5000) return invalid("digitDurationMs must be 40 to 5000");
+    if (!d->is_number_integer() || *d < 50 || *d > 2000) return invalid("digitDurationMs must be 50 to 2000");
     duration = d->get<int>();
   }
-  gateway.sendDtmf(room, sessionId, tones, duration, reply);
+  const std::string dtmfMethod = params.contains("method") ? str("method") : "auto";
+  if (dtmfMethod != "auto" && dtmfMethod != "telephone-event" && dtmfMethod != "sip-info")
+    return invalid("method must be \"telephone-event\", \"sip-info\" or \"auto\"");
+  gateway.sendDtmf(room, sessionId, tones, duration, dtmfMethod, reply);
   return true;
 }
 

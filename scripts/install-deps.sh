@@ -8,6 +8,8 @@ packages=(
   g++ cmake ninja-build pkg-config
   libwebsocketpp-dev libasio-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev libosip2-dev libcli11-dev
   libc-ares-dev
+  # media: G.711, packet loss concealment and tone detection (spandsp, LGPL-2.1, linked dynamically)
+  libspandsp-dev
   # tests
   libgtest-dev libgmock-dev
   # real SIP peers for the tests and the demo; curl and jq for the demo's REST calls

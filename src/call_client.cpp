@@ -896,14 +896,16 @@ std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {
 std::future<void> CallClient::sendDTMF(SendDtmfOptions options) {
   std::string why;
   if (options.sessionId.empty()) why = "sessionId is empty";
-  else if (options.tones.empty() || options.tones.size() > 64) why = "tones must be 1 to 64 characters";
+  else if (options.tones.empty() || options.tones.size() > 20) why = "tones must be 1 to 20 characters";
   else if (options.tones.find_first_not_of("0123456789*#ABCDabcd") != std::string::npos)
     why = "tones may contain only 0-9, *, #, A-D";
-  else if (!options.method.empty() && options.method != "sip-info" && options.method != "auto")
-    why = "method must be \"sip-info\" or \"auto\" (the devserver has no RTP path for telephone-event)";
-  else if (options.digitDuration && (options.digitDuration->count() < 40 || options.digitDuration->count() > 5000))
-    why = "digitDuration must be 40 ms to 5 s";
-  json params{{"sessionId", options.sessionId}, {"tones", options.tones}};
+  else if (!options.method.empty() && options.method != "sip-info" && options.method != "telephone-event" &&
+           options.method != "auto")
+    why = "method must be \"telephone-event\", \"sip-info\" or \"auto\"";
+  else if (options.digitDuration && (options.digitDuration->count() < 50 || options.digitDuration->count() > 2000))
+    why = "digitDuration must be 50 ms to 2 s";
+  json params{{"sessionId", options.sessionId}, {"tones", options.tones},
+              {"method", options.method.empty() ? "auto" : options.method}};
   if (options.digitDuration) params["digitDurationMs"] = options.digitDuration->count();
   return impl_->telephony<void>("sendDTMF", params, why, [](const json&) {});
 }

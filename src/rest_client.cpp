@@ -345,6 +345,7 @@ void RestClient::stopDialOut(const std::string& room, const StopDialOutOptions& 
 
 void RestClient::sendDtmf(const std::string& room, const SendDtmfOptions& o) {
   json body{{"sessionId", o.sessionId}, {"tones", o.tones}};
+  if (!o.method.empty()) body["method"] = o.method;
   if (o.digitDuration) body["digitDurationMs"] = o.digitDuration->count();
   impl_->perform("POST", "/rooms/" + impl_->escape(room) + "/dialOut/sendDTMF", body);
 }

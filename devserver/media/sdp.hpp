@@ -1,15 +1,56 @@
 #pragma once
 
-// The gateway's SDP: an answer (or an offer, when there is nothing to answer) for one audio stream. A stand-in
-// until the media work brings RFC 3264 offer/answer over libosip2's SDP parser.
+// SDP offer/answer (RFC 3264) for the gateway's one audio stream per call, over libosip2's SDP parser. The
+// gateway speaks PCMU and PCMA, and telephone-event/8000 (RFC 4733) for DTMF; it sends 20 ms packets.
+
+#include "media/rtp.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace daily::devserver::media {
 
-/// An SDP body for audio at host:rtpPort: PCMU when the offer has it (or there is no offer), otherwise the
-/// first payload type offered, with its rtpmap.
-std::string sdpBody(const std::string& host, std::uint16_t rtpPort, const std::string& offer);
+enum class Direction { SendRecv, SendOnly, RecvOnly, Inactive };
+
+/// What one side of a negotiated stream does, seen from the gateway: where it sends, in which format, and
+/// whether it sends and receives at all.
+struct Negotiated {
+  std::string address;      // the peer's RTP address (its c= line); empty: none (a hold with c=0.0.0.0)
+  std::uint16_t port = 0;
+  int payloadType = kPcmuPayloadType;
+  Codec codec = Codec::Pcmu;
+  int telephoneEvent = -1;  // its payload type, -1 when the peer did not take telephone-event
+  bool send = true;         // the gateway may send RTP
+  bool receive = true;      // the peer sends RTP
+  bool operator==(const Negotiated& o) const {
+    return address == o.address && port == o.port && payloadType == o.payloadType && codec == o.codec &&
+           telephoneEvent == o.telephoneEvent && send == o.send && receive == o.receive;
+  }
+};
+
+/// The gateway's side of one dialog's offer/answer: its o= line keeps one session id for the whole dialog, and
+/// its version grows by one each time the description changes (RFC 3264 8).
+class LocalSdp {
+ public:
+  LocalSdp(std::string host, std::uint16_t rtpPort);
+
+  /// The answer to offer, and what it negotiated; nullopt (with *why) when the offer is not SDP, or offers no
+  /// audio stream over RTP/AVP in a format the gateway speaks (the INVITE is then answered 488).
+  std::optional<std::string> answer(const std::string& offer, Negotiated* result, std::string* why);
+  /// An offer: PCMU, PCMA and telephone-event, sendrecv (or `direction`).
+  std::string offer(Direction direction = Direction::SendRecv);
+  /// Reads the answer to the last offer; false (with *why) when it is not a usable answer to it.
+  bool accept(const std::string& answer, Negotiated* result, std::string* why) const;
+
+ private:
+  std::string body(const std::string& media);
+
+  std::string host_;
+  std::uint16_t port_;
+  std::uint64_t sessionId_;
+  std::uint64_t version_;
+  std::string last_;  // the media part of the last description, to tell whether it changed
+};
 
 }  // namespace daily::devserver::media

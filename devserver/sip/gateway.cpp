@@ -7,6 +7,7 @@
 
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "media/engine.hpp"
 #include "media/sdp.hpp"
 #include "sip/auth.hpp"
 #include "sip/dialog.hpp"
@@ -164,6 +165,14 @@ struct Leg {
   std::string referrerRoom;
   // A dial-in INVITE with Replaces (RFC 3891): the Call-ID of the gateway's call whose participant it takes over.
   std::string replacing;
+  // Media: its RTP session in the engine (0: none, or closed), its side of the offer/answer and what that
+  // negotiated, whether the answer to an offer of ours is still to come (in an ACK), and a dial-in's SDP answer.
+  media::Engine::SessionId media = 0;
+  std::optional<media::LocalSdp> sdp;
+  media::Negotiated negotiated;
+  bool negotiatedOnce = false;
+  bool offerPending = false;
+  std::string localBody;
 };
 
 }  // namespace
@@ -187,7 +196,12 @@ struct Gateway::Impl {
         resolver(io_, sip::ResolverOptions{options.dnsServers, std::chrono::milliseconds(2000), 2,
                                            asio::ip::make_address(options.host).is_v6() ? AF_INET6 : AF_INET,
                                            tlsContext != nullptr}),
-        media(io_) {
+        engine(media::EngineOptions{options.host, options.rtpFirstPort, options.rtpLastPort, options.rtpTimeout},
+               media::Engine::Events{
+                   [this](media::Engine::SessionId id, char tone, int volume) {
+                     asio::post(io, [this, id, tone, volume] { onRtpDtmf(id, tone, volume); });
+                   },
+                   [this](media::Engine::SessionId id) { asio::post(io, [this, id] { onRtpTimeout(id); }); }}) {
     auto receive = [this](std::string_view message, const Flow& from) { transactions.receive(message, from); };
     udp.onReceive(receive);
     tcp.onReceive(receive);
@@ -210,9 +224,8 @@ struct Gateway::Impl {
   sip::TransactionLayer transactions;
   sip::DigestServer dialInAuth;  // the accounts dial-ins must prove, when there are any
   sip::Resolver resolver;  // RFC 3263 for the first hop of the INVITEs the gateway sends
-  asio::ip::udp::socket media;  // RTP sink: the SDP points here; packets are read and dropped
-  std::array<char, 2048> mediaBuffer{};
-  asio::ip::udp::endpoint mediaSender;
+  media::Engine engine;  // the calls' RTP, on its own thread
+  std::map<media::Engine::SessionId, std::string> mediaCalls;  // engine session -> Call-ID
   bool running = false;
 
   std::map<std::string, std::shared_ptr<Leg>> legs;  // Call-ID
@@ -223,11 +236,8 @@ struct Gateway::Impl {
 
   void start() {
     startTransports();
-    const auto address = asio::ip::make_address(options.host);
-    media.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4());
-    media.bind(asio::ip::udp::endpoint(address, 0));
+    engine.start();
     running = true;
-    drainMedia();
   }
 
   // UDP, then TCP on the same port number unless options.tcpPort names another. When both ports are "any free
@@ -261,8 +271,8 @@ struct Gateway::Impl {
     udp.stop();
     tcp.stop();
     tls.stop();
-    asio::error_code ignored;
-    media.close(ignored);
+    engine.stop();
+    mediaCalls.clear();
     resolver.stop();
     transactions.clear();
     legs.clear();
@@ -271,14 +281,125 @@ struct Gateway::Impl {
     timers.clear();
   }
 
-  void drainMedia() {
-    media.async_receive_from(asio::buffer(mediaBuffer), mediaSender, [this](const asio::error_code&, std::size_t) {
-      if (running) drainMedia();
-    });
+  // ---- media ----------------------------------------------------------------------------------------------
+
+  static std::string roomGroup(const std::string& room) { return "room:" + room; }
+
+  // Opens the leg's RTP session; false when no RTP port is free.
+  bool openMedia(Leg& leg) {
+    if (leg.media) return true;
+    auto opened = engine.open(leg.sessionId);
+    if (!opened) {
+      DAILY_LOG(Warn, "media", "no RTP port is free for call " << leg.dialog.callId);
+      return false;
+    }
+    leg.media = opened->id;
+    leg.sdp.emplace(options.host, opened->port);
+    mediaCalls[opened->id] = leg.dialog.callId;
+    return true;
   }
 
-  std::uint16_t mediaPort() const { return media.local_endpoint().port(); }
-  std::string sdp(const std::string& offer) const { return media::sdpBody(options.host, mediaPort(), offer); }
+  // The gateway leaves the call's media path: nothing more is sent or received on its RTP session.
+  void closeMedia(Leg& leg) {
+    if (!leg.media) return;
+    engine.close(leg.media);
+    mediaCalls.erase(leg.media);
+    leg.media = 0;
+  }
+
+  void useStream(Leg& leg, const media::Negotiated& stream) {
+    leg.negotiated = stream;
+    leg.negotiatedOnce = true;
+    leg.offerPending = false;
+    engine.configure(leg.media, stream);
+  }
+
+  // The SDP for a 2xx to an INVITE carrying offer: the answer; with no offer, an offer of ours, whose answer
+  // comes in the ACK (RFC 3264 with RFC 3261 13.2.1). nullopt when the offer is not acceptable (answered 488).
+  std::optional<std::string> describe(Leg& leg, const std::string& offer) {
+    if (!leg.sdp) return std::nullopt;
+    if (offer.empty()) {
+      leg.offerPending = true;
+      return leg.sdp->offer();
+    }
+    media::Negotiated stream;
+    std::string why;
+    auto answer = leg.sdp->answer(offer, &stream, &why);
+    if (!answer) {
+      DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << ": " << why << "; answered 488");
+      return std::nullopt;
+    }
+    useStream(leg, stream);
+    return answer;
+  }
+
+  // The answer to an offer of ours (in a 2xx to our INVITE, or in the ACK to our 2xx).
+  void acceptAnswer(Leg& leg, const std::string& answer) {
+    if (!leg.sdp || !leg.media || answer.empty()) return;
+    media::Negotiated stream;
+    std::string why;
+    if (!leg.sdp->accept(answer, &stream, &why)) {
+      DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << ": " << why << "; no media");
+      return;
+    }
+    useStream(leg, stream);
+  }
+
+  Leg* mediaLeg(media::Engine::SessionId id) {
+    auto it = mediaCalls.find(id);
+    return it == mediaCalls.end() ? nullptr : legByCallId(it->second);
+  }
+
+  // A key the caller pressed (RFC 4733, or SIP INFO), to the room as daily-js's dtmf-event.
+  void dtmfEvent(const Leg& leg, char tone, int volume, const char* method) {
+    Room* room = leg.inRoom ? hub.findRoom(leg.room) : nullptr;
+    if (!room) return;
+    DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << ": DTMF " << tone << " by " << method);
+    hub.broadcast(*room, "dtmf-event", {{"sessionId", leg.sessionId}, {"tone", std::string(1, tone)},
+                                        {"volume", volume}, {"method", method}});
+  }
+
+  void onRtpDtmf(media::Engine::SessionId id, char tone, int volume) {
+    if (!running) return;
+    if (Leg* leg = mediaLeg(id)) dtmfEvent(*leg, tone, volume, "telephone-event");
+  }
+
+  void onRtpTimeout(media::Engine::SessionId id) {
+    if (!running) return;
+    Leg* leg = mediaLeg(id);
+    if (!leg || leg->state != LegState::Confirmed) return;
+    DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " sent no RTP for " << options.rtpTimeout.count()
+                                   << " ms: hanging up");
+    hangUp(*leg, {});
+  }
+
+  // SIP INFO DTMF (application/dtmf-relay "Signal=5", or application/dtmf "5"): the tone, or 0.
+  static char infoTone(osip_message_t* info) {
+    const std::string type = sip::contentType(info);
+    std::string body = sip::body(info);
+    std::string value;
+    if (osip_strcasecmp(type.c_str(), "application/dtmf-relay") == 0) {
+      for (std::size_t at = 0; at < body.size();) {
+        std::size_t end = body.find_first_of("\r\n", at);
+        if (end == std::string::npos) end = body.size();
+        const std::string line = body.substr(at, end - at);
+        const auto eq = line.find('=');
+        if (eq != std::string::npos) {
+          std::string key = line.substr(0, eq);
+          key.erase(key.find_last_not_of(" \t") + 1);
+          if (osip_strcasecmp(key.c_str(), "signal") == 0) value = line.substr(eq + 1);
+        }
+        at = end + 1;
+      }
+    } else if (osip_strcasecmp(type.c_str(), "application/dtmf") == 0) {
+      value = body;
+    }
+    value.erase(0, value.find_first_not_of(" \t\r\n"));
+    value.erase(value.find_last_not_of(" \t\r\n") + 1);
+    if (value.size() != 1) return 0;
+    const char tone = static_cast<char>(std::toupper(static_cast<unsigned char>(value[0])));
+    return media::dtmfEvent(tone) >= 0 ? tone : 0;
+  }
 
   // Answers request within its server transaction.
   void respond(osip_message_t* request, const Flow& peer, int code, const std::string& toTag = {},
@@ -321,6 +442,8 @@ struct Gateway::Impl {
     if (method == "INFO" || method == "UPDATE" || method == "PRACK") {
       Leg* leg = dialogOf(message.get());
       if (!leg) return respond(message.get(), from, 481);
+      if (method == "INFO")
+        if (const char tone = infoTone(message.get())) dtmfEvent(*leg, tone, 0, "sip-info");
       return respond(message.get(), from, method == "INFO" ? 200 : 501);
     }
     respond(message.get(), from, 405, {}, [](osip_message_t* r) { sip::addHeader(r, "Allow", kAllow); });
@@ -385,12 +508,15 @@ struct Gateway::Impl {
   void onInvite(sip::MessagePtr invite, const Flow& from) {
     osip_message_t* req = invite.get();
     if (!sip::toTag(req).empty()) {
-      // A re-INVITE: accept it with the same media description.
+      // A re-INVITE (a hold, a resume, a new address): answered from the same o= line, a version up when the
+      // description changes. An offer the gateway cannot take leaves the session as it was (488, RFC 3261 14.2).
       Leg* leg = dialogOf(req);
       if (!leg) return respond(req, from, 481);
+      const auto body = describe(*leg, sip::body(req));
+      if (!body) return respond(req, from, 488);
       return respond(req, from, 200, {}, [&](osip_message_t* r) {
         osip_message_set_contact(r, transport.contact(from.protocol, leg->dialog.secure).c_str());
-        sip::setBody(r, "application/sdp", sdp(sip::body(req)));
+        sip::setBody(r, "application/sdp", *body);
       });
     }
     if (legs.count(sip::callId(req))) return respond(req, from, 482);  // a merged request (§8.2.2.2)
@@ -439,6 +565,16 @@ struct Gateway::Impl {
     for (const auto& [name, value] : sip::extensionHeaders(req)) leg->sipHeaders[name] = value;
     leg->inviteServerKey = sip::TransactionLayer::serverKey(req);
     if (replaced) leg->replacing = replaced->dialog.callId;
+    if (!openMedia(*leg))
+      return respond(req, from, 503, {}, [](osip_message_t* r) { sip::addHeader(r, "Retry-After", "5"); });
+    if (auto body = describe(*leg, sip::body(req))) {
+      leg->localBody = std::move(*body);
+    } else {
+      closeMedia(*leg);
+      return respond(req, from, 488, {}, [](osip_message_t* r) {
+        sip::addHeader(r, "Warning", "304 daily-devserver \"the gateway speaks PCMU and PCMA over RTP/AVP\"");
+      });
+    }
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
 
@@ -465,7 +601,7 @@ struct Gateway::Impl {
     std::string ok = transactions.respond(req, from, 200, leg.dialog.localTag, [&](osip_message_t* r) {
       osip_message_set_contact(r, transport.contact(from.protocol, leg.dialog.secure).c_str());
       sip::addHeader(r, "Allow", kAllow);
-      sip::setBody(r, "application/sdp", sdp(sip::body(req)));
+      sip::setBody(r, "application/sdp", leg.localBody);
     });
     leg.state = LegState::Confirmed;
     // Without an ACK in time the call is torn down with BYE.
@@ -509,6 +645,7 @@ struct Gateway::Impl {
     member.participant = Hub::newParticipant(leg.sessionId, name, leg.userId, false, false);
     member.participant["participantType"] = leg.dialIn ? "sip-dial-in" : "sip-dial-out";
     leg.inRoom = true;
+    if (leg.media) engine.join(leg.media, roomGroup(room.name));
     hub.addMember(room, leg.sessionId, std::move(member));
   }
 
@@ -516,7 +653,9 @@ struct Gateway::Impl {
     auto it = legs.find(sip::callId(ack));
     if (it == legs.end()) return;
     Leg& leg = *it->second;
-    if (leg.answered.awaitingAck() && sip::fromTag(ack) == leg.dialog.remoteTag) leg.answered.acked();
+    if (sip::fromTag(ack) != leg.dialog.remoteTag) return;
+    if (leg.offerPending) acceptAnswer(leg, sip::body(ack));
+    if (leg.answered.awaitingAck()) leg.answered.acked();
   }
 
   void onCancel(osip_message_t* cancel, const Flow& from) {
@@ -723,6 +862,8 @@ struct Gateway::Impl {
     leg.connectedSent = true;
     from.room.clear();
     from.inRoom = false;
+    if (from.media) engine.join(from.media, {});
+    if (leg.media) engine.join(leg.media, roomGroup(room.name));
     if (auto member = room.members.find(participant); member != room.members.end()) {
       json updated = member->second.participant;
       updated["user_name"] = name;
@@ -889,6 +1030,7 @@ struct Gateway::Impl {
   }
 
   void forgetLeg(Leg& leg) {
+    closeMedia(leg);
     leg.timer.cancel();
     sessions.erase(leg.sessionId);
     auto keep = legs[leg.dialog.callId];  // keep it alive until this returns
@@ -910,6 +1052,7 @@ struct Gateway::Impl {
         return;
       }
       auto bye = l->dialog.request("BYE", transport);
+      closeMedia(*l);  // with the BYE on its way, the gateway has left the call's media path
       auto finish = [this, sessionId, done] {
         if (Leg* ended = legOf(sessionId)) endLeg(*ended);
         if (done) done();
@@ -1118,8 +1261,12 @@ struct Gateway::Impl {
                                        hop, detail::randomHex(6), std::move(routes));
     leg->destination = target;
     leg->hopUri = hopUri;
+    if (!openMedia(*leg)) {
+      *why = "cannot be called now: no RTP port is free";
+      return nullptr;
+    }
     leg->invite = buildInvite(*leg);
-    if (!leg->invite) return nullptr;
+    if (!leg->invite) return closeMedia(*leg), nullptr;
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
     return leg;
@@ -1132,7 +1279,7 @@ struct Gateway::Impl {
     if (!request) return nullptr;
     sip::addHeader(request.get(), "Allow", kAllow);
     for (const auto& [name, value] : leg.inviteHeaders) sip::addHeader(request.get(), name, value);
-    sip::setBody(request.get(), "application/sdp", sdp({}));
+    sip::setBody(request.get(), "application/sdp", leg.sdp->offer());
     return request;
   }
 
@@ -1219,6 +1366,7 @@ struct Gateway::Impl {
           }
           l->dialog.confirm(response);
           l->state = LegState::Confirmed;
+          acceptAnswer(*l, sip::body(response));
           auto ack = l->dialog.ackFor2xx(transport);
           l->ack = ack ? sip::serialize(ack.get()) : std::string();
           transport.send(l->ack, l->dialog.peer);
@@ -1361,6 +1509,10 @@ struct Gateway::Impl {
           c->referTo.clear();
           c->bridgedWith = farId;
           f->bridgedWith = sessionId;
+          // Their audio, both ways, and nobody else's.
+          const std::string bridge = "bridge:" + sessionId;
+          if (c->media) engine.join(c->media, bridge);
+          if (f->media) engine.join(f->media, bridge);
           // The caller leaves the room; its leg stays up, bridged to the new one, until either side hangs up.
           if (Room* rm = hub.findRoom(c->room)) {
             hub.removeMember(*rm, sessionId);
@@ -1386,20 +1538,36 @@ struct Gateway::Impl {
   }
 
   void sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,
-                Reply reply) {
+                const std::string& method, Reply reply) {
     Leg* leg = roomLeg(room, sessionId);
     if (!leg) return reply(wireError(ErrorCode::NotFound, "no SIP participant with session " + sessionId + " in this room"), {});
     if (leg->state != LegState::Confirmed)
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId + " is not an established SIP call"), {});
-    leg->answered.whenAcked([this, sessionId, tones, durationMs, reply](bool acked) {
-      if (acked) return sendDigit(sessionId, tones, 0, durationMs, reply);
-      reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
+    const bool rtp = leg->media && leg->negotiatedOnce && leg->negotiated.telephoneEvent >= 0 && leg->negotiated.send;
+    if (method == "telephone-event" && !rtp)
+      return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId +
+                                                             "'s call did not negotiate telephone-event (use sip-info)"), {});
+    const bool byRtp = method == "telephone-event" || (method != "sip-info" && rtp);
+    leg->answered.whenAcked([this, sessionId, tones, durationMs, byRtp, reply](bool acked) {
+      if (!acked) return reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
+      if (!byRtp) return sendDigit(sessionId, tones, 0, durationMs, reply);
+      Leg* l = legOf(sessionId);
+      if (!l || !l->media) return reply(wireError(ErrorCode::NotFound, "the SIP call ended before every tone was sent"), {});
+      std::string keys = tones;
+      for (char& c : keys) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      engine.sendDtmf(l->media, keys, std::chrono::milliseconds(durationMs), [this, reply](bool sent) {
+        asio::post(io, [this, reply, sent] {
+          if (!running) return;
+          if (!sent) return reply(wireError(ErrorCode::NotFound, "the SIP call ended before every tone was sent"), {});
+          reply(std::nullopt, json{{"method", "telephone-event"}});
+        });
+      });
     });
   }
 
   // One INFO per digit, each after the previous one was answered (RFC 6086 has no ordering across transactions).
   void sendDigit(const std::string& sessionId, const std::string& tones, std::size_t index, int durationMs, Reply reply) {
-    if (index == tones.size()) return reply(std::nullopt, json::object());
+    if (index == tones.size()) return reply(std::nullopt, json{{"method", "sip-info"}});
     Leg* leg = legOf(sessionId);
     if (!leg || leg->state != LegState::Confirmed)
       return reply(wireError(ErrorCode::NotFound, "the SIP call ended before every tone was sent"), {});
@@ -1464,8 +1632,12 @@ void Gateway::stopDialOut(const std::string& room, const std::string& sessionId,
   impl_->stopDialOut(room, sessionId, std::move(reply));
 }
 void Gateway::sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,
-                       Reply reply) {
-  impl_->sendDtmf(room, sessionId, tones, durationMs, std::move(reply));
+                       const std::string& method, Reply reply) {
+  impl_->sendDtmf(room, sessionId, tones, durationMs, method, std::move(reply));
+}
+
+std::optional<media::MediaCounters> Gateway::mediaCounters(const std::string& sessionId) const {
+  return impl_->engine.counters(sessionId);
 }
 void Gateway::roomDeleted(const std::string& room) { impl_->roomDeleted(room); }
 

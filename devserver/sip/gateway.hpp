@@ -8,6 +8,7 @@
 
 #include "common/protocol.hpp"
 #include "hub.hpp"
+#include "media/engine.hpp"
 #include "sip/auth.hpp"
 
 #include <asio/io_context.hpp>
@@ -60,6 +61,11 @@ struct GatewayOptions {
   std::vector<sip::Credentials> dialInCredentials;
   /// Challenge dial-ins with SHA-256 too (first), not MD5 alone (which is what Debian's baresip and sipp answer).
   bool dialInSha256 = false;
+  /// The calls' RTP sessions (media/engine.hpp): even ports of [rtpFirstPort, rtpLastPort], and how long a call
+  /// may send no RTP while it should before it is hung up (0 = never).
+  std::uint16_t rtpFirstPort = 10000;
+  std::uint16_t rtpLastPort = 20000;
+  std::chrono::milliseconds rtpTimeout{0};
 };
 
 class Gateway {
@@ -91,8 +97,12 @@ class Gateway {
   /// params: {"sipUri", "displayName", "userId", ...} as checked by the signaling layer.
   void startDialOut(const std::string& room, const nlohmann::json& params, Reply reply);
   void stopDialOut(const std::string& room, const std::string& sessionId, Reply reply);
+  /// method: "telephone-event" (RFC 4733 in the call's RTP), "sip-info" (one INFO per tone), or "auto" (the
+  /// first when the call negotiated telephone-event). The result says which: {"method": ...}.
   void sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,
-                Reply reply);
+                const std::string& method, Reply reply);
+  /// The media counters of a SIP participant's call (its RTP session), open or recently ended. Any thread.
+  std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const;
   /// Hangs up every leg of a room that is being deleted.
   void roomDeleted(const std::string& room);
   /// Handles one datagram as if it had arrived on the SIP socket from 127.0.0.1:9 (the discard port, where any

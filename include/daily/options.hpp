@@ -85,12 +85,15 @@ struct StopDialOutOptions {
   std::string sessionId{};
 };
 
-/// sendDTMF(): as daily-js sendDTMF({sessionId, tones}); tones are 0-9, *, #, A-D (at most 64).
+/// sendDTMF(): as daily-js sendDTMF({sessionId, tones, method, digitDurationMs}); tones are 0-9, *, #, A-D (at
+/// most 20).
 struct SendDtmfOptions {
   std::string sessionId{};
   std::string tones{};
-  /// "sip-info" (the only method the devserver implements) or "auto"; empty = "auto".
+  /// "telephone-event" (RFC 4733 in the call's audio), "sip-info" (SIP INFO), or "auto": telephone-event when
+  /// the call negotiated it, else sip-info. Empty = "auto".
   std::string method{};
+  /// How long each tone lasts: 50 ms to 2 s; unset = 500 ms (daily-js's default).
   std::optional<std::chrono::milliseconds> digitDuration{};
 };
 
