@@ -12,6 +12,8 @@ packages=(
   libspandsp-dev
   # tests
   libgtest-dev libgmock-dev
+  # the media tests' WAV files (libsndfile, LGPL-2.1: tests only)
+  libsndfile1-dev
   # real SIP peers for the tests and the demo; curl and jq for the demo's REST calls
   sip-tester baresip-core curl jq
   # a Record-Routing SIP proxy in front of the gateway (a test peer only: kamailio is GPL and nothing links it)

@@ -1,5 +1,7 @@
 #include "baresip.hpp"
 
+#include "audio.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -15,20 +17,7 @@ namespace daily::test {
 std::string writeBaresipConfig(const std::string& dir, const std::string& host, int port, const std::string& user,
                                int seconds, const BaresipExtras& extras) {
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream wav(dir + "/tone.wav", std::ios::binary);
-    const auto samples = static_cast<std::uint32_t>(8000 * seconds);
-    auto u32 = [&](std::uint32_t v) { wav.write(reinterpret_cast<const char*>(&v), 4); };
-    auto u16 = [&](std::uint16_t v) { wav.write(reinterpret_cast<const char*>(&v), 2); };
-    wav << "RIFF";
-    u32(36 + samples * 2);
-    wav << "WAVEfmt ";
-    u32(16); u16(1); u16(1); u32(8000); u32(16000); u16(2); u16(16);
-    wav << "data";
-    u32(samples * 2);
-    const std::string silence(samples * 2, '\0');
-    wav.write(silence.data(), static_cast<std::streamsize>(silence.size()));
-  }
+  writeToneWav(dir + "/tone.wav", extras.toneHz, seconds);
   std::ofstream(dir + "/config") << "module_path /usr/lib/baresip/modules\nsip_listen " << host << ":" << port
                                  << "\nmodule stdio.so\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\n"
                                     "module_app menu.so\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n"
@@ -36,6 +25,7 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
                                  << dir << "/tone.wav\n"
                                  << (extras.certificate.empty() ? "" : "sip_certificate " + extras.certificate + "\n")
                                  << (extras.caFile.empty() ? "" : "sip_cafile " + extras.caFile + "\n")
+                                 << (extras.recordDir.empty() ? "" : "module sndfile.so\nsnd_path " + extras.recordDir + "\n")
                                  << (extras.consPort ? "module cons.so\ncons_listen 127.0.0.1:" +
                                                            std::to_string(extras.consPort) + "\n"
                                                      : "");
@@ -43,6 +33,15 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
                                    << (extras.autoAnswer ? ";answermode=auto" : "")
                                    << (extras.authPassword.empty() ? "" : ";auth_pass=" + extras.authPassword) << "\n";
   return dir;
+}
+
+std::vector<std::int16_t> baresipHeard(const std::string& recordDir, int* rate) {
+  for (const auto& entry : std::filesystem::directory_iterator(recordDir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("dump-", 0) == 0 && name.size() > 8 && name.compare(name.size() - 8, 8, "-dec.wav") == 0)
+      return readWav(entry.path().string(), rate);
+  }
+  return {};
 }
 
 void baresipCommand(int consPort, const std::string& command) {

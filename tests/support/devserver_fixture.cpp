@@ -1,5 +1,8 @@
 #include "devserver_fixture.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -33,8 +36,15 @@ HttpResult ServerHandle::rest(const std::string& method, const std::string& path
   return http(method, httpUrl() + path, key, body);
 }
 
+std::pair<std::uint16_t, std::uint16_t> testRtpPorts() {
+  const auto first = static_cast<std::uint16_t>(61000 + (getpid() % 9) * 500);
+  return {first, static_cast<std::uint16_t>(first + 499)};
+}
+
 InProcessServer::InProcessServer(devserver::Options options) {
   options.apiKey = kApiKey;
+  if (options.rtpFirstPort == devserver::Options{}.rtpFirstPort && options.rtpLastPort == devserver::Options{}.rtpLastPort)
+    std::tie(options.rtpFirstPort, options.rtpLastPort) = testRtpPorts();
   server_ = std::make_unique<devserver::Devserver>(options);
   server_->start();
 }
@@ -43,6 +53,10 @@ ChildServer::ChildServer(std::vector<std::string> extraArgs) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> args{DAILY_DEVSERVER_PATH, "--api-key", kApiKey, "--log-level", "warn"};
+  if (std::find(extraArgs.begin(), extraArgs.end(), "--rtp-ports") == extraArgs.end()) {
+    const auto [first, last] = testRtpPorts();
+    args.insert(args.end(), {"--rtp-ports", std::to_string(first) + "-" + std::to_string(last)});
+  }
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   std::vector<char*> argv;  // made before fork(): the child of a multi-threaded process must not allocate
   for (auto& a : args) argv.push_back(a.data());

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <sys/types.h>
 
 namespace daily::test {
@@ -19,6 +21,11 @@ inline constexpr const char* kApiKey = "test-api-key";
 /// What a SIP caller dials to reach a room (a room object from REST): the user part of its
 /// config.sip_uri.endpoint, an unguessable identifier (not the room's name). Throws when the room has no dial-in.
 std::string dialInUser(const nlohmann::json& room);
+
+/// The RTP ports of the devservers a test process starts: a block outside both the kernel's ephemeral range and
+/// the 10000-20000 that sipp's media ports (freeMediaPort) come from, chosen by process id so that tests running
+/// in parallel do not share one. Used unless the test asks for other ports.
+std::pair<std::uint16_t, std::uint16_t> testRtpPorts();
 
 /// What every devserver handle offers: its URLs and REST helpers.
 class ServerHandle {
@@ -44,6 +51,9 @@ class InProcessServer : public ServerHandle {
   int sipPort() const override { return server_->sipPort(); }
   int sipTcpPort() const { return server_->sipTcpPort(); }
   int sipTlsPort() const { return server_->sipTlsPort(); }
+  std::optional<devserver::media::MediaCounters> mediaCounters(const std::string& sessionId) const {
+    return server_->mediaCounters(sessionId);
+  }
 
  private:
   std::unique_ptr<devserver::Devserver> server_;

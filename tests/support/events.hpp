@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <vector>
 
@@ -61,6 +62,13 @@ class EventRecorder {
     return false;
   }
 
+  std::size_t count(const std::string& action) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::size_t n = 0;
+    for (const auto& e : events_) n += e.action == action;
+    return n;
+  }
+
  private:
   CallClient& client_;
   ListenerId id_ = 0;
@@ -68,6 +76,17 @@ class EventRecorder {
   std::condition_variable cv_;
   std::vector<Event> events_;
 };
+
+/// Waits until condition() holds, checking it every 5 ms, for state that raises no event (a server's counters);
+/// false when it still does not at the deadline.
+inline bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 /// Waits for a future with a deadline; fails the test (by throwing) instead of hanging.
 template <class T>

@@ -1,0 +1,345 @@
+// Media end to end: real audio through the devserver's gateway between real SIP peers (baresip playing and
+// recording WAV files, sipp streaming RTP and playing its RFC 4733 captures), checked by tone detection: each
+// party sends its own frequency, and each must hear exactly the others.
+
+#include "audio.hpp"
+#include "baresip.hpp"
+#include "devserver_fixture.hpp"
+#include "events.hpp"
+#include "process.hpp"
+
+#include <daily/daily.hpp>
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+
+namespace daily::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kScenarios = DAILY_SIP_SCENARIOS;
+
+devserver::Options mediaOptions() {
+  devserver::Options o;
+  o.sipT1 = std::chrono::milliseconds(100);
+  o.sipTransactionTimeout = std::chrono::milliseconds(2000);
+  return o;
+}
+
+class Media : public ::testing::Test {
+ protected:
+  explicit Media(devserver::Options options = mediaOptions()) : server(options), dir(tempDir("daily-media")) {
+    room = server.createRoom({{"properties", {{"sip", {{"sip_mode", "dial-in"}, {"display_name", "Caller"}}}}}});
+  }
+
+  void joinOwner() { await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}}), .userName = "bot"})); }
+
+  std::string gatewayUri() const { return "sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipPort()); }
+
+  // A sipp caller with one of tests/sip/scenarios, in a directory of its own holding tone.ulaw at `hz`.
+  std::unique_ptr<Process> sippCaller(const std::string& scenario, const std::string& name, double hz = 0) {
+    const std::string home = dir + "/" + name;
+    std::filesystem::create_directories(home);
+    if (hz > 0) writeToneUlaw(home + "/tone.ulaw", hz, 2);
+    return std::make_unique<Process>(
+        std::vector<std::string>{"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf", kScenarios + "/" + scenario,
+                                 "-s", dialInUser(room), "-i", "127.0.0.1", "-m", "1", "-timeout", "30s",
+                                 "-timeout_error", "-nostdin", "-trace_msg", "-message_file", home + "/messages",
+                                 "-mp", std::to_string(freeMediaPort())},
+        home, home + "/log");
+  }
+  std::string sippLog(const std::string& name) const {
+    return readFile(dir + "/" + name + "/log") + readFile(dir + "/" + name + "/messages");
+  }
+
+  // A baresip caller (or, with autoAnswer, a callee) playing hz for `seconds`, and recording what it hears.
+  struct Phone {
+    std::string home, record;
+    int port = 0;
+    std::unique_ptr<Process> process;
+  };
+  Phone baresip(const std::string& name, double hz, int seconds, const std::string& dial, bool autoAnswer = false) {
+    Phone phone;
+    phone.home = dir + "/" + name;
+    phone.record = phone.home + "/heard";
+    std::filesystem::create_directories(phone.record);
+    phone.port = freeSipPort();
+    writeBaresipConfig(phone.home, "127.0.0.1", phone.port, name, seconds,
+                       {.autoAnswer = autoAnswer, .toneHz = hz, .recordDir = phone.record});
+    // -v: baresip logs the telephone-events it receives ("received event: '5'") only when verbose.
+    std::vector<std::string> args{"baresip", "-v", "-f", phone.home, "-t", std::to_string(seconds + 10)};
+    if (!dial.empty()) args.insert(args.end(), {"-e", "/dial " + dial});
+    phone.process = std::make_unique<Process>(args, dir, phone.home + "/baresip.log");
+    return phone;
+  }
+  // Waits until the phone's call has ended and its recording is closed (baresip stays up until its -t).
+  static bool callEnded(const Phone& phone, std::chrono::milliseconds timeout = 20s) {
+    return waitForFileContaining(phone.home + "/baresip.log", "audio: destroyed", timeout);
+  }
+  ToneReport heardBy(const Phone& phone, const std::vector<int>& frequencies) {
+    int rate = 8000;
+    const auto samples = baresipHeard(phone.record, &rate);
+    return detectTones(samples, rate, frequencies);
+  }
+
+  std::string waitForCaller(const std::string& log) {
+    auto connected = events.waitFor("dialin-connected", [&](const Event& e) { return !seen.count(e.payload["sessionId"]); });
+    if (!connected) throw std::runtime_error("no dialin-connected; " + log);
+    seen.insert(connected->payload["sessionId"].get<std::string>());
+    return connected->payload["sessionId"];
+  }
+
+  // The RTP port the gateway answered a sipp caller with (its m= line in the 200).
+  int gatewayRtpPort(const std::string& name) {
+    std::smatch m;
+    const std::string messages = readFile(dir + "/" + name + "/messages");
+    static const std::regex audio("o=daily-devserver[^]*?m=audio ([0-9]+) ");
+    return std::regex_search(messages, m, audio) ? std::stoi(m[1]) : 0;
+  }
+
+  InProcessServer server;
+  std::string dir;
+  json room;
+  CallClient bot;
+  EventRecorder events{bot};
+  std::set<std::string> seen;
+};
+
+// Mix-minus: three callers in a room, each sending its own tone; each hears the two others and never itself.
+TEST_F(Media, ARoomMixesEveryoneButTheListener) {
+  joinOwner();
+  auto streamer = sippCaller("caller_streams_audio.xml", "streamer", 1000);
+  waitForCaller(sippLog("streamer"));
+  // One after the other: two baresips started in the same instant may draw the same Call-ID and tags (libre
+  // seeds its random numbers from the clock).
+  Phone low = baresip("low", 500, 4, gatewayUri());
+  waitForCaller(readFile(low.home + "/baresip.log"));
+  Phone high = baresip("high", 1500, 4, gatewayUri());
+  waitForCaller(readFile(high.home + "/baresip.log"));
+  // Each hangs up when its 4 s of tone end, and its recording is then complete.
+  ASSERT_TRUE(callEnded(low)) << readFile(low.home + "/baresip.log");
+  ASSERT_TRUE(callEnded(high)) << readFile(high.home + "/baresip.log");
+  const auto lowHeard = heardBy(low, {500, 1000, 1500});
+  const auto highHeard = heardBy(high, {500, 1000, 1500});
+  EXPECT_GT(lowHeard.blocks, 100u) << lowHeard.describe();
+  EXPECT_GT(lowHeard.heard.at(1000), 0.6) << lowHeard.describe();
+  EXPECT_GT(lowHeard.heard.at(1500), 0.6) << lowHeard.describe();
+  EXPECT_LT(lowHeard.heard.at(500), 0.1) << lowHeard.describe();
+  EXPECT_GT(highHeard.blocks, 100u) << highHeard.describe();
+  EXPECT_GT(highHeard.heard.at(1000), 0.6) << highHeard.describe();
+  EXPECT_GT(highHeard.heard.at(500), 0.6) << highHeard.describe();
+  EXPECT_LT(highHeard.heard.at(1500), 0.1) << highHeard.describe();
+}
+
+// sipCallTransfer: the gateway dials the target and bridges the caller to it; each hears the other, both ways.
+TEST_F(Media, ABridgedTransferCarriesAudioBothWays) {
+  joinOwner();
+  Phone agent = baresip("agent", 1500, 8, {}, /*autoAnswer=*/true);
+  ASSERT_TRUE(waitForTcpListener(agent.port, 10s)) << readFile(agent.home + "/baresip.log");  // it is up
+  Phone caller = baresip("caller", 500, 5, gatewayUri());
+  const std::string id = waitForCaller(readFile(caller.home + "/baresip.log"));
+  ASSERT_NO_THROW(await(bot.sipCallTransfer(
+      {.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:" + std::to_string(agent.port)})));
+  // The caller hangs up when its 5 s end; the gateway then hangs up the agent.
+  ASSERT_TRUE(callEnded(caller)) << readFile(caller.home + "/baresip.log");
+  ASSERT_TRUE(events.waitFor("sip-call-transfer-progress", [](const Event& e) { return e.payload["status"] == "answered"; }));
+  ASSERT_TRUE(callEnded(agent)) << readFile(agent.home + "/baresip.log");
+  const auto callerHeard = heardBy(caller, {500, 1500});
+  const auto agentHeard = heardBy(agent, {500, 1500});
+  EXPECT_GT(callerHeard.heard.at(1500), 0.6) << callerHeard.describe();
+  EXPECT_LT(callerHeard.heard.at(500), 0.1) << callerHeard.describe();
+  EXPECT_GT(agentHeard.blocks, 50u) << agentHeard.describe();
+  EXPECT_GT(agentHeard.heard.at(500), 0.6) << agentHeard.describe();
+  EXPECT_LT(agentHeard.heard.at(1500), 0.1) << agentHeard.describe();
+}
+
+// After a successful sipRefer the gateway has left the media path: its counters for the call stand still while
+// the caller keeps streaming at its old address.
+TEST_F(Media, AfterAReferTheGatewaySendsAndReceivesNoMoreRtp) {
+  joinOwner();
+  auto caller = sippCaller("caller_streams_and_accepts_refer.xml", "caller", 1000);
+  const std::string id = waitForCaller(sippLog("caller"));
+  // Audio flows both ways before the transfer.
+  const auto flowing = [&] {
+    auto c = server.mediaCounters(id);
+    return c && c->packetsReceived > 20 && c->packetsSent > 20;
+  };
+  ASSERT_TRUE(eventually(flowing)) << sippLog("caller");
+  ASSERT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return e.payload["sessionId"] == id; }));
+  const auto after = server.mediaCounters(id);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->closed);
+  // sipp streams on for 1.5 s after the BYE: the gateway's socket is closed, nothing is received or sent.
+  EXPECT_EQ(caller->wait(15s), 0) << sippLog("caller");
+  const auto later = server.mediaCounters(id);
+  EXPECT_EQ(later->packetsReceived, after->packetsReceived);
+  EXPECT_EQ(later->packetsSent, after->packetsSent);
+}
+
+TEST_F(Media, KeysPressedAsTelephoneEventsReachTheRoomOncePerPress) {
+  joinOwner();
+  auto caller = sippCaller("caller_presses_keys.xml", "keys");
+  const std::string id = waitForCaller(sippLog("keys"));
+  std::vector<json> presses;
+  for (int i = 0; i < 3; ++i) {
+    auto e = events.waitFor("dtmf-event", [&](const Event& ev) { return ev.payload["tone"] == std::string(1, "15#"[i]); }, 10s);
+    ASSERT_TRUE(e) << "key " << "15#"[i] << ": " << sippLog("keys");
+    presses.push_back(e->payload);
+  }
+  for (const auto& p : presses) {
+    EXPECT_EQ(p["sessionId"], id);
+    EXPECT_EQ(p["method"], "telephone-event");
+    EXPECT_EQ(p["volume"], 10);
+  }
+  // Each capture carries its press in ten packets, the end three times: one event each, no more.
+  EXPECT_TRUE(eventually([&] { return server.mediaCounters(id)->packetsReceived == 30; }))
+      << server.mediaCounters(id)->packetsReceived << " packets";
+  EXPECT_EQ(server.mediaCounters(id)->dtmfReceived, 3u);
+  EXPECT_EQ(events.count("dtmf-event"), 3u);
+}
+
+TEST_F(Media, KeysSentInSipInfoReachTheRoom) {
+  joinOwner();
+  auto caller = sippCaller("caller_sends_info_dtmf.xml", "info");
+  const std::string id = waitForCaller(sippLog("info"));
+  auto seven = events.waitFor("dtmf-event", [](const Event& e) { return e.payload["tone"] == "7"; }, 10s);
+  auto nine = events.waitFor("dtmf-event", [](const Event& e) { return e.payload["tone"] == "9"; }, 10s);
+  ASSERT_TRUE(seven && nine) << sippLog("info");
+  EXPECT_EQ(seven->payload["method"], "sip-info");
+  EXPECT_EQ(nine->payload["sessionId"], id);
+}
+
+// sendDTMF: by telephone-event when the call negotiated it (baresip does), by INFO when asked.
+TEST_F(Media, SendDtmfUsesTelephoneEventsWhenTheCallHasThemAndInfoWhenAsked) {
+  joinOwner();
+  Phone phone = baresip("phone", 0, 12, gatewayUri());
+  const std::string id = waitForCaller(readFile(phone.home + "/baresip.log"));
+  ASSERT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "4", .method = "auto", .digitDuration = 100ms})));
+  ASSERT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "6", .method = "telephone-event", .digitDuration = 100ms})));
+  ASSERT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "8", .method = "sip-info"})));
+  const std::string log = phone.home + "/baresip.log";
+  // baresip reports a telephone-event as "received event" and an INFO as "received DTMF".
+  EXPECT_TRUE(waitForFileContaining(log, "received event: '4' (end=1)", 5s)) << readFile(log);
+  EXPECT_TRUE(waitForFileContaining(log, "received event: '6' (end=1)", 5s)) << readFile(log);
+  EXPECT_TRUE(waitForFileContaining(log, "received DTMF: '8'", 5s)) << readFile(log);
+  const std::string all = readFile(log);
+  EXPECT_EQ(all.find("received event: '8'"), std::string::npos) << "the INFO's tone came in the RTP too";
+  EXPECT_EQ(all.find("received DTMF: '4'"), std::string::npos) << "auto chose INFO";
+}
+
+TEST_F(Media, AHoldIsAnsweredRecvonlyFromTheSameSession) {
+  joinOwner();
+  auto caller = sippCaller("caller_holds.xml", "hold");
+  const std::string id = waitForCaller(sippLog("hold"));
+  // The scenario checks the 200 to its re-INVITE (a=recvonly, the o= line); then the room ends the call.
+  ASSERT_TRUE(waitForFileContaining(dir + "/hold/messages", "CSeq: 2 ACK", 10s)) << sippLog("hold");
+  ASSERT_EQ(server.rest("DELETE", "/v1/rooms/" + room["name"].get<std::string>()).status, 200);
+  EXPECT_EQ(caller->wait(15s), 0) << sippLog("hold");
+  // Both of the gateway's answers came from one o= session id, the second a version up.
+  static const std::regex origin("o=daily-devserver ([0-9]+) ([0-9]+)");
+  const std::string messages = readFile(dir + "/hold/messages");
+  std::vector<std::pair<std::string, unsigned long long>> origins;
+  for (auto it = std::sregex_iterator(messages.begin(), messages.end(), origin); it != std::sregex_iterator(); ++it)
+    origins.emplace_back((*it)[1], std::stoull((*it)[2]));
+  ASSERT_GE(origins.size(), 2u) << messages;
+  EXPECT_EQ(origins.front().first, origins.back().first);
+  EXPECT_EQ(origins.back().second, origins.front().second + 1);
+}
+
+TEST_F(Media, AnOfferWithoutG711IsRefused488) {
+  joinOwner();
+  // An INVITE whose only stream is G.722: nothing the gateway can take.
+  const int port = freeUdpPort();
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_port = htons(static_cast<std::uint16_t>(port));
+  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  const std::string sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 9\r\n";
+  const std::string invite = "INVITE " + gatewayUri() + " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + std::to_string(port) +
+                             ";branch=z9hG4bK-g722\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\nTo: <" + gatewayUri() +
+                             ">\r\nCall-ID: g722-only\r\nCSeq: 1 INVITE\r\nContact: <sip:x@127.0.0.1:" + std::to_string(port) +
+                             ">\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: " +
+                             std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+  sockaddr_in to = local;
+  to.sin_port = htons(static_cast<std::uint16_t>(server.sipPort()));
+  ASSERT_GT(sendto(fd, invite.data(), invite.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string final;
+  char buffer[4096];
+  for (int i = 0; i < 5 && final.empty(); ++i) {
+    const auto n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    const std::string response(buffer, static_cast<std::size_t>(n));
+    if (response.rfind("SIP/2.0 1", 0) != 0) final = response;
+  }
+  close(fd);
+  EXPECT_EQ(final.rfind("SIP/2.0 488", 0), 0u) << final;
+  EXPECT_FALSE(events.waitFor("dialin-connected", {}, 300ms));
+}
+
+// Garbage, RTP from a stranger, and a key-press flood at a call's RTP port: dropped and counted; the call goes on.
+TEST_F(Media, MalformedRtpStrangersAndFloodsAreDroppedAndCounted) {
+  joinOwner();
+  auto caller = sippCaller("caller_streams_audio.xml", "victim", 1000);
+  const std::string id = waitForCaller(sippLog("victim"));
+  const int rtpPort = gatewayRtpPort("victim");
+  ASSERT_GT(rtpPort, 0) << sippLog("victim");
+  const auto live = [&] { auto c = server.mediaCounters(id); return c && c->packetsReceived > 10; };
+  ASSERT_TRUE(eventually(live));
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(rtpPort));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto send = [&](const std::string& d) { sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to); };
+  for (int i = 0; i < 50; ++i) send(std::string(i % 12, 'x'));                       // not RTP
+  for (int i = 0; i < 50; ++i) send(std::string("\x80\x00\x00\x01", 4) + std::string(8 + 160, '\x7f'));  // a stranger's stream
+  close(fd);
+  const auto counted = [&] {
+    auto c = server.mediaCounters(id);
+    return c && c->malformed >= 50 && c->wrongSource >= 50;
+  };
+  EXPECT_TRUE(eventually(counted)) << "malformed " << server.mediaCounters(id)->malformed << ", wrong source "
+                         << server.mediaCounters(id)->wrongSource;
+  EXPECT_TRUE(bot.participants().contains(id));  // the call is still up
+  EXPECT_EQ(events.count("dtmf-event"), 0u);
+}
+
+class MediaTimeout : public Media {
+ protected:
+  static devserver::Options options() {
+    auto o = mediaOptions();
+    o.rtpTimeout = 1s;
+    return o;
+  }
+  MediaTimeout() : Media(options()) {}
+};
+
+// --rtp-timeout: a caller that sends no RTP is hung up once the timeout passes; one that streams is not.
+TEST_F(MediaTimeout, ACallerSendingNoRtpIsHungUp) {
+  joinOwner();
+  auto streaming = sippCaller("caller_streams_audio.xml", "streaming", 1000);
+  const std::string kept = waitForCaller(sippLog("streaming"));
+  auto silent = sippCaller("caller_waits_for_bye.xml", "silent");
+  const std::string dropped = waitForCaller(sippLog("silent"));
+  auto stopped = events.waitFor("dialin-stopped", [&](const Event& e) { return e.payload["sessionId"] == dropped; }, 10s);
+  ASSERT_TRUE(stopped) << sippLog("silent");
+  EXPECT_EQ(silent->wait(10s), 0) << sippLog("silent");
+  EXPECT_TRUE(bot.participants().contains(kept));
+}
+
+}  // namespace
+}  // namespace daily::test
