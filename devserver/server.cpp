@@ -38,7 +38,27 @@ struct ClientSession {
   std::string sessionId;  // empty until joined
   bool ownerOrAdmin = false;
   int badFrames = 0;
+  // Audio (docs/protocol.md, "Audio"): its custom tracks in the media engine, by track name, and its renderers'
+  // subscriptions, by "<participant>|<audio source>".
+  struct Track {
+    media::Engine::SessionId id = 0;
+    int sampleRate = 0;
+    int channels = 0;
+  };
+  std::map<std::string, Track> tracks;
+  std::map<std::string, std::uint64_t> renderers;
+  std::set<std::string> removedTracks;  // frames still in flight for these are dropped quietly
 };
+
+// A client that does not read its audio is sent no more of it past this much unsent data (the frames are
+// dropped, not queued: late audio is worthless).
+constexpr std::size_t kMaxAudioBacklog = 256 * 1024;
+
+// Track names and audio sources: what a client may name a track (and so a frame) with.
+bool validTrackName(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
+}
 
 WireError wireError(ErrorCode code, std::string message, std::string type = {}) {
   return WireError{code, std::move(message), 0, std::move(type)};
@@ -240,6 +260,10 @@ struct Server final : Devserver::Impl {
 
   void leaveRoom(ClientSession& s) {
     if (s.sessionId.empty()) return;
+    for (const auto& [name, track] : s.tracks) gateway.media().close(track.id);
+    for (const auto& [key, subscription] : s.renderers) gateway.media().unsubscribe(subscription);
+    s.tracks.clear();
+    s.renderers.clear();
     if (Room* room = hub.findRoom(s.room)) hub.removeMember(*room, s.sessionId);
     s.sessionId.clear();
     s.room.clear();
@@ -250,18 +274,11 @@ struct Server final : Devserver::Impl {
     if (it == sessions.end()) return;
     ClientSession& s = it->second;
     std::string why;
-    auto frame = message->get_opcode() == websocketpp::frame::opcode::text
-                     ? protocol::decodeFrame(message->get_payload(), &why)
-                     : (why = "binary frames are not part of the protocol", std::nullopt);
+    if (message->get_opcode() == websocketpp::frame::opcode::binary) return onAudio(h, s, message->get_payload());
+    auto frame = protocol::decodeFrame(message->get_payload(), &why);
     if (!frame || frame->type != protocol::FrameType::Request) {
       if (frame) why = "clients may send only requests";
-      DAILY_LOG(Warn, "signaling", "rejected a frame: " << why);
-      send(h, protocol::encodeEvent("nonfatal-error", {{"type", "protocol-error"}, {"errorMsg", why}}));
-      if (++s.badFrames >= kMaxBadFrames) {
-        websocketpp::lib::error_code ec;
-        ws.close(h, websocketpp::close::status::policy_violation, "too many malformed frames", ec);
-      }
-      return;
+      return badFrame(h, s, why);
     }
     const std::uint64_t id = frame->id;
     auto reply = [this, h, id](const std::optional<WireError>& error, const json& result) {
@@ -271,9 +288,116 @@ struct Server final : Devserver::Impl {
     handleRequest(h, s, frame->method, frame->params, reply);
   }
 
+  // A rejected frame: an error event, and the connection closed after too many.
+  void badFrame(websocketpp::connection_hdl h, ClientSession& s, const std::string& why) {
+    DAILY_LOG(Warn, "signaling", "rejected a frame: " << why);
+    send(h, protocol::encodeEvent("nonfatal-error", {{"type", "protocol-error"}, {"errorMsg", why}}));
+    if (++s.badFrames >= kMaxBadFrames) {
+      websocketpp::lib::error_code ec;
+      ws.close(h, websocketpp::close::status::policy_violation, "too many malformed frames", ec);
+    }
+  }
+
+  // ---- audio ----------------------------------------------------------------------------------------------------
+
+  // A binary frame: 20 ms of one of the client's custom tracks.
+  void onAudio(websocketpp::connection_hdl h, ClientSession& s, const std::string& bytes) {
+    std::string why;
+    auto frame = protocol::decodeAudioFrame(bytes, &why);
+    if (frame && frame->direction != protocol::AudioDirection::ToServer) why = "clients send audio toward the server only";
+    if (!frame || !why.empty()) return badFrame(h, s, "audio: " + why);
+    auto track = s.tracks.find(frame->name);
+    // Frames still in flight when their track is removed are dropped quietly; a track never added is an error.
+    if (track == s.tracks.end()) {
+      if (s.removedTracks.count(frame->name)) return;
+      return badFrame(h, s, "audio for a track that was never added: " + frame->name);
+    }
+    if (frame->sampleRate != track->second.sampleRate || frame->channels != track->second.channels)
+      return badFrame(h, s, "audio for track " + frame->name + " at another rate or channel count than it was added with");
+    gateway.media().pushAudio(track->second.id, std::move(frame->samples));
+  }
+
+  void sendBinary(websocketpp::connection_hdl h, const std::string& frame) {
+    websocketpp::lib::error_code ec;
+    auto con = ws.get_con_from_hdl(h, ec);
+    if (ec || !con || con->get_buffered_amount() > kMaxAudioBacklog) return;
+    con->send(frame, websocketpp::frame::opcode::binary);
+  }
+
+  // addCustomAudioTrack / removeCustomAudioTrack / setAudioRenderer / removeAudioRenderer.
+  void audioRequest(websocketpp::connection_hdl h, ClientSession& s, const std::string& method, const json& params,
+                    const Gateway::Reply& reply) {
+    auto str = [&](const char* key) {
+      auto it = params.find(key);
+      return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto integer = [&](const char* key, int fallback) {
+      auto it = params.find(key);
+      return it != params.end() && it->is_number_integer() ? it->get<int>() : it == params.end() ? fallback : -1;
+    };
+    auto invalid = [&](const std::string& why) { reply(wireError(ErrorCode::InvalidArgument, method + ": " + why), {}); };
+    if (s.sessionId.empty() || !hub.findRoom(s.room)) return reply(wireError(ErrorCode::NotJoined, method + " needs a joined meeting"), {});
+    if (method == "addCustomAudioTrack" || method == "removeCustomAudioTrack") {
+      const std::string name = str("trackName");
+      if (!validTrackName(name)) return invalid("trackName must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'");
+      auto existing = s.tracks.find(name);
+      if (method == "removeCustomAudioTrack") {
+        if (existing == s.tracks.end()) return reply(wireError(ErrorCode::NotFound, method + ": no track " + name), {});
+        gateway.media().close(existing->second.id);
+        s.tracks.erase(existing);
+        if (s.removedTracks.size() >= 64) s.removedTracks.clear();
+        s.removedTracks.insert(name);
+        return reply(std::nullopt, json::object());
+      }
+      if (existing != s.tracks.end()) return invalid("there is a track " + name + " already");
+      const int rate = integer("sampleRate", 16000), channels = integer("channels", 1);
+      if (!protocol::supportedAudioRate(rate)) return invalid("sampleRate must be 8000, 16000, 24000 or 48000");
+      if (channels != 1 && channels != 2) return invalid("channels must be 1 or 2");
+      auto id = gateway.media().openTrack(s.sessionId + "/" + name, rate, channels);
+      if (!id) return reply(wireError(ErrorCode::ServerError, method + ": the media engine is stopped"), {});
+      gateway.media().join(*id, media::roomGroup(s.room));
+      s.tracks[name] = {*id, rate, channels};
+      s.removedTracks.erase(name);
+      return reply(std::nullopt, json::object());
+    }
+    const std::string participant = str("participantId");
+    const std::string source = params.contains("audioSource") ? str("audioSource") : "microphone";
+    if (participant.empty() || participant.size() > 64) return invalid("participantId must be a session id");
+    if (source != "microphone" && !validTrackName(source)) return invalid("audioSource must be \"microphone\" or a track name");
+    const std::string key = participant + "|" + source;
+    if (auto old = s.renderers.find(key); old != s.renderers.end()) {
+      gateway.media().unsubscribe(old->second);
+      s.renderers.erase(old);
+    }
+    if (method == "removeAudioRenderer") return reply(std::nullopt, json::object());
+    const int rate = integer("sampleRate", 16000);
+    if (!protocol::supportedAudioRate(rate)) return invalid("sampleRate must be 8000, 16000, 24000 or 48000");
+    // A SIP caller's audio is its "microphone"; a bot's are its tracks, by name.
+    const std::string label = source == "microphone" ? participant : participant + "/" + source;
+    const std::string name = source == "microphone" ? participant : label;
+    auto sequence = std::make_shared<std::uint32_t>(0);
+    s.renderers[key] = gateway.media().subscribe(
+        label, rate, [this, h, name, rate, sequence](const std::int16_t* samples, std::size_t count) {
+          // On the media thread: encoded here, sent from the io thread.
+          protocol::AudioFrame frame;
+          frame.direction = protocol::AudioDirection::ToClient;
+          frame.sequence = (*sequence)++;
+          frame.sampleRate = rate;
+          frame.name = name;
+          frame.samples.assign(samples, samples + count);
+          asio::post(io, [this, h, bytes = protocol::encodeAudioFrame(frame)] {
+            if (sessions.find(h) != sessions.end()) sendBinary(h, bytes);
+          });
+        });
+    reply(std::nullopt, json::object());
+  }
+
   void handleRequest(websocketpp::connection_hdl h, ClientSession& s, const std::string& method, const json& params,
                      const Gateway::Reply& reply) {
     if (method == "ping") return reply(std::nullopt, json::object());
+    static const std::set<std::string> kAudio{"addCustomAudioTrack", "removeCustomAudioTrack", "setAudioRenderer",
+                                              "removeAudioRenderer"};
+    if (kAudio.count(method)) return audioRequest(h, s, method, params, reply);
     if (method == "join") return join(h, s, params, reply);
     if (method == "leave") {
       if (s.sessionId.empty()) return reply(wireError(ErrorCode::NotJoined, "not joined"), {});

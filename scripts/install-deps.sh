@@ -10,6 +10,8 @@ packages=(
   libc-ares-dev
   # media: G.711, packet loss concealment and tone detection (spandsp, LGPL-2.1, linked dynamically)
   libspandsp-dev
+  # media: resampling between bots' sample rates and the calls' 8 kHz (speexdsp, BSD)
+  libspeexdsp-dev
   # tests
   libgtest-dev libgmock-dev
   # the media tests' WAV files (libsndfile, LGPL-2.1: tests only)

@@ -2,7 +2,9 @@
 #include <daily/sip_uri.hpp>
 
 #include "common/log.hpp"
+#include "audio_source.hpp"
 #include "common/protocol.hpp"
+#include "media_thread.hpp"
 #include "runtime.hpp"
 #include "signaling_connection.hpp"
 
@@ -128,6 +130,22 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
   std::unique_ptr<asio::steady_timer> sweeper;       // network thread only: fails requests past their deadline
   bool sweeping = false;
+  // Audio (docs/protocol.md, "Audio"). Tracks the server has added, by name, their sources attached; renderers by
+  // "<participant>|<audio source>", sent to the server on every (re)join. Both under mu.
+  struct Track {
+    std::shared_ptr<CustomAudioTrack> track;
+    std::uint32_t sequence = 0;  // media thread only
+  };
+  std::map<std::string, std::shared_ptr<Track>> tracks;
+  struct Renderer {
+    std::string participantId;
+    AudioRenderer callback;
+    AudioRendererOptions options;
+    std::vector<std::int16_t> buffer;  // media thread only
+    std::atomic<bool> live{true};
+  };
+  std::map<std::string, std::shared_ptr<Renderer>> renderers;
+  static constexpr std::size_t kMaxAudioBacklog = 256 * 1024;  // unsent bytes past which audio frames are dropped
   std::optional<detail::RoomUrl> url;                // what join() connected to, for reconnecting
   json joinParams;                                   // the join request, sent again on every reconnection
   std::unique_ptr<asio::steady_timer> reconnectTimer;  // network thread only
@@ -360,6 +378,9 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     handlers.onMessage = [weak, generation](std::string&& text) {
       if (auto self = weak.lock()) self->onMessage(generation, std::move(text));
     };
+    handlers.onBinary = [weak](std::string&& bytes) {
+      if (auto self = weak.lock()) self->onAudio(bytes);
+    };
     handlers.onClosed = [weak, generation](const std::string& reason, bool retryable) {
       if (auto self = weak.lock()) self->onClosed(generation, reason, retryable);
     };
@@ -440,6 +461,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     remotes = std::move(now);
     emit("participant-updated", {{"participant", local}});
     emit("network-connection", {{"type", "signaling"}, {"event", "connected"}});
+    sendAudioSetupLocked(true);
   }
 
   // The join request's answer. When the join was abandoned meanwhile (leave(), a drop, destruction), whoever
@@ -496,6 +518,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       remotes = remotesOf(*result);
       participants = participantsLocked();
       emit("joined-meeting", {{"participants", participants}});
+      sendAudioSetupLocked(false);
     }
     if (joined) joined->set_value(std::move(participants));
   }
@@ -666,6 +689,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     DAILY_LOG(Info, "call-client", "signaling connection closed: " << reason);
+    if (leavingPromise || !isInCall()) dropTracks();
     Error lost(ErrorCode::ConnectionLost, reason);
     failAll(std::move(doomed), lost);
     if (joined) joined->set_exception(std::make_exception_ptr(lost));
@@ -684,6 +708,105 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
     if (c) c->close();
     onClosed(generation, "left the meeting", false);
+  }
+
+  // ---- audio ----------------------------------------------------------------------------------------------------
+
+  bool isInCall() {
+    std::lock_guard<std::mutex> lock(mu);
+    return state == State::Joined || state == State::Reconnecting;
+  }
+
+  static std::string rendererKey(const std::string& participant, const std::string& source) {
+    return participant + "|" + source;
+  }
+
+  // Tells a (re)joined server of the tracks and renderers; the caller holds mu. After a reconnection the tracks
+  // are added again (their sources stay attached); failures are logged (there is nobody to tell).
+  void sendAudioSetupLocked(bool rejoin) {
+    auto logFailure = [](const std::string& what) {
+      return [what](const json*, const Error* error) {
+        if (error) DAILY_LOG(Warn, "call-client", what << " failed: " << error->what());
+      };
+    };
+    if (rejoin)
+      for (const auto& [name, t] : tracks) {
+        const auto& source = *t->track->source();
+        sendLocked("addCustomAudioTrack", {{"trackName", name}, {"sampleRate", source.sampleRate()}, {"channels", source.channels()}},
+                   logFailure("adding the custom audio track " + name + " again"));
+      }
+    for (const auto& [key, r] : renderers)
+      sendLocked("setAudioRenderer", {{"participantId", r->participantId}, {"audioSource", r->options.audioSource},
+                                      {"sampleRate", r->options.sampleRate}},
+                 logFailure("the audio renderer of " + r->participantId));
+  }
+
+  // The call is over: every track's source stops (its pending writes resolve with what was sent).
+  void dropTracks() {
+    std::map<std::string, std::shared_ptr<Track>> dropped;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      dropped = std::move(tracks);
+      tracks.clear();
+    }
+    for (auto& [name, t] : dropped) t->track->source()->impl_->detach();
+  }
+
+  // 20 ms of a track's audio, from the media thread.
+  void sendAudio(const std::string& name, Track& t, std::vector<std::int16_t>&& samples) {
+    protocol::AudioFrame frame;
+    frame.direction = protocol::AudioDirection::ToServer;
+    frame.sequence = t.sequence++;
+    frame.sampleRate = t.track->source()->sampleRate();
+    frame.channels = t.track->source()->channels();
+    frame.name = name;
+    frame.samples = std::move(samples);
+    std::shared_ptr<detail::SignalingConnection> c;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (state != State::Joined) return;  // reconnecting: this audio is lost
+      c = conn;
+    }
+    if (c) c->sendBinary(protocol::encodeAudioFrame(frame), kMaxAudioBacklog);
+  }
+
+  // A participant's audio from the server (network thread): to its renderer, on the media thread.
+  void onAudio(const std::string& bytes) {
+    std::string why;
+    auto frame = protocol::decodeAudioFrame(bytes, &why);
+    if (!frame || frame->direction != protocol::AudioDirection::ToClient) {
+      DAILY_LOG(Warn, "call-client", "dropped an audio frame from the server: " << (frame ? "it goes the wrong way" : why));
+      return;
+    }
+    const auto slash = frame->name.find('/');
+    const std::string participant = frame->name.substr(0, slash);
+    const std::string source = slash == std::string::npos ? "microphone" : frame->name.substr(slash + 1);
+    std::shared_ptr<Renderer> r;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = renderers.find(rendererKey(participant, source));
+      if (it == renderers.end()) return;
+      r = it->second;
+    }
+    if (frame->sampleRate != r->options.sampleRate || frame->channels != 1) return;  // for an earlier renderer
+    detail::MediaThread::instance().post([r, frame = std::move(*frame)]() mutable {
+      if (!r->live) return;
+      r->buffer.insert(r->buffer.end(), frame.samples.begin(), frame.samples.end());
+      const auto chunk = static_cast<std::size_t>(r->options.sampleRate / 1000 * r->options.callbackInterval.count());
+      while (r->live && r->buffer.size() >= chunk) {
+        AudioData audio;
+        audio.sampleRate = r->options.sampleRate;
+        audio.numChannels = 1;
+        audio.numAudioFrames = chunk;
+        audio.audioFrames.assign(r->buffer.begin(), r->buffer.begin() + static_cast<std::ptrdiff_t>(chunk));
+        r->buffer.erase(r->buffer.begin(), r->buffer.begin() + static_cast<std::ptrdiff_t>(chunk));
+        try {
+          r->callback(r->participantId, audio, r->options.audioSource);
+        } catch (const std::exception& e) {
+          DAILY_LOG(Warn, "call-client", "an audio renderer threw: " << e.what());
+        }
+      }
+    });
   }
 
   // ---- shutdown -----------------------------------------------------------------------------------------------
@@ -706,6 +829,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       if (state == State::Joining || state == State::Joined || state == State::Reconnecting) state = State::Left;
     }
     if (old) old->close();
+    dropTracks();
     // The sweeper's timer belongs to the network thread: cancel it there (it holds only a weak_ptr to us).
     asio::post(Runtime::instance().io(), [weak = weak_from_this()] {
       auto self = weak.lock();
@@ -891,6 +1015,105 @@ std::future<DialOutSession> CallClient::startDialOut(StartDialOutOptions options
 std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {
   std::string why = options.sessionId.empty() ? "sessionId is empty" : "";
   return impl_->telephony<void>("stopDialOut", {{"sessionId", options.sessionId}}, why, [](const json&) {});
+}
+
+std::future<void> CallClient::addCustomAudioTrack(const std::string& trackName, std::shared_ptr<CustomAudioTrack> track) {
+  static const char* kNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+  if (!track) return failed<void>(ErrorCode::InvalidArgument, "addCustomAudioTrack(): track is null");
+  if (trackName.empty() || trackName.size() > 64 || trackName.find_first_not_of(kNameChars) != std::string::npos)
+    return failed<void>(ErrorCode::InvalidArgument,
+                        "addCustomAudioTrack(): trackName must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'");
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state != Impl::State::Joined)
+    return failed<void>(ErrorCode::NotJoined, "addCustomAudioTrack() needs a joined meeting");
+  if (impl_->tracks.count(trackName))
+    return failed<void>(ErrorCode::InvalidArgument, "addCustomAudioTrack(): there is a track " + trackName + " already");
+  const auto& source = *track->source();
+  impl_->sendLocked(
+      "addCustomAudioTrack", {{"trackName", trackName}, {"sampleRate", source.sampleRate()}, {"channels", source.channels()}},
+      [weak = std::weak_ptr<Impl>(impl_), promise, trackName, track](const json*, const Error* error) {
+        if (error) return promise->set_exception(std::make_exception_ptr(*error));
+        auto self = weak.lock();
+        if (!self) return promise->set_exception(std::make_exception_ptr(Error(ErrorCode::ConnectionLost, "the CallClient was destroyed")));
+        auto entry = std::make_shared<Impl::Track>();
+        entry->track = track;
+        const bool attached = track->source()->impl_->attach(
+            [weakSelf = weak, trackName, weakEntry = std::weak_ptr<Impl::Track>(entry)](std::vector<std::int16_t>&& frame) {
+              auto owner = weakSelf.lock();
+              auto t = weakEntry.lock();
+              if (owner && t) owner->sendAudio(trackName, *t, std::move(frame));
+            });
+        if (!attached) {
+          std::lock_guard<std::mutex> lock(self->mu);
+          if (self->conn) self->sendLocked("removeCustomAudioTrack", {{"trackName", trackName}}, [](const json*, const Error*) {});
+          return promise->set_exception(std::make_exception_ptr(
+              Error(ErrorCode::InvalidArgument, "addCustomAudioTrack(): the track's source is attached to another track")));
+        }
+        {
+          std::lock_guard<std::mutex> lock(self->mu);
+          self->tracks[trackName] = entry;
+        }
+        promise->set_value();
+      });
+  return future;
+}
+
+std::future<void> CallClient::removeCustomAudioTrack(const std::string& trackName) {
+  std::shared_ptr<Impl::Track> removed;
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->state != Impl::State::Joined)
+      return failed<void>(ErrorCode::NotJoined, "removeCustomAudioTrack() needs a joined meeting");
+    auto it = impl_->tracks.find(trackName);
+    if (it == impl_->tracks.end())
+      return failed<void>(ErrorCode::NotFound, "removeCustomAudioTrack(): no track " + trackName);
+    removed = it->second;
+    impl_->tracks.erase(it);
+    impl_->sendLocked("removeCustomAudioTrack", {{"trackName", trackName}}, [promise](const json*, const Error* error) {
+      if (error) return promise->set_exception(std::make_exception_ptr(*error));
+      promise->set_value();
+    });
+  }
+  removed->track->source()->impl_->detach();
+  return future;
+}
+
+void CallClient::setAudioRenderer(const std::string& participantId, AudioRenderer callback, AudioRendererOptions options) {
+  const auto interval = options.callbackInterval.count();
+  if (participantId.empty()) throw Error(ErrorCode::InvalidArgument, "setAudioRenderer(): participantId is empty");
+  if (options.audioSource.empty()) throw Error(ErrorCode::InvalidArgument, "setAudioRenderer(): audioSource is empty");
+  if (!protocol::supportedAudioRate(options.sampleRate))
+    throw Error(ErrorCode::InvalidArgument, "setAudioRenderer(): sampleRate must be 8000, 16000, 24000 or 48000");
+  if (interval < 10 || interval > 1000 || interval % 10 != 0)
+    throw Error(ErrorCode::InvalidArgument, "setAudioRenderer(): callbackInterval must be 10 ms to 1 s, in steps of 10 ms");
+  const std::string key = Impl::rendererKey(participantId, options.audioSource);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (auto old = impl_->renderers.find(key); old != impl_->renderers.end()) {
+    old->second->live = false;
+    impl_->renderers.erase(old);
+  }
+  const bool joined = impl_->state == Impl::State::Joined && impl_->conn;
+  auto logFailure = [participantId](const json*, const Error* error) {
+    if (error) DAILY_LOG(Warn, "call-client", "the audio renderer of " << participantId << " failed: " << error->what());
+  };
+  if (!callback) {
+    if (joined)
+      impl_->sendLocked("removeAudioRenderer", {{"participantId", participantId}, {"audioSource", options.audioSource}}, logFailure);
+    return;
+  }
+  auto r = std::make_shared<Impl::Renderer>();
+  r->participantId = participantId;
+  r->callback = std::move(callback);
+  r->options = options;
+  impl_->renderers[key] = r;
+  if (joined)
+    impl_->sendLocked("setAudioRenderer", {{"participantId", participantId}, {"audioSource", options.audioSource},
+                                           {"sampleRate", options.sampleRate}},
+                      logFailure);
 }
 
 std::future<void> CallClient::sendDTMF(SendDtmfOptions options) {

@@ -112,6 +112,17 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
     if (ec) DAILY_LOG(Warn, "signaling", "send failed: " << ec.message());
   }
 
+  void sendBinary(std::string bytes, std::size_t maxBacklog) override {
+    typename Client::connection_ptr con;
+    {
+      std::lock_guard<std::mutex> lock(openMu_);
+      con = open_;
+    }
+    if (!con || con->get_buffered_amount() > maxBacklog) return;
+    const websocketpp::lib::error_code ec = con->send(bytes, websocketpp::frame::opcode::binary);
+    if (ec) DAILY_LOG(Warn, "signaling", "send failed: " << ec.message());
+  }
+
   // websocketpp's pause_reading and resume_reading post their work, and its resume starts a read whether or not
   // one is outstanding (two reads into one buffer). So the pause is taken inline, inside the message handler,
   // where websocketpp checks the flag before it reads again: when paused, no read is outstanding. The resume
@@ -172,7 +183,7 @@ class WsConnection final : public SignalingConnection, public std::enable_shared
       auto self = weak.lock();
       if (!self) return;
       if (message->get_opcode() != websocketpp::frame::opcode::text) {
-        DAILY_LOG(Warn, "signaling", "ignoring a binary frame from the server");
+        if (self->handlers_.onBinary) self->handlers_.onBinary(std::move(message->get_raw_payload()));
         return;
       }
       if (self->handlers_.onMessage) self->handlers_.onMessage(std::move(message->get_raw_payload()));

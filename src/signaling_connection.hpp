@@ -18,6 +18,8 @@ class SignalingConnection {
   struct Handlers {
     std::function<void()> onOpen;
     std::function<void(std::string&& text)> onMessage;
+    /// A binary frame (audio, docs/protocol.md); frames are dropped when this is not set.
+    std::function<void(std::string&& bytes)> onBinary;
     /// retryable: the connection failed or was lost in a way a new connection may fix (network errors, the
     /// server going away or restarting), as opposed to the server closing it on purpose.
     std::function<void(const std::string& reason, bool retryable)> onClosed;
@@ -30,6 +32,9 @@ class SignalingConnection {
   virtual ~SignalingConnection() = default;
   /// Writes one text frame from the calling thread (dropped when the connection is not open).
   virtual void send(std::string text) = 0;
+  /// Writes one binary frame from the calling thread (dropped when the connection is not open, or when more than
+  /// maxBacklog bytes are still unsent: audio is worth nothing late).
+  virtual void sendBinary(std::string bytes, std::size_t maxBacklog) = 0;
   /// Flow control: stops reading from the socket (TCP then holds the server back). Only from onMessage, on the
   /// network thread; the frames already read are still handed to onMessage.
   virtual void pauseReading() = 0;

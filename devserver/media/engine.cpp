@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "media/jitter.hpp"
+#include "media/resampler.hpp"
 #include "media/rtp.hpp"
 
 #include <asio/io_context.hpp>
@@ -71,11 +72,21 @@ struct OutgoingTone {
   std::function<void(bool)> done;  // on the last tone of a sendDtmf
 };
 
+constexpr std::size_t kTrackKept = kSampleRate;       // a track's queue: a second at most
+constexpr std::size_t kTrackPrime = 2 * kFrameSamples;  // it plays once 40 ms are queued (TCP comes in bursts)
+
 struct Session {
   using SessionId = Engine::SessionId;
   Session(asio::io_context& io, std::shared_ptr<Stats> s, std::size_t delay)
       : socket(io), stats(std::move(s)), jitter(delay) {}
   SessionId id = 0;
+  std::string label;
+  // A bot's track (no socket): its audio at 8 kHz, mono, waiting to be played, and what brings it there.
+  bool track = false;
+  int trackChannels = 1;
+  std::unique_ptr<Resampler> toEngine;
+  std::deque<std::int16_t> queued;
+  bool primed = false;
   udp::socket socket;
   std::array<char, 2048> buffer{};
   udp::endpoint sender;
@@ -99,7 +110,8 @@ struct Session {
   std::vector<std::uint8_t> packet;
   // DTMF.
   bool haveEvent = false;
-  std::uint32_t eventTimestamp = 0;
+  std::uint32_t eventTimestamp = 0;  // the last key press: its timestamp and event code
+  int eventCode = -1;
   std::deque<Clock::time_point> recentPresses;
   std::deque<OutgoingTone> tones;
 
@@ -143,6 +155,15 @@ struct Engine::Impl {
 
   // Media thread only.
   std::map<SessionId, std::shared_ptr<Session>> sessions;
+  std::map<std::string, Session*> byLabel;
+  struct Subscription {
+    std::string label;
+    std::unique_ptr<Resampler> resampler;  // null at 8 kHz
+    Sink sink;
+    std::vector<std::int16_t> out;
+  };
+  std::map<std::uint64_t, Subscription> subscriptions;
+  std::atomic<std::uint64_t> nextSubscription{1};
   std::map<std::string, std::vector<Session*>> groups;
   std::vector<std::int32_t> sum = std::vector<std::int32_t>(kFrameSamples);
   std::array<std::int16_t, kFrameSamples> mixed{};
@@ -205,14 +226,96 @@ struct Engine::Impl {
     }
     session->socket.non_blocking(true);
     session->id = id;
+    session->label = label;
     asio::post(io, [this, id, session] {
       session->ourSsrc = static_cast<std::uint32_t>(rng());
       session->sequence = static_cast<std::uint16_t>(rng());
       session->timestamp = static_cast<std::uint32_t>(rng());
       sessions[id] = session;
+      byLabel[session->label] = session.get();
       receive(session);
     });
     return Opened{id, port};
+  }
+
+  std::optional<SessionId> openTrack(const std::string& label, int sampleRate, int channels) {
+    if (channels < 1 || channels > 2) throw std::invalid_argument("a track has 1 or 2 channels");
+    if (sampleRate < 8000 || sampleRate > 48000) throw std::invalid_argument("a track's rate is 8000 to 48000 Hz");
+    auto stats = std::make_shared<Stats>();
+    auto session = std::make_shared<Session>(io, stats, delaySamples());
+    session->track = true;
+    session->trackChannels = channels;
+    if (sampleRate != kSampleRate) session->toEngine = std::make_unique<Resampler>(sampleRate, kSampleRate);
+    session->configured = true;
+    session->stream.send = false;    // a track is heard, it does not listen
+    session->stream.receive = false; // and it never times out
+    session->label = label;
+    SessionId id = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (stopped) return std::nullopt;
+      id = nextId++;
+      labels[label] = stats;
+    }
+    session->id = id;
+    asio::post(io, [this, id, session] {
+      sessions[id] = session;
+      byLabel[session->label] = session.get();
+    });
+    return id;
+  }
+
+  void pushAudio(SessionId id, std::vector<std::int16_t> samples) {
+    asio::post(io, [this, id, samples = std::move(samples)]() mutable {
+      Session* s = find(id);
+      if (!s || !s->track) return;
+      ++s->stats->packetsReceived;
+      s->stats->bytesReceived += samples.size() * 2;
+      if (s->trackChannels == 2) {
+        for (std::size_t i = 0; 2 * i + 1 < samples.size(); ++i)
+          samples[i] = static_cast<std::int16_t>((samples[2 * i] + samples[2 * i + 1]) / 2);
+        samples.resize(samples.size() / 2);
+      }
+      std::vector<std::int16_t> converted;
+      if (s->toEngine) s->toEngine->process(samples.data(), samples.size(), converted);
+      const auto& audio = s->toEngine ? converted : samples;
+      s->queued.insert(s->queued.end(), audio.begin(), audio.end());
+      if (s->queued.size() > kTrackKept) {
+        const std::size_t drop = s->queued.size() - kTrackKept;
+        s->queued.erase(s->queued.begin(), s->queued.begin() + static_cast<std::ptrdiff_t>(drop));
+        s->stats->late += drop / kFrameSamples + 1;
+      }
+    });
+  }
+
+  std::uint64_t subscribe(const std::string& label, int sampleRate, Sink sink) {
+    if (sampleRate < 8000 || sampleRate > 48000) throw std::invalid_argument("a renderer's rate is 8000 to 48000 Hz");
+    const std::uint64_t id = nextSubscription++;
+    auto resampler = sampleRate == kSampleRate ? nullptr : std::make_shared<Resampler>(kSampleRate, sampleRate);
+    asio::post(io, [this, id, label, resampler, sink = std::move(sink)]() mutable {
+      Subscription sub;
+      sub.label = label;
+      if (resampler) sub.resampler = std::make_unique<Resampler>(resampler->inRate(), resampler->outRate());
+      sub.sink = std::move(sink);
+      subscriptions[id] = std::move(sub);
+    });
+    return id;
+  }
+
+  void unsubscribe(std::uint64_t id) {
+    asio::post(io, [this, id] { subscriptions.erase(id); });
+  }
+
+  void relabel(SessionId id, const std::string& label) {
+    asio::post(io, [this, id, label] {
+      Session* s = find(id);
+      if (!s) return;
+      if (auto it = byLabel.find(s->label); it != byLabel.end() && it->second == s) byLabel.erase(it);
+      s->label = label;
+      byLabel[label] = s;
+      std::lock_guard<std::mutex> lock(mutex);
+      labels[label] = s->stats;
+    });
   }
 
   Session* find(SessionId id) {
@@ -265,6 +368,8 @@ struct Engine::Impl {
       if (it == sessions.end()) return;
       auto session = it->second;
       sessions.erase(it);
+      if (auto named = byLabel.find(session->label); named != byLabel.end() && named->second == session.get())
+        byLabel.erase(named);
       leaveGroup(*session);
       asio::error_code ignored;
       session->socket.close(ignored);
@@ -364,9 +469,10 @@ struct Engine::Impl {
     if (!event) return void(++s.stats->malformed);
     const char tone = dtmfTone(event->event);
     if (!tone) return;  // flash, and events that are not keys
-    if (s.haveEvent && packet.timestamp == s.eventTimestamp) return;
+    if (s.haveEvent && packet.timestamp == s.eventTimestamp && event->event == s.eventCode) return;
     s.haveEvent = true;
     s.eventTimestamp = packet.timestamp;
+    s.eventCode = event->event;
     while (!s.recentPresses.empty() && now - s.recentPresses.front() >= std::chrono::seconds(1)) s.recentPresses.pop_front();
     if (s.recentPresses.size() >= kDtmfPerSecond) return void(++s.stats->dtmfDropped);
     s.recentPresses.push_back(now);
@@ -390,6 +496,10 @@ struct Engine::Impl {
 
   void onTick(Clock::time_point now) {
     for (auto& [id, s] : sessions) {
+      if (s->track) {
+        pullTrack(*s);
+        continue;
+      }
       s->active = s->configured && s->stream.receive && s->jitter.pull(s->frame.data(), kFrameSamples);
       const auto& jc = s->jitter.counters();
       s->stats->concealed = jc.concealed;
@@ -400,10 +510,40 @@ struct Engine::Impl {
       }
     }
     for (auto& [name, members] : groups) mix(members);
+    render();
     for (auto& [id, s] : sessions) {
       // Every session's clock runs whether or not it sends, so that its timestamps follow real time.
       if (!s->tones.empty()) sendTone(*s);
       s->timestamp += kFrameSamples;
+    }
+  }
+
+  // A track plays what is queued, once enough is (after an underrun, too).
+  void pullTrack(Session& s) {
+    if (!s.primed && s.queued.size() >= kTrackPrime) s.primed = true;
+    s.active = s.primed && !s.queued.empty();
+    if (!s.active) return void(s.primed = false);
+    const std::size_t n = std::min(kFrameSamples, s.queued.size());
+    std::copy(s.queued.begin(), s.queued.begin() + static_cast<std::ptrdiff_t>(n), s.frame.begin());
+    std::fill(s.frame.begin() + static_cast<std::ptrdiff_t>(n), s.frame.end(), std::int16_t{0});
+    s.queued.erase(s.queued.begin(), s.queued.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+
+  // Each renderer gets its participant's 20 ms, at its rate.
+  void render() {
+    static const std::array<std::int16_t, kFrameSamples> silence{};
+    for (auto& [id, sub] : subscriptions) {
+      auto it = byLabel.find(sub.label);
+      if (it == byLabel.end()) continue;
+      const Session& source = *it->second;
+      const std::int16_t* frame = source.active ? source.frame.data() : silence.data();
+      if (!sub.resampler) {
+        sub.sink(frame, kFrameSamples);
+        continue;
+      }
+      sub.out.clear();
+      sub.resampler->process(frame, kFrameSamples, sub.out);
+      sub.sink(sub.out.data(), sub.out.size());
     }
   }
 
@@ -474,5 +614,14 @@ void Engine::sendDtmf(SessionId id, std::string tones, std::chrono::milliseconds
   impl_->sendDtmf(id, std::move(tones), duration, std::move(done));
 }
 std::optional<MediaCounters> Engine::counters(const std::string& label) const { return impl_->counters(label); }
+std::optional<Engine::SessionId> Engine::openTrack(const std::string& label, int sampleRate, int channels) {
+  return impl_->openTrack(label, sampleRate, channels);
+}
+void Engine::pushAudio(SessionId id, std::vector<std::int16_t> samples) { impl_->pushAudio(id, std::move(samples)); }
+std::uint64_t Engine::subscribe(const std::string& label, int sampleRate, Sink sink) {
+  return impl_->subscribe(label, sampleRate, std::move(sink));
+}
+void Engine::unsubscribe(std::uint64_t subscription) { impl_->unsubscribe(subscription); }
+void Engine::relabel(SessionId id, const std::string& label) { impl_->relabel(id, label); }
 
 }  // namespace daily::devserver::media

@@ -19,6 +19,9 @@
 
 namespace daily::devserver::media {
 
+/// The group of a room's audio: everyone in it hears everyone else.
+inline std::string roomGroup(const std::string& room) { return "room:" + room; }
+
 struct EngineOptions {
   std::string host = "127.0.0.1";
   /// RTP ports: the even ones of [firstPort, lastPort] (RTCP, not served, would take the odd one above each).
@@ -84,6 +87,21 @@ class Engine {
   /// media thread: true once the last end packet is sent, false when the session cannot send telephone-events or
   /// closes first.
   void sendDtmf(SessionId id, std::string tones, std::chrono::milliseconds duration, std::function<void(bool)> done);
+
+  /// A bot's custom audio track: a session without a socket, fed by pushAudio with interleaved 16-bit audio at
+  /// sampleRate (8000 to 48000) and channels (1 or 2), mixed into its group like a call's audio. nullopt when the
+  /// engine is stopped. Throws std::invalid_argument for a rate or channel count it cannot take.
+  std::optional<SessionId> openTrack(const std::string& label, int sampleRate, int channels);
+  /// Queues a track's audio (at most a second is kept: a sender running ahead loses the oldest).
+  void pushAudio(SessionId id, std::vector<std::int16_t> samples);
+
+  /// Every 20 ms of the audio the session labelled `label` receives (silence while it is quiet; nothing while no
+  /// session has that label), resampled to sampleRate, mono. The sink runs on the media thread.
+  using Sink = std::function<void(const std::int16_t* samples, std::size_t count)>;
+  std::uint64_t subscribe(const std::string& label, int sampleRate, Sink sink);
+  void unsubscribe(std::uint64_t subscription);
+  /// Gives a session another label (a call that took over another's participant).
+  void relabel(SessionId id, const std::string& label);
 
   /// The counters of the session labelled so, open or recently closed.
   std::optional<MediaCounters> counters(const std::string& label) const;

@@ -10,6 +10,8 @@ namespace {
 constexpr std::size_t kStoppedAfterPulls = 10;
 // Concealment of a stream that stopped goes on for this many pulls (spandsp's fades out within them), then silence.
 constexpr std::size_t kConcealPulls = 3;
+// Audio buffered beyond the delay that is played rather than skipped: 200 ms.
+constexpr std::size_t kSurplus = 1600;
 
 std::int32_t distance(std::uint32_t from, std::uint32_t to) { return static_cast<std::int32_t>(to - from); }
 
@@ -83,9 +85,10 @@ bool JitterBuffer::pull(std::int16_t* out, std::size_t count) {
   std::fill(out, out + count, std::int16_t{0});
   if (!started_) return false;
   const std::size_t capacity = samples_.size();
-  // A sender whose clock runs fast fills the buffer beyond its delay: skip ahead to it.
+  // A sender whose clock runs fast (or a burst after a stall) fills the buffer well beyond its delay: skip ahead to
+  // the delay rather than play everything late.
   const std::int32_t depth = distance(head_, end_);
-  if (depth > static_cast<std::int32_t>(2 * delay_ + count)) {
+  if (depth > static_cast<std::int32_t>(delay_ + kSurplus)) {
     const auto skip = static_cast<std::uint32_t>(depth) - static_cast<std::uint32_t>(delay_);
     for (std::uint32_t i = 0; i < skip; ++i) filled_[(head_ + i) % capacity] = false;
     head_ += skip;

@@ -283,8 +283,6 @@ struct Gateway::Impl {
 
   // ---- media ----------------------------------------------------------------------------------------------
 
-  static std::string roomGroup(const std::string& room) { return "room:" + room; }
-
   // Opens the leg's RTP session; false when no RTP port is free.
   bool openMedia(Leg& leg) {
     if (leg.media) return true;
@@ -645,7 +643,7 @@ struct Gateway::Impl {
     member.participant = Hub::newParticipant(leg.sessionId, name, leg.userId, false, false);
     member.participant["participantType"] = leg.dialIn ? "sip-dial-in" : "sip-dial-out";
     leg.inRoom = true;
-    if (leg.media) engine.join(leg.media, roomGroup(room.name));
+    if (leg.media) engine.join(leg.media, media::roomGroup(room.name));
     hub.addMember(room, leg.sessionId, std::move(member));
   }
 
@@ -862,8 +860,14 @@ struct Gateway::Impl {
     leg.connectedSent = true;
     from.room.clear();
     from.inRoom = false;
-    if (from.media) engine.join(from.media, {});
-    if (leg.media) engine.join(leg.media, roomGroup(room.name));
+    if (from.media) {
+      engine.join(from.media, {});
+      engine.relabel(from.media, other);
+    }
+    if (leg.media) {
+      engine.join(leg.media, media::roomGroup(room.name));
+      engine.relabel(leg.media, participant);  // the participant's renderers now hear this call
+    }
     if (auto member = room.members.find(participant); member != room.members.end()) {
       json updated = member->second.participant;
       updated["user_name"] = name;
@@ -1635,6 +1639,8 @@ void Gateway::sendDtmf(const std::string& room, const std::string& sessionId, co
                        const std::string& method, Reply reply) {
   impl_->sendDtmf(room, sessionId, tones, durationMs, method, std::move(reply));
 }
+
+media::Engine& Gateway::media() { return impl_->engine; }
 
 std::optional<media::MediaCounters> Gateway::mediaCounters(const std::string& sessionId) const {
   return impl_->engine.counters(sessionId);

@@ -101,6 +101,8 @@ class Gateway {
   /// first when the call negotiated telephone-event). The result says which: {"method": ...}.
   void sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,
                 const std::string& method, Reply reply);
+  /// The media engine the calls' RTP runs in, for the bots' audio (started and stopped with the gateway).
+  media::Engine& media();
   /// The media counters of a SIP participant's call (its RTP session), open or recently ended. Any thread.
   std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const;
   /// Hangs up every leg of a room that is being deleted.

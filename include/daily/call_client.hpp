@@ -1,5 +1,6 @@
 #pragma once
 
+#include <daily/audio.hpp>
 #include <daily/error.hpp>
 #include <daily/event.hpp>
 #include <daily/export.hpp>
@@ -82,9 +83,29 @@ class DAILY_API CallClient {
   /// Hangs up a dial-out leg (BYE, or CANCEL before answer). @throws Error NotFound for an unknown session.
   [[nodiscard]] std::future<void> stopDialOut(StopDialOutOptions options);
 
-  /// Sends DTMF tones to a SIP participant (SIP INFO, application/dtmf-relay).
-  /// @throws Error InvalidArgument for bad tones, NotFound, SipRejected, Timeout, as sipRefer().
+  /// Sends DTMF tones to a SIP participant: as RFC 4733 telephone-events in its audio, or in SIP INFOs
+  /// (application/dtmf-relay), by options.method. Resolves once the last tone has been sent.
+  /// @throws Error InvalidArgument for bad tones, a bad method, or telephone-event on a call that did not
+  ///   negotiate it; NotFound, SipRejected, Timeout, as sipRefer().
   [[nodiscard]] std::future<void> sendDTMF(SendDtmfOptions options);
+
+  /// Plays track's source into the room as this participant's audio track trackName (as daily-python's
+  /// add_custom_audio_track): everyone else in the room hears it. Resolves once the server has added it; from
+  /// then on the source's writeFrames() are sent. The track is gone when the client leaves.
+  /// @throws Error (from get()) NotJoined; InvalidArgument (no track, a trackName not of 1 to 64 of A-Z, a-z, 0-9,
+  ///   '-', '_', '.', a name in use, a source already attached elsewhere); ConnectionLost.
+  [[nodiscard]] std::future<void> addCustomAudioTrack(const std::string& trackName, std::shared_ptr<CustomAudioTrack> track);
+  /// Stops and removes a track; its source's pending writes resolve with what was sent of them.
+  /// @throws Error (from get()) NotJoined, NotFound (no such track), ConnectionLost.
+  [[nodiscard]] std::future<void> removeCustomAudioTrack(const std::string& trackName);
+
+  /// Hands callback participantId's audio (options.audioSource of it), options.callbackInterval at a time, at
+  /// options.sampleRate, mono, on the SDK's media thread (as daily-python's set_audio_renderer). A null callback
+  /// removes the renderer. Set before join, it starts with the join; it survives reconnections. A bot that renders
+  /// nothing is sent no audio. A replaced or removed callback may still get the audio already received.
+  /// @throws Error InvalidArgument (an empty participantId or audioSource, a rate other than 8000, 16000, 24000
+  ///   or 48000, an interval outside 10 ms to 1 s or not a multiple of 10 ms).
+  void setAudioRenderer(const std::string& participantId, AudioRenderer callback, AudioRendererOptions options = {});
 
   struct Impl;
 

@@ -1,6 +1,7 @@
 #pragma once
 
 /// The umbrella header: everything a user of libdaily needs.
+#include <daily/audio.hpp>
 #include <daily/call_client.hpp>
 #include <daily/error.hpp>
 #include <daily/event.hpp>

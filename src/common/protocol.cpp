@@ -221,4 +221,75 @@ std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::s
 
 Error toError(const WireError& error) { return Error(error.code, error.message, error.sipStatus); }
 
+// Binary audio frames, all integers little-endian:
+//   0  u8  version (1)
+//   1  u8  direction (1 = to the server, 2 = to the client)
+//   2  u8  channels
+//   3  u8  name length N
+//   4  u32 sequence
+//   8  u32 sample rate
+//   12 N bytes of name, then the samples as int16
+namespace {
+constexpr std::uint8_t kAudioVersion = 1;
+constexpr std::size_t kAudioHeader = 12;
+void put32(std::string& out, std::uint32_t v) {
+  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>(v >> shift));
+}
+std::uint32_t get32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+}  // namespace
+
+bool supportedAudioRate(int sampleRate) {
+  return sampleRate == 8000 || sampleRate == 16000 || sampleRate == 24000 || sampleRate == 48000;
+}
+
+std::string encodeAudioFrame(const AudioFrame& frame) {
+  std::string out;
+  out.reserve(kAudioHeader + frame.name.size() + 2 * frame.samples.size());
+  out.push_back(static_cast<char>(kAudioVersion));
+  out.push_back(static_cast<char>(frame.direction));
+  out.push_back(static_cast<char>(frame.channels));
+  out.push_back(static_cast<char>(frame.name.size()));
+  put32(out, frame.sequence);
+  put32(out, static_cast<std::uint32_t>(frame.sampleRate));
+  out += frame.name;
+  for (std::int16_t v : frame.samples) {
+    const auto u = static_cast<std::uint16_t>(v);
+    out.push_back(static_cast<char>(u & 0xff));
+    out.push_back(static_cast<char>(u >> 8));
+  }
+  return out;
+}
+
+std::optional<AudioFrame> decodeAudioFrame(std::string_view bytes, std::string* why) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < kAudioHeader) return *why = "an audio frame has a 12-byte header", std::nullopt;
+  if (p[0] != kAudioVersion) return *why = "audio frame version " + std::to_string(p[0]) + " (this is 1)", std::nullopt;
+  AudioFrame frame;
+  if (p[1] != 1 && p[1] != 2) return *why = "an audio frame's direction is 1 or 2", std::nullopt;
+  frame.direction = static_cast<AudioDirection>(p[1]);
+  frame.channels = p[2];
+  if (frame.channels != 1 && frame.channels != 2) return *why = "an audio frame has 1 or 2 channels", std::nullopt;
+  const std::size_t nameLength = p[3];
+  frame.sequence = get32(p + 4);
+  const std::uint32_t rate = get32(p + 8);
+  if (!supportedAudioRate(static_cast<int>(rate)))
+    return *why = "an audio frame's rate is 8000, 16000, 24000 or 48000", std::nullopt;
+  frame.sampleRate = static_cast<int>(rate);
+  if (nameLength == 0 || nameLength > kMaxAudioName || kAudioHeader + nameLength > bytes.size())
+    return *why = "an audio frame names its track or participant in 1 to 128 bytes", std::nullopt;
+  frame.name = std::string(bytes.substr(kAudioHeader, nameLength));
+  const std::size_t audio = bytes.size() - kAudioHeader - nameLength;
+  const std::size_t most = static_cast<std::size_t>(frame.sampleRate) / 10 * static_cast<std::size_t>(frame.channels);
+  if (audio % (2 * static_cast<std::size_t>(frame.channels)) != 0 || audio / 2 > most)
+    return *why = "an audio frame holds whole samples, at most 100 ms of them", std::nullopt;
+  frame.samples.resize(audio / 2);
+  const unsigned char* q = p + kAudioHeader + nameLength;
+  for (std::size_t i = 0; i < frame.samples.size(); ++i)
+    frame.samples[i] = static_cast<std::int16_t>(static_cast<std::uint16_t>(q[2 * i] | q[2 * i + 1] << 8));
+  return frame;
+}
+
 }  // namespace daily::protocol

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace daily::protocol {
 
@@ -72,6 +73,26 @@ bool endsAsEvent(std::string_view text);
 /// encodeEvent() lays it out has only its payload parsed (a quarter less of the dispatcher's CPU per event than
 /// parsing the whole frame); anything else is handed to decodeFrame().
 std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::size_t maxBytes = kMaxFrameBytes);
+
+/// Audio travels in binary frames on the same websocket (docs/protocol.md, "Audio"): 20 ms of 16-bit PCM each.
+/// ToServer: a bot's custom track, named by its track name. ToClient: a participant's audio for a renderer,
+/// named "<session_id>" or "<session_id>/<track name>", mono at the renderer's rate.
+enum class AudioDirection : std::uint8_t { ToServer = 1, ToClient = 2 };
+struct AudioFrame {
+  AudioDirection direction = AudioDirection::ToServer;
+  std::uint32_t sequence = 0;
+  int sampleRate = 16000;
+  int channels = 1;
+  std::string name;
+  std::vector<std::int16_t> samples;  // interleaved
+};
+/// The rates a track or a renderer may use.
+bool supportedAudioRate(int sampleRate);
+/// The bounds of a frame: a name of 1 to 128 bytes, 1 or 2 channels, at most 100 ms of audio.
+inline constexpr std::size_t kMaxAudioName = 128;
+std::string encodeAudioFrame(const AudioFrame& frame);
+/// nullopt, with *why, for a frame that is not one (too short, another version, out of bounds).
+std::optional<AudioFrame> decodeAudioFrame(std::string_view bytes, std::string* why);
 
 /// Turns a wire error into the daily::Error a future fails with.
 Error toError(const WireError& error);

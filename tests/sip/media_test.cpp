@@ -17,8 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <regex>
+#include <set>
+#include <thread>
 
 namespace daily::test {
 namespace {
@@ -316,6 +321,85 @@ TEST_F(Media, MalformedRtpStrangersAndFloodsAreDroppedAndCounted) {
                          << server.mediaCounters(id)->wrongSource;
   EXPECT_TRUE(bot.participants().contains(id));  // the call is still up
   EXPECT_EQ(events.count("dtmf-event"), 0u);
+}
+
+// A bot's renderer hears a caller: 1000 Hz from sipp, at the rate the bot asked for, callbackInterval at a time,
+// off the network thread and off the event dispatcher.
+TEST_F(Media, ABotsRendererHearsTheCaller) {
+  std::mutex handlerMu;
+  std::set<std::thread::id> handlerThreads;  // where event handlers run: the dispatcher
+  bot.on("*", [&](const Event&) {
+    std::lock_guard<std::mutex> lock(handlerMu);
+    handlerThreads.insert(std::this_thread::get_id());
+  });
+  joinOwner();
+  auto caller = sippCaller("caller_streams_audio.xml", "caller", 1000);
+  const std::string id = waitForCaller(sippLog("caller"));
+  std::mutex mu;
+  std::condition_variable enough;
+  std::vector<std::int16_t> heard;
+  std::vector<AudioData> chunks;
+  std::set<std::thread::id> threads;
+  bot.setAudioRenderer(id, [&](const std::string& participant, const AudioData& audio, const std::string& source) {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(participant, id);
+    EXPECT_EQ(source, "microphone");
+    threads.insert(std::this_thread::get_id());
+    if (chunks.size() < 3) chunks.push_back(audio);
+    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+    enough.notify_all();
+  }, {.sampleRate = 16000, .callbackInterval = 40ms});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(enough.wait_for(lock, 10s, [&] { return heard.size() >= 16000 * 2; })) << heard.size() << " samples";
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& c : chunks) {
+    EXPECT_EQ(c.sampleRate, 16000);
+    EXPECT_EQ(c.numChannels, 1);
+    EXPECT_EQ(c.bitsPerSample, 16);
+    EXPECT_EQ(c.numAudioFrames, 640u);  // 40 ms at 16 kHz
+    EXPECT_EQ(c.audioFrames.size(), 640u);
+  }
+  EXPECT_EQ(threads.size(), 1u);
+  {
+    std::lock_guard<std::mutex> handlers(handlerMu);
+    ASSERT_EQ(handlerThreads.size(), 1u);
+    EXPECT_NE(*threads.begin(), *handlerThreads.begin()) << "audio must not wait behind events";
+  }
+  const auto report = detectTones(heard, 16000, {500, 1000, 1500});
+  EXPECT_GT(report.heard.at(1000), 0.8) << report.describe();
+  EXPECT_LT(report.heard.at(500), 0.1) << report.describe();
+  // Removing the renderer stops the audio.
+  bot.setAudioRenderer(id, nullptr, {});
+}
+
+// A caller hears a bot: its custom track plays a 1500 Hz tone written at 16 kHz, paced at real time.
+TEST_F(Media, ACallerHearsTheBotsCustomTrack) {
+  joinOwner();
+  Phone phone = baresip("phone", 0, 5, gatewayUri());
+  waitForCaller(readFile(phone.home + "/baresip.log"));
+  auto source = std::make_shared<CustomAudioSource>(16000, 1);
+  EXPECT_EQ(source->writeFrames(std::vector<std::int16_t>(320)).get(), 0u);  // not attached: nothing is sent
+  ASSERT_NO_THROW(await(bot.addCustomAudioTrack("greeting", std::make_shared<CustomAudioTrack>(source))));
+  EXPECT_EQ(expectError([&] { await(bot.addCustomAudioTrack("greeting", std::make_shared<CustomAudioTrack>(source))); }).code(),
+            ErrorCode::InvalidArgument);
+  std::vector<std::int16_t> tone(16000 * 2);
+  for (std::size_t i = 0; i < tone.size(); ++i)
+    tone[i] = static_cast<std::int16_t>(6000 * std::sin(2 * M_PI * 1500 * static_cast<double>(i) / 16000));
+  const auto start = std::chrono::steady_clock::now();
+  auto written = source->writeFrames(tone);
+  ASSERT_EQ(written.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(written.get(), tone.size());
+  // Paced at real time: 2 s of audio take about 2 s to send, not a burst.
+  EXPECT_GT(std::chrono::steady_clock::now() - start, 1500ms);
+  ASSERT_NO_THROW(await(bot.removeCustomAudioTrack("greeting")));
+  EXPECT_EQ(source->writeFrames(std::vector<std::int16_t>(320)).get(), 0u);  // detached again
+  ASSERT_TRUE(callEnded(phone)) << readFile(phone.home + "/baresip.log");
+  const auto report = heardBy(phone, {500, 1500});
+  EXPECT_GT(report.blocks, 50u) << report.describe();
+  EXPECT_GT(report.heard.at(1500), 0.8) << report.describe();
+  EXPECT_LT(report.heard.at(500), 0.1) << report.describe();
 }
 
 class MediaTimeout : public Media {
