@@ -425,5 +425,49 @@ TEST_F(MediaTimeout, ACallerSendingNoRtpIsHungUp) {
   EXPECT_TRUE(bot.participants().contains(kept));
 }
 
+#ifdef DAILY_EXAMPLES_DIR
+// examples/ivr_bot end to end: baresip dials in and hears the prompt, presses 2 (an RFC 4733 event, from its
+// keypad over its cons module), hears "transferring you", and follows the REFER to the sipp agent key 2 chose.
+TEST_F(Media, TheIvrExampleGreetsCollectsAKeyAndTransfers) {
+  const std::string bin = DAILY_EXAMPLES_DIR;
+  writeToneWav(dir + "/prompt.wav", 440, 1.5);
+  writeToneWav(dir + "/transferring.wav", 880, 1.0);
+  const int salesPort = freeUdpPort(), supportPort = freeUdpPort();
+  const int consPort = freeSipPort();
+  Process support({"sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", std::to_string(supportPort), "-m", "1", "-timeout",
+                   "30s", "-nostdin", "-trace_msg", "-message_file", dir + "/support.messages", "-mp",
+                   std::to_string(freeMediaPort())},
+                  dir, dir + "/support.log");
+  Process ivr({bin + "/ivr_bot", "--room-url", room["url"], "--token", server.token({{"is_owner", true}}), "--prompt",
+               dir + "/prompt.wav", "--transferring", dir + "/transferring.wav", "--route",
+               "1=sip:sales@127.0.0.1:" + std::to_string(salesPort), "--route",
+               "2=sip:support@127.0.0.1:" + std::to_string(supportPort), "--timeout", "20"},
+              dir, dir + "/ivr.log");
+  ASSERT_TRUE(waitForFileContaining(dir + "/ivr.log", "joined-meeting", 10s)) << readFile(dir + "/ivr.log");
+  Phone phone;
+  phone.home = dir + "/phone";
+  phone.record = phone.home + "/heard";
+  std::filesystem::create_directories(phone.record);
+  writeBaresipConfig(phone.home, "127.0.0.1", freeSipPort(), "phone", 20, {.recordDir = phone.record, .consPort = consPort});
+  phone.process = std::make_unique<Process>(
+      std::vector<std::string>{"baresip", "-v", "-f", phone.home, "-e", "/dial " + gatewayUri(), "-t", "30"}, dir,
+      phone.home + "/baresip.log");
+  ASSERT_TRUE(waitForFileContaining(dir + "/ivr.log", "waiting for a key", 15s)) << readFile(dir + "/ivr.log");
+  baresipCommand(consPort, "2");  // a key of its keypad, in the call: sent as a telephone-event
+  ASSERT_EQ(ivr.wait(30s), 0) << readFile(dir + "/ivr.log") << readFile(phone.home + "/baresip.log");
+  const std::string log = readFile(dir + "/ivr.log");
+  EXPECT_NE(log.find("key 2: transferring to sip:support@"), std::string::npos) << log;
+  EXPECT_NE(log.find("outcome: transferred (SIP 200)"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"method\":\"telephone-event\""), std::string::npos) << log;
+  // baresip followed the REFER to the agent key 2 chose.
+  EXPECT_TRUE(waitForFileContaining(dir + "/support.messages", "INVITE sip:support@", 10s)) << readFile(dir + "/support.log");
+  // What the caller heard from the gateway: the prompt, then "transferring you".
+  ASSERT_TRUE(waitForFileContaining(phone.home + "/baresip.log", "audio: destroyed", 20s)) << readFile(phone.home + "/baresip.log");
+  const auto heard = heardBy(phone, {440, 880});
+  EXPECT_GT(heard.heard.at(440), 0.3) << heard.describe();
+  EXPECT_GT(heard.heard.at(880), 0.2) << heard.describe();
+}
+#endif
+
 }  // namespace
 }  // namespace daily::test

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -36,12 +37,16 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
 }
 
 std::vector<std::int16_t> baresipHeard(const std::string& recordDir, int* rate) {
+  // Named by the time the call started: the first in name order is the first call's.
+  std::vector<std::string> heard;
   for (const auto& entry : std::filesystem::directory_iterator(recordDir)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("dump-", 0) == 0 && name.size() > 8 && name.compare(name.size() - 8, 8, "-dec.wav") == 0)
-      return readWav(entry.path().string(), rate);
+      heard.push_back(entry.path().string());
   }
-  return {};
+  if (heard.empty()) return {};
+  std::sort(heard.begin(), heard.end());
+  return readWav(heard.front(), rate);
 }
 
 void baresipCommand(int consPort, const std::string& command) {

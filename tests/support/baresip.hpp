@@ -28,8 +28,8 @@ struct BaresipExtras {
   int consPort = 0;
 };
 
-/// What a baresip configured with extras.recordDir heard on its call: the samples of its dump-*-dec.wav (empty when
-/// there is none).
+/// What a baresip configured with extras.recordDir heard on its first call: the samples of its first dump-*-dec.wav
+/// (empty when there is none).
 std::vector<std::int16_t> baresipHeard(const std::string& recordDir, int* rate);
 
 /// Sends a baresip started with BaresipExtras::consPort a command, as typed at its menu ("/transfer sip:...").
