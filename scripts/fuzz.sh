@@ -10,7 +10,7 @@ seconds="${FUZZ_SECONDS:-30}"
 build="${BUILD_DIR:-build/fuzz}"
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAILY_BUILD_FUZZ=ON \
   -DDAILY_BUILD_TESTS=OFF -DDAILY_BUILD_EXAMPLES=OFF -DDAILY_BUILD_CLI=OFF -DDAILY_BUILD_DEVSERVER=ON >/dev/null
-targets=(frame token sip_uri sip_message sip_stream rest_body)
+targets=(frame token sip_uri sip_message sip_stream rest_body rtp sdp)
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 status=0

@@ -23,12 +23,22 @@ JitterBuffer::JitterBuffer(std::size_t delay, std::size_t capacity)
 }
 
 void JitterBuffer::reset() {
+  std::fill(recent_.begin(), recent_.end(), std::int16_t{0});
   started_ = false;
   played_ = false;
   sequenced_ = false;
   std::fill(filled_.begin(), filled_.end(), false);
   silentPulls_ = 0;
   plc_init(&plc_);
+}
+
+void JitterBuffer::remember(const std::int16_t* samples, std::size_t count) {
+  if (count >= recent_.size()) {
+    std::copy(samples + count - recent_.size(), samples + count, recent_.begin());
+    return;
+  }
+  std::move(recent_.begin() + static_cast<std::ptrdiff_t>(count), recent_.end(), recent_.begin());
+  std::copy(samples, samples + count, recent_.end() - static_cast<std::ptrdiff_t>(count));
 }
 
 bool JitterBuffer::seen(std::uint16_t sequence) {
@@ -108,9 +118,21 @@ bool JitterBuffer::pull(std::int16_t* out, std::size_t count) {
     }
     if (have) {
       plc_rx(&plc_, out + i, static_cast<int>(end - i));
+      remember(out + i, end - i);
       real += end - i;
     } else if (played_ && silentPulls_ < kConcealPulls) {
-      plc_fillin(&plc_, out + i, static_cast<int>(end - i));
+      // spandsp 0.0.6's plc_fillin rotates its history with an overlapping memcpy (undefined behaviour, and an
+      // ASan error) unless the history starts at its buffer's beginning; handing it the same history again in one
+      // piece of PLC_HISTORY_LEN puts it there.
+      if (plc_.missing_samples == 0) {
+        std::vector<std::int16_t> again(recent_);
+        plc_rx(&plc_, again.data(), static_cast<int>(again.size()));
+      }
+      // It also writes up to PLC_PITCH_OVERLAP_MAX samples at the start of a gap, whatever len it was given:
+      // into a scratch buffer with that much room to spare, never past the caller's.
+      scratch_.resize(end - i + PLC_PITCH_OVERLAP_MAX);
+      plc_fillin(&plc_, scratch_.data(), static_cast<int>(end - i));
+      std::copy(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(end - i), out + i);
     }
     i = end;
   }

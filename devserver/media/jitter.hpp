@@ -42,6 +42,7 @@ class JitterBuffer {
 
  private:
   bool seen(std::uint16_t sequence);
+  void remember(const std::int16_t* samples, std::size_t count);
 
   std::size_t delay_;
   std::vector<std::int16_t> samples_;
@@ -55,6 +56,8 @@ class JitterBuffer {
   std::uint16_t highest_ = 0;      // the highest sequence number seen, and the 64 below it as a bitmap
   std::uint64_t window_ = 0;
   plc_state_t plc_{};
+  std::vector<std::int16_t> recent_ = std::vector<std::int16_t>(PLC_HISTORY_LEN);  // the last real audio played
+  std::vector<std::int16_t> scratch_;  // concealment is made here
   Counters counters_;
 };
 

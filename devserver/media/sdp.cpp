@@ -3,6 +3,7 @@
 #include <osipparser2/osip_port.h>
 #include <osipparser2/sdp_message.h>
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <vector>
@@ -14,11 +15,39 @@ constexpr int kTelephoneEventPayloadType = 101;  // what the gateway offers; an 
 
 using SdpPtr = std::unique_ptr<sdp_message_t, void (*)(sdp_message_t*)>;
 
+constexpr std::size_t kMaxSdp = 16 * 1024;
+
+// RFC 4566 5's grammar, line by line: "<type letter>=<text>", lines ending in CRLF or LF, no other control
+// characters. libosip2's parser is handed nothing else: it reads past the end of some malformed bodies (a bare
+// CR inside a line, a line that is not "x=", found by fuzz/fuzz_sdp.cpp).
+bool wellFormed(const std::string& body) {
+  if (body.empty() || body.size() > kMaxSdp) return false;
+  std::size_t at = 0;
+  while (at < body.size()) {
+    std::size_t end = body.find('\n', at);
+    if (end == std::string::npos) end = body.size();
+    std::size_t stop = end;
+    if (stop > at && body[stop - 1] == '\r') --stop;
+    if (stop - at < 2 || body[at] < 'a' || body[at] > 'z' || body[at + 1] != '=') return false;
+    for (std::size_t i = at; i < stop; ++i) {
+      const auto c = static_cast<unsigned char>(body[i]);
+      if (c < 0x20 && c != '\t') return false;
+      if (c == 0x7f) return false;
+    }
+    at = end + 1;
+  }
+  return true;
+}
+
 SdpPtr parse(const std::string& body) {
   sdp_message_t* sdp = nullptr;
-  if (body.empty() || sdp_message_init(&sdp) != 0) return {nullptr, sdp_message_free};
+  if (!wellFormed(body) || sdp_message_init(&sdp) != 0) return {nullptr, sdp_message_free};
   SdpPtr owned(sdp, sdp_message_free);
-  if (sdp_message_parse(sdp, body.c_str()) != 0) return {nullptr, sdp_message_free};
+  // It ends in a line end and some NULs, whatever the body did.
+  std::string text = body;
+  if (text.back() != '\n') text += "\r\n";
+  text.append(8, '\0');
+  if (sdp_message_parse(sdp, text.c_str()) != 0) return {nullptr, sdp_message_free};
   return owned;
 }
 
@@ -200,9 +229,9 @@ bool LocalSdp::accept(const std::string& answer, Negotiated* result, std::string
   auto sdp = parse(answer);
   if (!sdp) return *why = "the answer is not SDP", false;
   const auto media = mediaOf(sdp.get());
-  if (media.empty() || !usable(media.front()))
-    return *why = "the answer declines the audio stream", false;
-  const Media& m = media.front();
+  const auto stream = std::find_if(media.begin(), media.end(), usable);
+  if (stream == media.end()) return *why = "the answer declines the audio stream", false;
+  const Media& m = *stream;
   Negotiated n;
   bool found = false;
   for (int pt : m.formats)
