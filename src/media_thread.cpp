@@ -1,5 +1,7 @@
 #include "media_thread.hpp"
 
+#include <pthread.h>
+
 namespace daily::detail {
 
 MediaThread& MediaThread::instance() {
@@ -7,7 +9,7 @@ MediaThread& MediaThread::instance() {
   return thread;
 }
 
-MediaThread::MediaThread() : thread_([this] { run(); }) {}
+MediaThread::MediaThread() : thread_([this] { run(); }) { pthread_setname_np(thread_.native_handle(), "daily-media"); }
 
 MediaThread::~MediaThread() {
   {

@@ -19,6 +19,11 @@
 
 #include <unistd.h>
 
+#include "audio.hpp"
+
+#include <condition_variable>
+#include <mutex>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -145,6 +150,54 @@ TEST(LossyPath, EveryCallAndEveryReferGetsThroughTwentyPercentLoss) {
     EXPECT_GT(net.dropped(), 0) << "the loss was not applied";
   }
   std::cout << "[ loss     ] packets dropped: " << net.dropped() << "\n";
+}
+
+// Loss on the media path: a caller in the namespace plays 1000 Hz, 10 % of its RTP (and of the gateway's) is
+// dropped, and the bot still hears the tone: the jitter buffer conceals the gaps.
+TEST(LossyPath, ABotStillHearsACallerThroughTenPercentRtpLoss) {
+  ASSERT_EQ(geteuid(), 0u) << "this test makes a network namespace: run it as root (CI does)";
+  LossyNamespace net(10);
+  std::cout << "[ loss     ] 10 % each way by " << net.method() << "\n";
+  devserver::Options o;
+  o.apiKey = kApiKey;
+  o.host = net.hostIp();
+  o.sipT1 = std::chrono::milliseconds(100);
+  o.sipTransactionTimeout = std::chrono::milliseconds(6400);
+  InProcessServer server(o);
+  const json room = server.createRoom({{"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient bot;
+  EventRecorder events(bot);
+  await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}}), .userName = "bot"}));
+  const std::string dir = tempDir("daily-lossy-media");
+  const std::string config = writeBaresipConfig(dir + "/phone", net.nsIp(), freeUdpPort(), "caller", 8, {.toneHz = 1000});
+  Process phone({"ip", "netns", "exec", net.name(), "baresip", "-f", config, "-e",
+                 "/dial sip:" + dialInUser(room) + "@" + net.hostIp() + ":" + std::to_string(server.sipPort()), "-t", "20"},
+                dir, config + "/baresip.log");
+  auto connected = events.waitFor("dialin-connected", {}, 30s);
+  ASSERT_TRUE(connected) << readFile(config + "/baresip.log");
+  const std::string id = connected->payload["sessionId"];
+  std::mutex mu;
+  std::condition_variable enough;
+  std::vector<std::int16_t> heard;
+  bot.setAudioRenderer(id, [&](const std::string&, const AudioData& audio, const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+    enough.notify_all();
+  }, {.sampleRate = 8000});
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(enough.wait_for(lock, 15s, [&] { return heard.size() >= 8000 * 4; })) << heard.size() << " samples";
+  // The first half second may be before the caller's stream began.
+  const std::vector<std::int16_t> steady(heard.begin() + 4000, heard.end());
+  const auto report = detectTones(steady, 8000, {500, 1000});
+  EXPECT_GT(report.heard.at(1000), 0.8) << report.describe();
+  const auto counters = server.mediaCounters(id);
+  ASSERT_TRUE(counters);
+  std::cout << "[ loss     ] RTP received " << counters->packetsReceived << ", concealed frames " << counters->concealed
+            << ", netfilter dropped " << net.dropped() << "\n";
+  if (net.method() != "tc netem") {
+    EXPECT_GT(net.dropped(), 0) << "the loss was not applied";
+  }
+  EXPECT_GT(counters->concealed, 0u) << "no gap was concealed: was there loss?";
 }
 
 }  // namespace
