@@ -7,11 +7,14 @@
 //   daily_bench --rtt N      only the request round trip and its floor, N samples each
 //   daily_bench --floors N   only the websocket and UDP round-trip floors, N samples each
 //   daily_bench --refer N [P]  only the sipRefer latency, N transfers in a room of P participants (default 1)
+//   daily_bench --media-latency N    only the media latency through the gateway, N clicks each way
+//   daily_bench --media-calls N S    only N concurrent calls with live audio, over a window of S seconds
 //   daily_bench --crowd URL N   (internal) N clients in ROOM URL, in a process of their own; see Crowd below
 //
 // Prints Markdown: one table per benchmark.
 
 #include "floors.hpp"
+#include "media.hpp"
 #include "refer_responder.hpp"
 
 #include "certificates.hpp"
@@ -633,6 +636,9 @@ void run() {
 
   if (quick) gatewayLoad(40, 20, 1s);
   else gatewayLoad(6000, 200, 5s);
+
+  mediaLatency(quick ? 10 : 100);
+  mediaCalls(quick ? 20 : 200, quick ? 2 : 10);
 }
 
 }  // namespace
@@ -674,6 +680,9 @@ int main(int argc, char** argv) {
               << run.latency.p99 << " us" << std::endl;
     return 0;
   }
+  if (argc == 3 && std::string(argv[1]) == "--media-latency") return daily::bench::mediaLatency(std::stoi(argv[2])), 0;
+  if (argc == 4 && std::string(argv[1]) == "--media-calls")
+    return daily::bench::mediaCalls(std::stoi(argv[2]), std::stoi(argv[3])), 0;
   if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--refer") {
     const auto run = daily::bench::referLoop(std::stoi(argv[2]), argc == 4 ? std::stoi(argv[3]) - 1 : 0);
     std::cout << "sipRefer p50 " << run.latency.p50 << " us, p99 " << run.latency.p99 << " us\n";

@@ -79,6 +79,8 @@ class Devserver {
   std::uint16_t sipTlsPort() const;  // 0 when SIP over TLS is not served
   /// The media counters of a SIP participant's call (by its session id), open or recently ended. Any thread.
   std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const;
+  /// The sums of every call's and bot track's media counters, and how many sessions are open.
+  media::MediaCounters mediaTotals(std::size_t* open = nullptr) const;
   /// The one JSON line the binary prints when ready.
   std::string readyLine() const;
 

@@ -78,6 +78,7 @@ struct Devserver::Impl {
   virtual std::uint16_t sipTcpPort() const = 0;
   virtual std::uint16_t sipTlsPort() const = 0;
   virtual std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const = 0;
+  virtual media::MediaCounters mediaTotals(std::size_t* open) = 0;
   virtual const std::string& host() const = 0;
   std::thread thread;
 };
@@ -136,6 +137,7 @@ struct Server final : Devserver::Impl {
   std::optional<media::MediaCounters> mediaCounters(const std::string& sessionId) const override {
     return gateway.mediaCounters(sessionId);
   }
+  media::MediaCounters mediaTotals(std::size_t* open) override { return gateway.media().totals(open); }
   const std::string& host() const override { return options.host; }
 
   void loadTls() {
@@ -504,6 +506,8 @@ std::uint16_t Devserver::sipTlsPort() const { return impl_->sipTlsPort(); }
 std::optional<media::MediaCounters> Devserver::mediaCounters(const std::string& sessionId) const {
   return impl_->mediaCounters(sessionId);
 }
+
+media::MediaCounters Devserver::mediaTotals(std::size_t* open) const { return impl_->mediaTotals(open); }
 
 std::string Devserver::readyLine() const {
   json line{{"ready", true}, {"http_url", httpUrl()}, {"sip_host", sipHost()}, {"sip_port", sipPort()},

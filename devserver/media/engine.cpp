@@ -87,6 +87,7 @@ struct Session {
   std::unique_ptr<Resampler> toEngine;
   std::deque<std::int16_t> queued;
   bool primed = false;
+  int waited = 0;  // ticks the queue has held audio without playing it
   udp::socket socket;
   std::array<char, 2048> buffer{};
   udp::endpoint sender;
@@ -412,6 +413,29 @@ struct Engine::Impl {
     return it->second->snapshot();
   }
 
+  MediaCounters totals(std::size_t* open) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    MediaCounters sum;
+    std::size_t live = 0;
+    for (const auto& [label, stats] : labels) {
+      const auto c = stats->snapshot();
+      sum.packetsReceived += c.packetsReceived;
+      sum.packetsSent += c.packetsSent;
+      sum.bytesReceived += c.bytesReceived;
+      sum.bytesSent += c.bytesSent;
+      sum.malformed += c.malformed;
+      sum.wrongSource += c.wrongSource;
+      sum.late += c.late;
+      sum.duplicates += c.duplicates;
+      sum.concealed += c.concealed;
+      sum.dtmfReceived += c.dtmfReceived;
+      sum.dtmfDropped += c.dtmfDropped;
+      live += !c.closed;
+    }
+    if (open) *open = live;
+    return sum;
+  }
+
   // --- receiving ---
 
   void receive(const std::shared_ptr<Session>& session) {
@@ -518,9 +542,11 @@ struct Engine::Impl {
     }
   }
 
-  // A track plays what is queued, once enough is (after an underrun, too).
+  // A track plays what is queued once 40 ms are, or once what there is has waited 40 ms (a short write, the end
+  // of a prompt); after an underrun, likewise.
   void pullTrack(Session& s) {
-    if (!s.primed && s.queued.size() >= kTrackPrime) s.primed = true;
+    if (!s.primed && !s.queued.empty() && (s.queued.size() >= kTrackPrime || ++s.waited >= 2)) s.primed = true;
+    if (s.queued.empty()) s.waited = 0;
     s.active = s.primed && !s.queued.empty();
     if (!s.active) return void(s.primed = false);
     const std::size_t n = std::min(kFrameSamples, s.queued.size());
@@ -614,6 +640,7 @@ void Engine::sendDtmf(SessionId id, std::string tones, std::chrono::milliseconds
   impl_->sendDtmf(id, std::move(tones), duration, std::move(done));
 }
 std::optional<MediaCounters> Engine::counters(const std::string& label) const { return impl_->counters(label); }
+MediaCounters Engine::totals(std::size_t* open) const { return impl_->totals(open); }
 std::optional<Engine::SessionId> Engine::openTrack(const std::string& label, int sampleRate, int channels) {
   return impl_->openTrack(label, sampleRate, channels);
 }

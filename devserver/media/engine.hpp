@@ -105,6 +105,8 @@ class Engine {
 
   /// The counters of the session labelled so, open or recently closed.
   std::optional<MediaCounters> counters(const std::string& label) const;
+  /// The sums of every session's counters (the open and the recently closed), and how many are open.
+  MediaCounters totals(std::size_t* open = nullptr) const;
 
   struct Impl;
 

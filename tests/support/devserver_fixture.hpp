@@ -54,6 +54,7 @@ class InProcessServer : public ServerHandle {
   std::optional<devserver::media::MediaCounters> mediaCounters(const std::string& sessionId) const {
     return server_->mediaCounters(sessionId);
   }
+  devserver::media::MediaCounters mediaTotals(std::size_t* open = nullptr) const { return server_->mediaTotals(open); }
 
  private:
   std::unique_ptr<devserver::Devserver> server_;
