@@ -6,16 +6,15 @@
 
 #include "devserver_fixture.hpp"
 #include "floors.hpp"
+#include "process.hpp"
 
 #include <daily/daily.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -244,21 +243,11 @@ void mediaCalls(int calls, int seconds) {
     std::ofstream tone(dir + "/tone.ulaw", std::ios::binary);
     for (int i = 0; i < 16000; ++i) tone.put(static_cast<char>(ulaw(static_cast<std::int16_t>(4000 * std::sin(2 * M_PI * 1000 * i / 8000.0)))));
   }
-  const std::string target = "127.0.0.1:" + std::to_string(server.sipPort());
-  const std::string user = test::dialInUser(room);
-  const std::string callsText = std::to_string(calls);
-  const std::string log = dir + "/sipp.log";
-  pid_t sipp = fork();
-  if (sipp == 0) {
-    if (chdir(dir.c_str()) != 0) _exit(126);
-    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, STDOUT_FILENO);
-    dup2(out, STDERR_FILENO);
-    execlp("sipp", "sipp", target.c_str(), "-sf", DAILY_SIP_SCENARIOS "/caller_streams_audio.xml", "-s", user.c_str(),
-           "-i", "127.0.0.1", "-r", "100", "-l", callsText.c_str(), "-m", callsText.c_str(), "-timeout", "300s",
-           "-nostdin", "-max_socket", "4096", "-mp", "40000", nullptr);
-    _exit(127);
-  }
+  test::Process sipp({"sipp", "127.0.0.1:" + std::to_string(server.sipPort()), "-sf",
+                      DAILY_SIP_SCENARIOS "/caller_streams_audio.xml", "-s", test::dialInUser(room), "-i", "127.0.0.1",
+                      "-r", "100", "-l", std::to_string(calls), "-m", std::to_string(calls), "-timeout", "300s",
+                      "-nostdin", "-max_socket", "4096", "-mp", "40000"},
+                     dir, dir + "/sipp.log");
   // Every call up, then a steady window.
   std::size_t open = 0;
   const auto setupDeadline = Clock::now() + std::chrono::seconds(30 + calls / 50);
@@ -283,8 +272,7 @@ void mediaCalls(int calls, int seconds) {
   };
   const double cpuSeconds = cpu(r1) - cpu(r0);
   server.rest("DELETE", "/v1/rooms/" + room["name"].get<std::string>());  // hangs every call up
-  int status = 0;
-  waitpid(sipp, &status, 0);
+  sipp.wait(std::chrono::seconds(30 + calls / 50));
 
   const double expected = static_cast<double>(open) * 50.0 * elapsed;
   const double received = static_cast<double>(after.packetsReceived - before.packetsReceived);

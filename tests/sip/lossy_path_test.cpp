@@ -86,17 +86,21 @@ class LossyNamespace {
   std::string method_;
 };
 
+// A devserver on the host's end of the namespace, with short SIP timers.
+devserver::Options serving(const LossyNamespace& net) {
+  devserver::Options o;
+  o.host = net.hostIp();
+  o.sipT1 = std::chrono::milliseconds(100);
+  o.sipTransactionTimeout = std::chrono::milliseconds(6400);  // 64 * T1, as RFC 3261 has it
+  return o;
+}
+
 TEST(LossyPath, EveryCallAndEveryReferGetsThroughTwentyPercentLoss) {
   ASSERT_EQ(geteuid(), 0u) << "this test makes a network namespace: run it as root (CI does)";
   LossyNamespace net(20);
   std::cout << "[ loss     ] 20 % each way by " << net.method() << "\n";
 
-  devserver::Options o;
-  o.apiKey = kApiKey;
-  o.host = net.hostIp();
-  o.sipT1 = std::chrono::milliseconds(100);
-  o.sipTransactionTimeout = std::chrono::milliseconds(6400);  // 64 * T1, as RFC 3261 has it
-  InProcessServer server(o);
+  InProcessServer server(serving(net));
   const json room = server.createRoom({{"name", "support"}, {"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
   CallClient bot;
   EventRecorder events(bot);
@@ -158,12 +162,7 @@ TEST(LossyPath, ABotStillHearsACallerThroughTenPercentRtpLoss) {
   ASSERT_EQ(geteuid(), 0u) << "this test makes a network namespace: run it as root (CI does)";
   LossyNamespace net(10);
   std::cout << "[ loss     ] 10 % each way by " << net.method() << "\n";
-  devserver::Options o;
-  o.apiKey = kApiKey;
-  o.host = net.hostIp();
-  o.sipT1 = std::chrono::milliseconds(100);
-  o.sipTransactionTimeout = std::chrono::milliseconds(6400);
-  InProcessServer server(o);
+  InProcessServer server(serving(net));
   const json room = server.createRoom({{"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
   CallClient bot;
   EventRecorder events(bot);
