@@ -752,6 +752,19 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     for (auto& [name, t] : dropped) t->track->source()->impl_->detach();
   }
 
+  // No renderer runs again once this returns (a renderer calling it from its own callback finishes that call).
+  void stopRenderers() {
+    std::map<std::string, std::shared_ptr<Renderer>> stopped;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = std::move(renderers);
+      renderers.clear();
+    }
+    if (stopped.empty()) return;
+    for (auto& [key, r] : stopped) r->live = false;
+    detail::MediaThread::instance().drain();  // one that was running has finished
+  }
+
   // 20 ms of a track's audio, from the media thread.
   void sendAudio(const std::string& name, Track& t, std::vector<std::int16_t>&& samples) {
     protocol::AudioFrame frame;
@@ -830,6 +843,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
     if (old) old->close();
     dropTracks();
+    stopRenderers();
     // The sweeper's timer belongs to the network thread: cancel it there (it holds only a weak_ptr to us).
     asio::post(Runtime::instance().io(), [weak = weak_from_this()] {
       auto self = weak.lock();

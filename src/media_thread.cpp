@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <future>
+
 namespace daily::detail {
 
 MediaThread& MediaThread::instance() {
@@ -26,6 +28,14 @@ void MediaThread::post(std::function<void()> task) {
     tasks_.push_back(std::move(task));
   }
   wake_.notify_one();
+}
+
+void MediaThread::drain() {
+  if (onMediaThread()) return;
+  std::promise<void> done;
+  auto finished = done.get_future();
+  post([&done] { done.set_value(); });
+  finished.wait();
 }
 
 void MediaThread::every20ms(std::function<bool()> tick) {

@@ -26,6 +26,8 @@ class MediaThread {
   /// Calls tick every 20 ms on the media thread until it returns false (its owner is gone or detached).
   void every20ms(std::function<bool()> tick);
   bool onMediaThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  /// Returns once every task posted before it has run (at once on the media thread itself).
+  void drain();
 
  private:
   MediaThread();

@@ -91,5 +91,34 @@ TEST(CallClientLocal, ErrorCodeNames) {
   EXPECT_EQ(Error(ErrorCode::Timeout, "t").sipStatus(), 0);
 }
 
+TEST(CallClientLocal, AudioArgumentsAreCheckedAndAnUnattachedSourceSendsNothing) {
+  EXPECT_THROW(CustomAudioSource(44100, 1), std::invalid_argument);
+  EXPECT_THROW(CustomAudioSource(16000, 3), std::invalid_argument);
+  auto source = std::make_shared<CustomAudioSource>(16000, 2);
+  EXPECT_EQ(source->sampleRate(), 16000);
+  EXPECT_EQ(source->channels(), 2);
+  EXPECT_EQ(source->writeFrames(std::vector<std::int16_t>(640)).get(), 0u);  // attached to nothing
+  EXPECT_EQ(codeOf([&] { source->writeFrames(std::vector<std::int16_t>(3)).get(); }), ErrorCode::InvalidArgument);
+  EXPECT_THROW(CustomAudioTrack(nullptr), std::invalid_argument);
+  CustomAudioTrack a(source), b(source);
+  EXPECT_NE(a.id(), b.id());
+
+  CallClient client;
+  auto track = std::make_shared<CustomAudioTrack>(source);
+  EXPECT_EQ(codeOf([&] { client.addCustomAudioTrack("voice", track).get(); }), ErrorCode::NotJoined);
+  EXPECT_EQ(codeOf([&] { client.addCustomAudioTrack("bad name", track).get(); }), ErrorCode::InvalidArgument);
+  EXPECT_EQ(codeOf([&] { client.addCustomAudioTrack("voice", nullptr).get(); }), ErrorCode::InvalidArgument);
+  EXPECT_EQ(codeOf([&] { client.removeCustomAudioTrack("voice").get(); }), ErrorCode::NotJoined);
+  auto render = [](const std::string&, const AudioData&, const std::string&) {};
+  EXPECT_EQ(codeOf([&] { client.setAudioRenderer("", render); }), ErrorCode::InvalidArgument);
+  EXPECT_EQ(codeOf([&] { client.setAudioRenderer("p", render, {.sampleRate = 44100}); }), ErrorCode::InvalidArgument);
+  EXPECT_EQ(codeOf([&] { client.setAudioRenderer("p", render, {.callbackInterval = std::chrono::milliseconds(15)}); }),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(codeOf([&] { client.setAudioRenderer("p", render, {.audioSource = ""}); }), ErrorCode::InvalidArgument);
+  // Before join, a renderer is kept for the join; null removes it.
+  EXPECT_NO_THROW(client.setAudioRenderer("p", render, {.sampleRate = 48000, .callbackInterval = std::chrono::milliseconds(10)}));
+  EXPECT_NO_THROW(client.setAudioRenderer("p", nullptr));
+}
+
 }  // namespace
 }  // namespace daily
