@@ -20,7 +20,8 @@ TEST(Rtp, AHeaderWrittenIsReadBack) {
   std::vector<std::uint8_t> out;
   const std::uint8_t payload[] = {1, 2, 3};
   writeRtp(out, true, 8, 0xfffe, 0x80000001, 0xdeadbeef, payload, 3);
-  auto p = parseRtp(packetOf(out));
+  const std::string datagram = packetOf(out);  // the packet's payload is a view into it
+  auto p = parseRtp(datagram);
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->marker);
   EXPECT_EQ(p->payloadType, 8);
