@@ -6,6 +6,7 @@
 
 #include "devserver_fixture.hpp"
 #include "floors.hpp"
+#include "media/rtp.hpp"
 #include "process.hpp"
 
 #include <daily/daily.hpp>
@@ -42,21 +43,17 @@ std::string fmt(double v, int precision = 1) {
   return s.str();
 }
 
+// G.711 as the gateway codes it.
 std::uint8_t ulaw(std::int16_t v) {
-  // ITU-T G.711 mu-law, as the gateway's spandsp does (the bench does not link spandsp).
-  constexpr int kBias = 0x84;
-  int sign = v < 0 ? 0x7f : 0xff;
-  int magnitude = v < 0 ? -static_cast<int>(v) : v;
-  magnitude = std::min(magnitude + kBias, 0x7fff);
-  int segment = 0;
-  for (int m = magnitude >> 8; m > 0 && segment < 7; m >>= 1) ++segment;
-  return static_cast<std::uint8_t>(((segment << 4) | ((magnitude >> (segment + 3)) & 0x0f)) ^ sign);
+  std::uint8_t u = 0;
+  devserver::media::encodeG711(devserver::media::Codec::Pcmu, &v, 1, &u);
+  return u;
 }
 
 std::int16_t linear(std::uint8_t u) {
-  u = static_cast<std::uint8_t>(~u);
-  const int t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return static_cast<std::int16_t>((u & 0x80) ? 0x84 - t : t - 0x84);
+  std::int16_t v = 0;
+  devserver::media::decodeG711(devserver::media::Codec::Pcmu, &u, 1, &v);
+  return v;
 }
 
 struct Udp {

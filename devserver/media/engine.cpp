@@ -292,11 +292,10 @@ struct Engine::Impl {
   std::uint64_t subscribe(const std::string& label, int sampleRate, Sink sink) {
     if (sampleRate < 8000 || sampleRate > 48000) throw std::invalid_argument("a renderer's rate is 8000 to 48000 Hz");
     const std::uint64_t id = nextSubscription++;
-    auto resampler = sampleRate == kSampleRate ? nullptr : std::make_shared<Resampler>(kSampleRate, sampleRate);
-    asio::post(io, [this, id, label, resampler, sink = std::move(sink)]() mutable {
+    asio::post(io, [this, id, label, sampleRate, sink = std::move(sink)]() mutable {
       Subscription sub;
       sub.label = label;
-      if (resampler) sub.resampler = std::make_unique<Resampler>(resampler->inRate(), resampler->outRate());
+      if (sampleRate != kSampleRate) sub.resampler = std::make_unique<Resampler>(kSampleRate, sampleRate);
       sub.sink = std::move(sink);
       subscriptions[id] = std::move(sub);
     });
