@@ -195,7 +195,10 @@ std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::s
   constexpr std::string_view kStart = R"({"action":")";
   constexpr std::string_view kPayload = R"(","payload":)";
   constexpr std::string_view kEnd = R"(,"type":"event","v":1})";
-  if (text.size() > maxBytes || !endsAsEvent(text) || text.substr(0, kStart.size()) != kStart)
+  // (endsAsEvent() also takes a '{' before the suffix; here the comma must be there, or the byte taken for it
+  // would be one the payload never sees: `{"action":"a","payload":{}{"type":"event","v":1}` is not JSON.)
+  if (text.size() > maxBytes || !endsAsEvent(text) || text.substr(0, kStart.size()) != kStart ||
+      text.substr(text.size() - kEnd.size()) != kEnd)
     return decodeFrame(text, why, maxBytes);
   const std::size_t actionEnd = text.find('"', kStart.size());
   if (actionEnd == std::string_view::npos || actionEnd == kStart.size() ||

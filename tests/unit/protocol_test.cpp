@@ -146,6 +146,7 @@ TEST(Protocol, DecodeEventGivesWhatDecodeFrameGivesForAnyText) {
       R"({"type":"event","v":1})",
       R"({"action":"x","payload":{"s":"\"},"type":"event","v":1})",             // the payload's string swallows
       std::string(R"({"action":"x","payload":{}d,"type":"event","v":1})").insert(26, 3, '\0'),  // NULs (fuzzer)
+      R"({"action":"x","payload":{"a":1}{"type":"event","v":1})",                // no comma before the suffix (fuzzer)
   };
   for (const std::string& text : texts) {
     std::string whyFrame = "unset", whyEvent = "unset";
