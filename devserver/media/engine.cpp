@@ -40,7 +40,7 @@ constexpr int kInterDigitTicks = 5;  // 100 ms
 
 struct Stats {
   std::atomic<std::uint64_t> packetsReceived{0}, packetsSent{0}, bytesReceived{0}, bytesSent{0}, malformed{0},
-      wrongSource{0}, late{0}, duplicates{0}, concealed{0}, dtmfReceived{0}, dtmfDropped{0};
+      wrongSource{0}, late{0}, duplicates{0}, reordered{0}, concealed{0}, dtmfReceived{0}, dtmfDropped{0};
   std::atomic<bool> closed{false};
   MediaCounters snapshot() const {
     MediaCounters c;
@@ -52,6 +52,7 @@ struct Stats {
     c.wrongSource = wrongSource;
     c.late = late;
     c.duplicates = duplicates;
+    c.reordered = reordered;
     c.concealed = concealed;
     c.dtmfReceived = dtmfReceived;
     c.dtmfDropped = dtmfDropped;
@@ -426,6 +427,7 @@ struct Engine::Impl {
       sum.wrongSource += c.wrongSource;
       sum.late += c.late;
       sum.duplicates += c.duplicates;
+      sum.reordered += c.reordered;
       sum.concealed += c.concealed;
       sum.dtmfReceived += c.dtmfReceived;
       sum.dtmfDropped += c.dtmfDropped;
@@ -483,6 +485,7 @@ struct Engine::Impl {
     s.jitter.put(packet->sequence, packet->timestamp, samples.data(), count);
     s.stats->late = s.jitter.counters().late;
     s.stats->duplicates = s.jitter.counters().duplicates;
+    s.stats->reordered = s.jitter.counters().reordered;
   }
 
   // RFC 4733: one key press is one event timestamp, however many packets (updates, three ends, retransmissions)

@@ -43,6 +43,7 @@ struct MediaCounters {
   std::uint64_t wrongSource = 0;       // another address or SSRC than the stream's, while that stream was live
   std::uint64_t late = 0;              // jitter buffer: too late to play
   std::uint64_t duplicates = 0;
+  std::uint64_t reordered = 0;         // arrived after a later packet (put in place when still in time)
   std::uint64_t concealed = 0;         // 20 ms frames made up for lost packets
   std::uint64_t dtmfReceived = 0;      // key presses reported
   std::uint64_t dtmfDropped = 0;       // key presses beyond the rate limit

@@ -55,10 +55,11 @@ bool JitterBuffer::seen(std::uint16_t sequence) {
     return false;
   }
   const int back = -ahead;
-  if (back >= 64) return false;  // too old to tell: the timestamp decides whether it is late
+  if (back >= 64) return ++counters_.reordered, false;  // too old to tell: the timestamp decides whether it is late
   const std::uint64_t bit = std::uint64_t{1} << back;
   if (window_ & bit) return true;
   window_ |= bit;
+  ++counters_.reordered;
   return false;
 }
 

@@ -35,6 +35,7 @@ class JitterBuffer {
   struct Counters {
     std::uint64_t late = 0;        // arrived after their time had been played
     std::uint64_t duplicates = 0;  // a sequence number already seen
+    std::uint64_t reordered = 0;   // arrived after a packet numbered higher (stored in its place when in time)
     std::uint64_t concealed = 0;   // 20 ms frames (or parts) made up for missing packets
     std::uint64_t restarts = 0;    // timestamp jumps beyond the buffer
   };

@@ -295,8 +295,8 @@ TEST_F(Media, AnOfferWithoutG711IsRefused488) {
   EXPECT_FALSE(events.waitFor("dialin-connected", {}, 300ms));
 }
 
-// Garbage, RTP from a stranger, and a key-press flood at a call's RTP port: dropped and counted; the call goes on.
-TEST_F(Media, MalformedRtpStrangersAndFloodsAreDroppedAndCounted) {
+// Garbage and RTP from a stranger at a call's RTP port: dropped and counted; the call goes on.
+TEST_F(Media, MalformedRtpAndStrangersAreDroppedAndCounted) {
   joinOwner();
   auto caller = sippCaller("caller_streams_audio.xml", "victim", 1000);
   const std::string id = waitForCaller(sippLog("victim"));
@@ -321,6 +321,82 @@ TEST_F(Media, MalformedRtpStrangersAndFloodsAreDroppedAndCounted) {
                          << server.mediaCounters(id)->wrongSource;
   EXPECT_TRUE(bot.participants().contains(id));  // the call is still up
   EXPECT_EQ(events.count("dtmf-event"), 0u);
+}
+
+// A caller whose keypad floods the gateway: 100 distinct presses at 50 a second, each a start and two ends. At
+// most 20 a second become dtmf-events, the rest are dropped and counted, and the call goes on.
+TEST_F(Media, AKeyPressFloodIsRateLimitedAndCounted) {
+  joinOwner();
+  std::vector<Datagram> flood;
+  for (int press = 0; press < 100; ++press) {
+    const double at = press * 0.020;
+    const auto ts = static_cast<std::uint32_t>(press * 800);
+    const auto seq = static_cast<std::uint16_t>(press * 3);
+    flood.push_back({at, rtpPacket(101, true, seq, ts, 0x5eed, telephoneEvent(press % 16, false, 10, 160))});
+    for (int end = 1; end <= 2; ++end)
+      flood.push_back({at + 0.001 * end, rtpPacket(101, false, static_cast<std::uint16_t>(seq + end), ts, 0x5eed,
+                                                   telephoneEvent(press % 16, true, 10, 400))});
+  }
+  std::filesystem::create_directories(dir + "/flood");
+  writeRtpPcap(dir + "/flood/capture.pcap", flood);
+  auto caller = sippCaller("caller_plays_capture.xml", "flood");
+  const std::string id = waitForCaller(sippLog("flood"));
+  const auto all = [&] { auto c = server.mediaCounters(id); return c && c->packetsReceived == flood.size(); };
+  ASSERT_TRUE(eventually(all, 15s)) << server.mediaCounters(id)->packetsReceived << " packets; " << sippLog("flood");
+  const auto c = *server.mediaCounters(id);
+  EXPECT_EQ(c.dtmfReceived + c.dtmfDropped, 100u);
+  // Arriving over two seconds, at most 20 in any second: about 40 pass (fewer if they arrive bunched up).
+  EXPECT_GE(c.dtmfReceived, 20u);
+  EXPECT_LE(c.dtmfReceived, 60u);
+  EXPECT_GE(c.dtmfDropped, 40u);
+  EXPECT_TRUE(eventually([&] { return events.count("dtmf-event") == c.dtmfReceived; })) << events.count("dtmf-event");
+  EXPECT_EQ(c.malformed, 0u);
+  EXPECT_TRUE(bot.participants().contains(id));  // the call is still up
+}
+
+// Reordering and duplicates on the wire, from sipp replaying a capture of a 1000 Hz tone in which some packets
+// are swapped with the next, some held back behind two later ones and some sent twice. The jitter buffer puts each
+// in its place: every one is counted as what it is, none is late, nothing is concealed but the stream's end.
+TEST_F(Media, ReorderedAndDuplicatedPacketsArePlayedInTheirPlace) {
+  joinOwner();
+  const auto frames = toneFramesUlaw(1000, 3);
+  std::vector<std::size_t> order(frames.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::size_t swapped = 0, held = 0;
+  for (std::size_t i = 10; i + 1 < order.size(); i += 10) std::swap(order[i], order[i + 1]), ++swapped;
+  for (std::size_t i = 35; i + 2 < order.size(); i += 30) std::rotate(order.begin() + i, order.begin() + i + 1, order.begin() + i + 3), ++held;
+  std::vector<Datagram> stream;
+  std::size_t duplicated = 0;
+  for (std::size_t slot = 0; slot < order.size(); ++slot) {
+    const std::size_t i = order[slot];
+    const auto packet = rtpPacket(0, i == 0, static_cast<std::uint16_t>(1000 + i), static_cast<std::uint32_t>(i * 160), 0x70e, frames[i]);
+    stream.push_back({slot * 0.020, packet});
+    if (i % 50 == 42) stream.push_back({slot * 0.020 + 0.001, packet}), ++duplicated;
+  }
+  std::filesystem::create_directories(dir + "/shuffled");
+  writeRtpPcap(dir + "/shuffled/capture.pcap", stream);
+  auto caller = sippCaller("caller_plays_capture.xml", "shuffled");
+  const std::string id = waitForCaller(sippLog("shuffled"));
+  std::mutex mu;
+  std::vector<std::int16_t> heard;
+  bot.setAudioRenderer(id, [&](const std::string&, const AudioData& audio, const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+  }, {.sampleRate = 8000});
+  const auto all = [&] { auto c = server.mediaCounters(id); return c && c->packetsReceived == stream.size(); };
+  ASSERT_TRUE(eventually(all, 15s)) << server.mediaCounters(id)->packetsReceived << " packets; " << sippLog("shuffled");
+  // The stream's end (the jitter delay and the concealment after it) is played out too.
+  ASSERT_TRUE(eventually([&] { return server.mediaCounters(id)->concealed >= 1; }));
+  const auto c = *server.mediaCounters(id);
+  EXPECT_EQ(c.reordered, swapped + held);
+  EXPECT_EQ(c.duplicates, duplicated);
+  EXPECT_EQ(c.late, 0u);
+  EXPECT_LE(c.concealed, 3u) << "only the stream's end is concealed";
+  bot.setAudioRenderer(id, nullptr, {});
+  std::lock_guard<std::mutex> lock(mu);
+  const auto report = detectTones(heard, 8000, {500, 1000});
+  EXPECT_GT(report.blocks, 120u) << report.describe();
+  EXPECT_GT(report.heard.at(1000), 0.95) << report.describe();
 }
 
 // A bot's renderer hears a caller: 1000 Hz from sipp, at the rate the bot asked for, callbackInterval at a time,

@@ -86,6 +86,61 @@ ToneReport detectTones(const std::vector<std::int16_t>& samples, int rate, const
   return report;
 }
 
+std::string rtpPacket(int payloadType, bool marker, std::uint16_t sequence, std::uint32_t timestamp, std::uint32_t ssrc,
+                      const std::string& payload) {
+  std::string out;
+  out.push_back(static_cast<char>(0x80));
+  out.push_back(static_cast<char>((marker ? 0x80 : 0) | (payloadType & 0x7f)));
+  const auto be = [&](std::uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  be(sequence, 2);
+  be(timestamp, 4);
+  be(ssrc, 4);
+  return out + payload;
+}
+
+std::vector<std::string> toneFramesUlaw(double hz, double seconds, double amplitude) {
+  const auto samples = sine(hz, seconds, amplitude);
+  std::vector<std::string> frames;
+  for (std::size_t at = 0; at + 160 <= samples.size(); at += 160) {
+    std::string frame(160, '\0');
+    for (std::size_t i = 0; i < 160; ++i) frame[i] = static_cast<char>(linear_to_ulaw(samples[at + i]));
+    frames.push_back(std::move(frame));
+  }
+  return frames;
+}
+
+std::string telephoneEvent(int event, bool end, int volume, std::uint16_t duration) {
+  return {static_cast<char>(event), static_cast<char>((end ? 0x80 : 0) | (volume & 0x3f)),
+          static_cast<char>(duration >> 8), static_cast<char>(duration & 0xff)};
+}
+
+void writeRtpPcap(const std::string& path, const std::vector<Datagram>& datagrams) {
+  std::string out;
+  const auto le = [&](std::uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  const auto be = [&](std::uint32_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  le(0xa1b2c3d4, 4);  // pcap, microseconds
+  le(2, 2), le(4, 2), le(0, 4), le(0, 4), le(65535, 4), le(1, 4);  // version 2.4, UTC, accuracy, snaplen, Ethernet
+  for (const auto& d : datagrams) {
+    const auto micros = static_cast<std::uint64_t>(std::llround(d.at * 1e6));
+    const auto udp = static_cast<std::uint32_t>(8 + d.bytes.size());
+    const auto ip = 20 + udp;
+    le(static_cast<std::uint32_t>(micros / 1000000), 4), le(static_cast<std::uint32_t>(micros % 1000000), 4);
+    le(14 + ip, 4), le(14 + ip, 4);
+    out.append(12, '\0'), be(0x0800, 2);                      // Ethernet: no addresses, IPv4
+    be(0x4500, 2), be(ip, 2), be(0, 4), be(0x4011, 2), be(0, 2);  // IPv4: TTL 64, UDP, no checksum
+    be(0x7f000001, 4), be(0x7f000001, 4);
+    be(10000, 2), be(10000, 2), be(udp, 2), be(0, 2);          // UDP (sipp writes its own ports and checksum)
+    out += d.bytes;
+  }
+  std::ofstream(path, std::ios::binary) << out;
+}
+
 std::string ToneReport::describe() const {
   std::ostringstream out;
   out << blocks << " blocks with sound;";

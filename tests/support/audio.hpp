@@ -27,4 +27,21 @@ struct ToneReport {
 };
 ToneReport detectTones(const std::vector<std::int16_t>& samples, int rate, const std::vector<int>& frequencies);
 
+/// An RTP packet's bytes (RFC 3550, version 2, no CSRCs or extension).
+std::string rtpPacket(int payloadType, bool marker, std::uint16_t sequence, std::uint32_t timestamp, std::uint32_t ssrc,
+                      const std::string& payload);
+/// A tone as 20 ms PCMU payloads (160 bytes each).
+std::vector<std::string> toneFramesUlaw(double hz, double seconds, double amplitude = 6000);
+/// An RFC 4733 telephone-event payload.
+std::string telephoneEvent(int event, bool end, int volume, std::uint16_t duration);
+
+/// A capture for sipp's play_pcap_audio: each datagram leaves `at` seconds after the first, in the order given.
+/// sipp sends the RTP bytes as they are, from the call's media port to the address in the peer's SDP, so a test
+/// can put on the wire exactly the reordering, duplicates or flood it wants from a real SIP peer.
+struct Datagram {
+  double at = 0;
+  std::string bytes;
+};
+void writeRtpPcap(const std::string& path, const std::vector<Datagram>& datagrams);
+
 }  // namespace daily::test

@@ -106,6 +106,8 @@ TEST(JitterBufferTest, PlaysPacketsInTimestampOrderAfterItsDelay) {
     EXPECT_EQ(out[0], want);
     EXPECT_EQ(out[159], want);
   }
+  EXPECT_EQ(jb.counters().reordered, 1u);
+  EXPECT_EQ(jb.counters().concealed, 0u);
 }
 
 TEST(JitterBufferTest, DropsDuplicatesAndLatePacketsAndCountsThem) {
