@@ -638,7 +638,7 @@ void run() {
   else gatewayLoad(6000, 200, 5s);
 
   mediaLatency(quick ? 10 : 100);
-  mediaCalls(quick ? 20 : 200, quick ? 2 : 10);
+  mediaCalls(quick ? 20 : 1000, quick ? 2 : 10);  // the target: 1,000 calls with live audio
 }
 
 }  // namespace
