@@ -195,6 +195,24 @@ void Hub::updateMember(Room& room, const std::string& sessionId, json participan
   broadcast(room, "participant-updated", {{"participant", it->second.participant}});
 }
 
+void Hub::setTrack(Room& room, const std::string& sessionId, const std::string& track, json state) {
+  auto it = room.members.find(sessionId);
+  if (it == room.members.end()) return;
+  json& tracks = it->second.participant["tracks"];
+  const auto old = tracks.find(track);
+  if (state.is_null() ? old == tracks.end() : old != tracks.end() && *old == state) return;
+  json updated = it->second.participant;
+  if (state.is_null()) updated["tracks"].erase(track);
+  else updated["tracks"][track] = std::move(state);
+  updateMember(room, sessionId, std::move(updated));
+}
+
+json Hub::trackState(bool playable) {
+  // What a daily-js receiver subscribed to everything (its default) sees of a remote track.
+  if (playable) return {{"subscribed", true}, {"state", "playable"}};
+  return {{"subscribed", true}, {"state", "off"}, {"off", {{"byUser", true}}}};
+}
+
 void Hub::removeMember(Room& room, const std::string& sessionId) {
   auto it = room.members.find(sessionId);
   if (it == room.members.end()) return;

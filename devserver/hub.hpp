@@ -82,6 +82,11 @@ class Hub {
   /// Replaces a member's participant object; every client of the room receives participant-updated. No-op for an
   /// unknown session.
   void updateMember(Room& room, const std::string& sessionId, nlohmann::json participant);
+  /// Sets one entry of a member's participant `tracks` (daily-js's DailyTrackState; a null state removes a custom
+  /// track's entry); participant-updated goes out only when that changes anything.
+  void setTrack(Room& room, const std::string& sessionId, const std::string& track, nlohmann::json state);
+  /// DailyTrackState for a track that is, or is not, carrying media to the room.
+  static nlohmann::json trackState(bool playable);
   /// Removes a member; every remaining client receives participant-left. No-op for an unknown session.
   void removeMember(Room& room, const std::string& sessionId);
   /// Sends an event to every client member of the room except `except`.

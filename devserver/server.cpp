@@ -54,12 +54,6 @@ struct ClientSession {
 // dropped, not queued: late audio is worthless).
 constexpr std::size_t kMaxAudioBacklog = 256 * 1024;
 
-// Track names and audio sources: what a client may name a track (and so a frame) with.
-bool validTrackName(const std::string& name) {
-  return !name.empty() && name.size() <= 64 &&
-         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
-}
-
 WireError wireError(ErrorCode code, std::string message, std::string type = {}) {
   return WireError{code, std::move(message), 0, std::move(type)};
 }
@@ -341,12 +335,13 @@ struct Server final : Devserver::Impl {
     if (s.sessionId.empty() || !hub.findRoom(s.room)) return reply(wireError(ErrorCode::NotJoined, method + " needs a joined meeting"), {});
     if (method == "addCustomAudioTrack" || method == "removeCustomAudioTrack") {
       const std::string name = str("trackName");
-      if (!validTrackName(name)) return invalid("trackName must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'");
+      if (!protocol::validTrackName(name)) return invalid(std::string("trackName must be ") + protocol::kTrackNameRule);
       auto existing = s.tracks.find(name);
       if (method == "removeCustomAudioTrack") {
         if (existing == s.tracks.end()) return reply(wireError(ErrorCode::NotFound, method + ": no track " + name), {});
         gateway.media().close(existing->second.id);
         s.tracks.erase(existing);
+        if (Room* room = hub.findRoom(s.room)) hub.setTrack(*room, s.sessionId, name, nullptr);
         if (s.removedTracks.size() >= 64) s.removedTracks.clear();
         s.removedTracks.insert(name);
         return reply(std::nullopt, json::object());
@@ -360,12 +355,14 @@ struct Server final : Devserver::Impl {
       gateway.media().join(*id, media::roomGroup(s.room));
       s.tracks[name] = {*id, rate, channels};
       s.removedTracks.erase(name);
+      // The others see it in the bot's participant, as daily-js shows a custom track: tracks.<name>.
+      if (Room* room = hub.findRoom(s.room)) hub.setTrack(*room, s.sessionId, name, Hub::trackState(true));
       return reply(std::nullopt, json::object());
     }
     const std::string participant = str("participantId");
     const std::string source = params.contains("audioSource") ? str("audioSource") : "microphone";
     if (participant.empty() || participant.size() > 64) return invalid("participantId must be a session id");
-    if (source != "microphone" && !validTrackName(source)) return invalid("audioSource must be \"microphone\" or a track name");
+    if (source != "microphone" && !protocol::validTrackName(source)) return invalid("audioSource must be \"microphone\" or a track name");
     const std::string key = participant + "|" + source;
     if (auto old = s.renderers.find(key); old != s.renderers.end()) {
       gateway.media().unsubscribe(old->second);

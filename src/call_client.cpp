@@ -1032,11 +1032,10 @@ std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {
 }
 
 std::future<void> CallClient::addCustomAudioTrack(const std::string& trackName, std::shared_ptr<CustomAudioTrack> track) {
-  static const char* kNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
   if (!track) return failed<void>(ErrorCode::InvalidArgument, "addCustomAudioTrack(): track is null");
-  if (trackName.empty() || trackName.size() > 64 || trackName.find_first_not_of(kNameChars) != std::string::npos)
+  if (!protocol::validTrackName(trackName))
     return failed<void>(ErrorCode::InvalidArgument,
-                        "addCustomAudioTrack(): trackName must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'");
+                        std::string("addCustomAudioTrack(): trackName must be ") + protocol::kTrackNameRule);
   auto promise = std::make_shared<std::promise<void>>();
   auto future = promise->get_future();
   std::lock_guard<std::mutex> lock(impl_->mu);

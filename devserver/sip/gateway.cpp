@@ -310,6 +310,8 @@ struct Gateway::Impl {
     leg.negotiatedOnce = true;
     leg.offerPending = false;
     engine.configure(leg.media, stream);
+    if (Room* room = leg.inRoom ? hub.findRoom(leg.room) : nullptr)  // a hold, or back from one
+      hub.setTrack(*room, leg.sessionId, "audio", Hub::trackState(stream.receive));
   }
 
   // The SDP for a 2xx to an INVITE carrying offer: the answer; with no offer, an offer of ours, whose answer
@@ -642,6 +644,8 @@ struct Gateway::Impl {
     member.kind = leg.dialIn ? MemberKind::SipDialIn : MemberKind::SipDialOut;
     member.participant = Hub::newParticipant(leg.sessionId, name, leg.userId, false, false);
     member.participant["participantType"] = leg.dialIn ? "sip-dial-in" : "sip-dial-out";
+    // The caller's audio is the participant's microphone: playable while the call sends RTP to the room.
+    member.participant["tracks"]["audio"] = Hub::trackState(leg.media && leg.negotiatedOnce && leg.negotiated.receive);
     leg.inRoom = true;
     if (leg.media) engine.join(leg.media, media::roomGroup(room.name));
     hub.addMember(room, leg.sessionId, std::move(member));
@@ -871,6 +875,7 @@ struct Gateway::Impl {
     if (auto member = room.members.find(participant); member != room.members.end()) {
       json updated = member->second.participant;
       updated["user_name"] = name;
+      updated["tracks"]["audio"] = Hub::trackState(leg.media && leg.negotiatedOnce && leg.negotiated.receive);
       hub.updateMember(room, participant, std::move(updated));
     }
   }

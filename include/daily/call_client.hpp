@@ -91,9 +91,12 @@ class DAILY_API CallClient {
 
   /// Plays track's source into the room as this participant's audio track trackName (as daily-python's
   /// add_custom_audio_track): everyone else in the room hears it. Resolves once the server has added it; from
-  /// then on the source's writeFrames() are sent. The track is gone when the client leaves.
+  /// then on the source's writeFrames() are sent, and the others see it in this participant's `tracks` as
+  /// `tracks[trackName]`, state "playable" (as daily-js shows a custom track). The track is gone when the client
+  /// leaves.
   /// @throws Error (from get()) NotJoined; InvalidArgument (no track, a trackName not of 1 to 64 of A-Z, a-z, 0-9,
-  ///   '-', '_', '.', a name in use, a source already attached elsewhere); ConnectionLost.
+  ///   '-', '_', '.', or one of daily-js's own track keys: audio, video, screenAudio, screenVideo, rmpAudio,
+  ///   rmpVideo; a name in use; a source already attached elsewhere); ConnectionLost.
   [[nodiscard]] std::future<void> addCustomAudioTrack(const std::string& trackName, std::shared_ptr<CustomAudioTrack> track);
   /// Stops and removes a track; its source's pending writes resolve with what was sent of them.
   /// @throws Error (from get()) NotJoined, NotFound (no such track), ConnectionLost.

@@ -248,6 +248,13 @@ bool supportedAudioRate(int sampleRate) {
   return sampleRate == 8000 || sampleRate == 16000 || sampleRate == 24000 || sampleRate == 48000;
 }
 
+bool validTrackName(std::string_view name) {
+  for (std::string_view reserved : {"audio", "video", "screenAudio", "screenVideo", "rmpAudio", "rmpVideo"})
+    if (name == reserved) return false;
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string_view::npos;
+}
+
 std::string encodeAudioFrame(const AudioFrame& frame) {
   std::string out;
   out.reserve(kAudioHeader + frame.name.size() + 2 * frame.samples.size());

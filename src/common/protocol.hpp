@@ -88,6 +88,11 @@ struct AudioFrame {
 };
 /// The rates a track or a renderer may use.
 bool supportedAudioRate(int sampleRate);
+/// A custom track's name: 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.', and none of the keys daily-js gives a
+/// participant's own tracks (its `tracks` object holds custom tracks beside them, by name).
+bool validTrackName(std::string_view name);
+inline constexpr const char* kTrackNameRule =
+    "1 to 64 of A-Z, a-z, 0-9, '-', '_', '.', and none of audio, video, screenAudio, screenVideo, rmpAudio, rmpVideo";
 /// The bounds of a frame: a name of 1 to 128 bytes, 1 or 2 channels, at most 100 ms of audio.
 inline constexpr std::size_t kMaxAudioName = 128;
 std::string encodeAudioFrame(const AudioFrame& frame);

@@ -261,6 +261,51 @@ TEST_F(Media, AHoldIsAnsweredRecvonlyFromTheSameSession) {
   EXPECT_EQ(origins.back().second, origins.front().second + 1);
 }
 
+// Participant objects say which tracks carry audio (daily-js's DailyTrackState), as another client of the room
+// sees them: a caller's audio is playable, off while it holds with a=inactive, playable again when it resumes; a
+// bot's custom track appears under its name while it is there. daily-js's own track keys are not custom names.
+TEST_F(Media, ParticipantsShowWhichTracksArePlayable) {
+  joinOwner();
+  CallClient watcher;
+  EventRecorder seen{watcher};
+  await(watcher.join({.url = room["url"], .token = server.token({{"is_owner", false}}), .userName = "watcher"}));
+  const auto audioOf = [](const json& participant) { return participant["tracks"]["audio"]; };
+  auto caller = sippCaller("caller_holds_inactive.xml", "holder");
+  const std::string id = waitForCaller(sippLog("holder"));
+  auto joined = seen.waitFor("participant-joined", [&](const Event& e) { return e.payload["participant"]["session_id"] == id; });
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(audioOf(joined->payload["participant"]), json({{"subscribed", true}, {"state", "playable"}}));
+  EXPECT_EQ(joined->payload["participant"]["tracks"]["video"]["state"], "off");
+  const auto updateOf = [&](const std::string& session, const std::function<bool(const json&)>& wanted) {
+    return seen.waitFor("participant-updated", [&](const Event& e) {
+      return e.payload["participant"]["session_id"] == session && wanted(e.payload["participant"]);
+    }, 10s);
+  };
+  auto held = updateOf(id, [&](const json& p) { return audioOf(p)["state"] == "off"; });
+  ASSERT_TRUE(held) << sippLog("holder");
+  EXPECT_EQ(audioOf(held->payload["participant"]), json({{"subscribed", true}, {"state", "off"}, {"off", {{"byUser", true}}}}));
+  auto resumed = updateOf(id, [&](const json& p) { return audioOf(p)["state"] == "playable"; });
+  ASSERT_TRUE(resumed) << sippLog("holder");
+  EXPECT_EQ(watcher.participants()[id]["tracks"]["audio"]["state"], "playable");
+  ASSERT_TRUE(waitForFileContaining(dir + "/holder/messages", "CSeq: 3 ACK", 10s)) << sippLog("holder");
+
+  const std::string botId = bot.participants()["local"]["session_id"];
+  auto source = std::make_shared<CustomAudioSource>(16000, 1);
+  EXPECT_EQ(expectError([&] { await(bot.addCustomAudioTrack("audio", std::make_shared<CustomAudioTrack>(source))); }).code(),
+            ErrorCode::InvalidArgument);
+  ASSERT_NO_THROW(await(bot.addCustomAudioTrack("greeting", std::make_shared<CustomAudioTrack>(source))));
+  auto added = updateOf(botId, [](const json& p) { return p["tracks"].contains("greeting"); });
+  ASSERT_TRUE(added);
+  EXPECT_EQ(added->payload["participant"]["tracks"]["greeting"], json({{"subscribed", true}, {"state", "playable"}}));
+  EXPECT_EQ(added->payload["participant"]["tracks"]["audio"]["state"], "off");  // a bot has no microphone
+  ASSERT_NO_THROW(await(bot.removeCustomAudioTrack("greeting")));
+  ASSERT_TRUE(updateOf(botId, [](const json& p) { return !p["tracks"].contains("greeting"); }));
+  EXPECT_FALSE(watcher.participants()[botId]["tracks"].contains("greeting"));
+  // Nothing changed, nothing sent: the hold, the resume, the track added and removed, one update each.
+  EXPECT_EQ(seen.count("participant-updated"), 4u);
+  await(watcher.leave());
+}
+
 TEST_F(Media, AnOfferWithoutG711IsRefused488) {
   joinOwner();
   // An INVITE whose only stream is G.722: nothing the gateway can take.
