@@ -444,6 +444,45 @@ TEST_F(Media, ReorderedAndDuplicatedPacketsArePlayedInTheirPlace) {
   EXPECT_GT(report.heard.at(1000), 0.95) << report.describe();
 }
 
+// A second stream from the caller's own address (another SSRC, a 500 Hz tone) interleaved with its 1000 Hz one:
+// the latched stream is played, every packet of the other is dropped and counted as a wrong source.
+TEST_F(Media, AnotherSsrcFromTheCallersAddressIsDroppedAndCounted) {
+  joinOwner();
+  const auto tone = toneFramesUlaw(1000, 3), other = toneFramesUlaw(500, 3);
+  std::vector<Datagram> stream;
+  std::size_t strangers = 0;
+  for (std::size_t i = 0; i < tone.size(); ++i) {
+    const auto at = static_cast<double>(i) * 0.020;
+    stream.push_back({at, rtpPacket(0, i == 0, static_cast<std::uint16_t>(i), static_cast<std::uint32_t>(i * 160), 0xaaaa, tone[i])});
+    if (i >= 5 && i % 2 == 1)  // once the first stream is latched
+      stream.push_back({at + 0.005, rtpPacket(0, false, static_cast<std::uint16_t>(7000 + i), static_cast<std::uint32_t>(i * 160),
+                                               0xbbbb, other[i])}), ++strangers;
+  }
+  std::filesystem::create_directories(dir + "/twostreams");
+  writeRtpPcap(dir + "/twostreams/capture.pcap", stream);
+  auto caller = sippCaller("caller_plays_capture.xml", "twostreams");
+  const std::string id = waitForCaller(sippLog("twostreams"));
+  std::mutex mu;
+  std::vector<std::int16_t> heard;
+  bot.setAudioRenderer(id, [&](const std::string&, const AudioData& audio, const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+  }, {.sampleRate = 8000});
+  const auto all = [&] {
+    auto c = server.mediaCounters(id);
+    return c && c->packetsReceived + c->wrongSource == stream.size() && c->concealed >= 1;  // and played out
+  };
+  ASSERT_TRUE(eventually(all, 15s)) << server.mediaCounters(id)->packetsReceived << " packets; " << sippLog("twostreams");
+  const auto c = *server.mediaCounters(id);
+  EXPECT_EQ(c.wrongSource, strangers);
+  EXPECT_EQ(c.packetsReceived, tone.size());
+  bot.setAudioRenderer(id, nullptr, {});
+  std::lock_guard<std::mutex> lock(mu);
+  const auto report = detectTones(heard, 8000, {500, 1000});
+  EXPECT_GT(report.heard.at(1000), 0.95) << report.describe();
+  EXPECT_LT(report.heard.at(500), 0.05) << report.describe();
+}
+
 // A bot's renderer hears a caller: 1000 Hz from sipp, at the rate the bot asked for, callbackInterval at a time,
 // off the network thread and off the event dispatcher.
 TEST_F(Media, ABotsRendererHearsTheCaller) {
