@@ -12,6 +12,8 @@ packages=(
   libspandsp-dev
   # media: resampling between bots' sample rates and the calls' 8 kHz (speexdsp, BSD)
   libspeexdsp-dev
+  # media: SRTP for calls over TLS, keyed by SDES (libsrtp2, BSD)
+  libsrtp2-dev
   # tests
   libgtest-dev libgmock-dev
   # the media tests' WAV files (libsndfile, LGPL-2.1: tests only)

@@ -4,6 +4,7 @@
 #include "media/jitter.hpp"
 #include "media/resampler.hpp"
 #include "media/rtp.hpp"
+#include "media/srtp.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
@@ -40,7 +41,7 @@ constexpr int kInterDigitTicks = 5;  // 100 ms
 
 struct Stats {
   std::atomic<std::uint64_t> packetsReceived{0}, packetsSent{0}, bytesReceived{0}, bytesSent{0}, malformed{0},
-      wrongSource{0}, late{0}, duplicates{0}, reordered{0}, concealed{0}, dtmfReceived{0}, dtmfDropped{0};
+      unauthenticated{0}, wrongSource{0}, late{0}, duplicates{0}, reordered{0}, concealed{0}, dtmfReceived{0}, dtmfDropped{0};
   std::atomic<bool> closed{false};
   MediaCounters snapshot() const {
     MediaCounters c;
@@ -49,6 +50,7 @@ struct Stats {
     c.bytesReceived = bytesReceived;
     c.bytesSent = bytesSent;
     c.malformed = malformed;
+    c.unauthenticated = unauthenticated;
     c.wrongSource = wrongSource;
     c.late = late;
     c.duplicates = duplicates;
@@ -95,6 +97,7 @@ struct Session {
   std::shared_ptr<Stats> stats;
   bool configured = false;
   Negotiated stream;
+  std::unique_ptr<SrtpSession> srtp;  // when the call negotiated SRTP
   std::optional<udp::endpoint> described;  // from the SDP
   std::optional<udp::endpoint> latched;    // where its RTP really comes from (symmetric RTP)
   std::uint32_t ssrc = 0;
@@ -329,6 +332,19 @@ struct Engine::Impl {
       Session* s = find(id);
       if (!s) return;
       const bool moved = !s->configured || stream.address != s->stream.address || stream.port != s->stream.port;
+      if (!s->configured || stream.srtp != s->stream.srtp) {
+        // New keys (or none): new contexts, whose replay windows start afresh.
+        s->srtp.reset();
+        if (stream.srtp) {
+          try {
+            s->srtp = std::make_unique<SrtpSession>(*stream.srtp);
+          } catch (const std::exception& e) {
+            DAILY_LOG(Warn, "media", "session " << id << ": " << e.what() << "; it sends and takes nothing");
+            s->configured = false;
+            return;
+          }
+        }
+      }
       s->stream = stream;
       s->configured = true;
       s->described.reset();
@@ -427,6 +443,7 @@ struct Engine::Impl {
       sum.wrongSource += c.wrongSource;
       sum.late += c.late;
       sum.duplicates += c.duplicates;
+      sum.unauthenticated += c.unauthenticated;
       sum.reordered += c.reordered;
       sum.concealed += c.concealed;
       sum.dtmfReceived += c.dtmfReceived;
@@ -446,9 +463,19 @@ struct Engine::Impl {
                                    auto session = weak.lock();
                                    if (!session || ec == asio::error::operation_aborted || !session->socket.is_open())
                                      return;
-                                   if (!ec) onDatagram(*session, std::string_view(session->buffer.data(), n));
+                                   if (!ec) received(*session, n);
                                    receive(session);
                                  });
+  }
+
+  // SRTP first, when the call has it: what fails authentication is dropped before anything reads it.
+  void received(Session& s, std::size_t size) {
+    if (s.srtp) {
+      const auto plainSize = s.srtp->unprotect(s.buffer.data(), size);
+      if (!plainSize) return void(++s.stats->unauthenticated);
+      size = *plainSize;
+    }
+    onDatagram(s, std::string_view(s.buffer.data(), size));
   }
 
   void onDatagram(Session& s, std::string_view datagram) {
@@ -598,6 +625,7 @@ struct Engine::Impl {
     if (!to) return;
     s.packet.clear();
     writeRtp(s.packet, marker, payloadType, s.sequence++, timestamp, s.ourSsrc, payload, size);
+    if (s.srtp && !s.srtp->protect(s.packet)) return;
     asio::error_code ec;
     const std::size_t n = s.socket.send_to(asio::buffer(s.packet), *to, 0, ec);
     if (ec) return;  // would block, or the peer's port is closed (ICMP): RTP is not retransmitted

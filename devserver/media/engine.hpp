@@ -40,6 +40,7 @@ struct MediaCounters {
   std::uint64_t bytesReceived = 0;     // whole datagrams
   std::uint64_t bytesSent = 0;
   std::uint64_t malformed = 0;         // not RTP, or a payload type not negotiated
+  std::uint64_t unauthenticated = 0;   // SRTP calls: failed authentication or the replay check (or plain RTP)
   std::uint64_t wrongSource = 0;       // another address or SSRC than the stream's, while that stream was live
   std::uint64_t late = 0;              // jitter buffer: too late to play
   std::uint64_t duplicates = 0;

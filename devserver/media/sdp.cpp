@@ -64,6 +64,7 @@ struct Media {
   Direction direction = Direction::SendRecv;
   // The formats it names by rtpmap: encoding name and clock rate.
   std::vector<std::pair<int, std::string>> rtpmaps;
+  std::vector<Crypto> cryptos;  // its a=crypto lines the gateway can take, in their order
 
   std::string encoding(int pt) const {
     for (const auto& [type, name] : rtpmaps)
@@ -121,14 +122,20 @@ std::vector<Media> mediaOf(sdp_message_t* sdp) {
         if (space == std::string::npos) continue;
         m.rtpmaps.emplace_back(std::atoi(value.substr(0, space).c_str()), value.substr(space + 1));
       }
+      if (iequals(field, "crypto"))
+        if (auto crypto = parseCrypto(value)) m.cryptos.push_back(std::move(*crypto));
     }
     out.push_back(std::move(m));
   }
   return out;
 }
 
-bool usable(const Media& m) {
-  return iequals(m.media, "audio") && iequals(m.proto, "RTP/AVP") && m.port > 0 && m.port < 65536;
+bool plain(const Media& m) { return iequals(m.proto, "RTP/AVP"); }
+bool sdes(const Media& m) { return iequals(m.proto, "RTP/SAVP"); }
+
+// An offered audio stream the gateway can take: plain RTP, or (over TLS only) SRTP with a crypto line it speaks.
+bool usable(const Media& m, bool secure) {
+  return iequals(m.media, "audio") && m.port > 0 && m.port < 65536 && (plain(m) || (secure && sdes(m) && !m.cryptos.empty()));
 }
 
 const char* attribute(Direction d) {
@@ -154,7 +161,9 @@ std::string formatLines(int payloadType, Codec codec, int telephoneEvent) {
 
 }  // namespace
 
-LocalSdp::LocalSdp(std::string host, std::uint16_t rtpPort) : host_(std::move(host)), port_(rtpPort) {
+LocalSdp::LocalSdp(std::string host, std::uint16_t rtpPort, bool secure)
+    : host_(std::move(host)), port_(rtpPort), secure_(secure) {
+  if (secure_) key80_ = newSrtpKey(), key32_ = newSrtpKey();
   std::random_device random;
   sessionId_ = (static_cast<std::uint64_t>(random()) << 20 ^ random()) & ((std::uint64_t{1} << 52) - 1);
   version_ = sessionId_;
@@ -178,7 +187,7 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
   std::optional<std::size_t> chosen;
   Negotiated n;
   for (std::size_t i = 0; i < media.size() && !chosen; ++i) {
-    if (!usable(media[i])) continue;
+    if (!usable(media[i], secure_)) continue;
     for (int pt : media[i].formats)
       if (auto codec = media[i].codec(pt)) {
         chosen = i;
@@ -188,8 +197,22 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
         break;
       }
   }
-  if (!chosen) return *why = "the offer has no audio stream over RTP/AVP in PCMU or PCMA", std::nullopt;
+  if (!chosen) {
+    const bool keysInClear = !secure_ && std::any_of(media.begin(), media.end(), [](const Media& m) { return sdes(m); });
+    *why = keysInClear ? "the offer's audio is RTP/SAVP, whose SDES keys the gateway takes only over TLS"
+                       : secure_ ? "the offer has no audio stream over RTP/AVP, or RTP/SAVP with AES_CM_128_HMAC_SHA1_80 "
+                                   "or _32, in PCMU or PCMA"
+                                 : "the offer has no audio stream over RTP/AVP in PCMU or PCMA";
+    return std::nullopt;
+  }
   const Media& m = media[*chosen];
+  std::string cryptoLine;
+  if (sdes(m)) {
+    // The offer's first crypto line the gateway takes (RFC 4568 6.1), answered with its tag and a key of ours.
+    const Crypto& theirs = m.cryptos.front();
+    n.srtp = SrtpKeys{theirs.suite, keyFor(theirs.suite), theirs.key};
+    cryptoLine = "a=crypto:" + formatCrypto({theirs.tag, theirs.suite, keyFor(theirs.suite)}) + "\r\n";
+  }
   n.address = unspecified(m.address) ? std::string() : m.address;
   n.port = static_cast<std::uint16_t>(m.port);
   // The answer's direction mirrors the offer's (RFC 3264 6.1).
@@ -210,9 +233,10 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
                (media[i].proto.empty() ? std::string("RTP/AVP") : media[i].proto) + " " + format + "\r\n";
       continue;
     }
-    lines += "m=audio " + std::to_string(port_) + " RTP/AVP " + std::to_string(n.payloadType) +
+    lines += "m=audio " + std::to_string(port_) + (n.srtp ? " RTP/SAVP " : " RTP/AVP ") + std::to_string(n.payloadType) +
              (n.telephoneEvent >= 0 ? " " + std::to_string(n.telephoneEvent) : "") + "\r\n" +
-             formatLines(n.payloadType, n.codec, n.telephoneEvent) + "a=ptime:20\r\na=" + attribute(ours) + "\r\n";
+             formatLines(n.payloadType, n.codec, n.telephoneEvent) + cryptoLine + "a=ptime:20\r\na=" + attribute(ours) +
+             "\r\n";
   }
   *result = n;
   return body(lines);
@@ -220,19 +244,39 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
 
 std::string LocalSdp::offer(Direction direction) {
   const std::string te = std::to_string(kTelephoneEventPayloadType);
-  return body("m=audio " + std::to_string(port_) + " RTP/AVP 0 8 " + te + "\r\na=rtpmap:0 PCMU/8000\r\n" +
-              "a=rtpmap:8 PCMA/8000\r\na=rtpmap:" + te + " telephone-event/8000\r\na=fmtp:" + te + " 0-16\r\n" +
-              "a=ptime:20\r\na=" + attribute(direction) + "\r\n");
+  // Over TLS, SRTP only, both suites (tag 1 the 80-bit one, tag 2 the 32-bit one): an offer of plain RTP beside
+  // it would let anyone on the path take the call down to it.
+  const std::string crypto =
+      secure_ ? "a=crypto:" + formatCrypto({1, SrtpSuite::AesCm128HmacSha1_80, key80_}) + "\r\na=crypto:" +
+                    formatCrypto({2, SrtpSuite::AesCm128HmacSha1_32, key32_}) + "\r\n"
+              : std::string();
+  return body("m=audio " + std::to_string(port_) + (secure_ ? " RTP/SAVP 0 8 " : " RTP/AVP 0 8 ") + te +
+              "\r\na=rtpmap:0 PCMU/8000\r\n" + "a=rtpmap:8 PCMA/8000\r\na=rtpmap:" + te +
+              " telephone-event/8000\r\na=fmtp:" + te + " 0-16\r\n" + crypto + "a=ptime:20\r\na=" +
+              attribute(direction) + "\r\n");
 }
 
 bool LocalSdp::accept(const std::string& answer, Negotiated* result, std::string* why) const {
   auto sdp = parse(answer);
   if (!sdp) return *why = "the answer is not SDP", false;
   const auto media = mediaOf(sdp.get());
-  const auto stream = std::find_if(media.begin(), media.end(), usable);
-  if (stream == media.end()) return *why = "the answer declines the audio stream", false;
+  // The answer keeps the offer's profile: RTP/SAVP when secure, RTP/AVP otherwise.
+  const auto stream = std::find_if(media.begin(), media.end(), [&](const Media& m) {
+    return iequals(m.media, "audio") && m.port > 0 && m.port < 65536 && (secure_ ? sdes(m) : plain(m));
+  });
+  if (stream == media.end())
+    return *why = secure_ ? "the answer declines the audio stream, or does not take SRTP" : "the answer declines the audio stream",
+           false;
   const Media& m = *stream;
   Negotiated n;
+  if (secure_) {
+    // Its crypto line names one of ours by tag, with that line's suite; the key is the answerer's.
+    const auto crypto = std::find_if(m.cryptos.begin(), m.cryptos.end(), [](const Crypto& c) {
+      return (c.tag == 1 && c.suite == SrtpSuite::AesCm128HmacSha1_80) || (c.tag == 2 && c.suite == SrtpSuite::AesCm128HmacSha1_32);
+    });
+    if (crypto == m.cryptos.end()) return *why = "the answer has no crypto line for one of the offer's", false;
+    n.srtp = SrtpKeys{crypto->suite, keyFor(crypto->suite), crypto->key};
+  }
   bool found = false;
   for (int pt : m.formats)
     if (auto codec = m.codec(pt)) {

@@ -1,9 +1,12 @@
 #pragma once
 
 // SDP offer/answer (RFC 3264) for the gateway's one audio stream per call, over libosip2's SDP parser. The
-// gateway speaks PCMU and PCMA, and telephone-event/8000 (RFC 4733) for DTMF; it sends 20 ms packets.
+// gateway speaks PCMU and PCMA, and telephone-event/8000 (RFC 4733) for DTMF; it sends 20 ms packets. Over TLS
+// signaling it also speaks SRTP keyed by SDES (RFC 4568: RTP/SAVP with a=crypto); over anything else it neither
+// offers nor takes SDES keys, which would travel in clear.
 
 #include "media/rtp.hpp"
+#include "media/srtp.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -23,22 +26,26 @@ struct Negotiated {
   int telephoneEvent = -1;  // its payload type, -1 when the peer did not take telephone-event
   bool send = true;         // the gateway may send RTP
   bool receive = true;      // the peer sends RTP
+  std::optional<SrtpKeys> srtp;  // SRTP's suite and keys; none: plain RTP
   bool operator==(const Negotiated& o) const {
     return address == o.address && port == o.port && payloadType == o.payloadType && codec == o.codec &&
-           telephoneEvent == o.telephoneEvent && send == o.send && receive == o.receive;
+           telephoneEvent == o.telephoneEvent && send == o.send && receive == o.receive && srtp == o.srtp;
   }
 };
 
 /// The gateway's side of one dialog's offer/answer: its o= line keeps one session id for the whole dialog, and
-/// its version grows by one each time the description changes (RFC 3264 8).
+/// its version grows by one each time the description changes (RFC 3264 8). A secure one belongs to a dialog
+/// whose signaling is TLS: it offers RTP/SAVP with SDES keys of its own (one per suite, for the whole dialog),
+/// and takes an RTP/SAVP offer as well as a plain one.
 class LocalSdp {
  public:
-  LocalSdp(std::string host, std::uint16_t rtpPort);
+  LocalSdp(std::string host, std::uint16_t rtpPort, bool secure = false);
 
   /// The answer to offer, and what it negotiated; nullopt (with *why) when the offer is not SDP, or offers no
-  /// audio stream over RTP/AVP in a format the gateway speaks (the INVITE is then answered 488).
+  /// audio stream over RTP/AVP (or, when secure, RTP/SAVP with a crypto line it takes) in a format the gateway
+  /// speaks (the INVITE is then answered 488).
   std::optional<std::string> answer(const std::string& offer, Negotiated* result, std::string* why);
-  /// An offer: PCMU, PCMA and telephone-event, sendrecv (or `direction`).
+  /// An offer: PCMU, PCMA and telephone-event, sendrecv (or `direction`); RTP/SAVP with both suites when secure.
   std::string offer(Direction direction = Direction::SendRecv);
   /// Reads the answer to the last offer; false (with *why) when it is not a usable answer to it.
   bool accept(const std::string& answer, Negotiated* result, std::string* why) const;
@@ -46,8 +53,12 @@ class LocalSdp {
  private:
   std::string body(const std::string& media);
 
+  const std::string& keyFor(SrtpSuite suite) const { return suite == SrtpSuite::AesCm128HmacSha1_32 ? key32_ : key80_; }
+
   std::string host_;
   std::uint16_t port_;
+  bool secure_;
+  std::string key80_, key32_;  // when secure: the keys the gateway sends with, by suite
   std::uint64_t sessionId_;
   std::uint64_t version_;
   std::string last_;  // the media part of the last description, to tell whether it changed

@@ -283,8 +283,9 @@ struct Gateway::Impl {
 
   // ---- media ----------------------------------------------------------------------------------------------
 
-  // Opens the leg's RTP session; false when no RTP port is free.
-  bool openMedia(Leg& leg) {
+  // Opens the leg's RTP session; false when no RTP port is free. secure: the call's signaling (its first hop) is
+  // TLS, so its SDP may carry SRTP keys (SDES).
+  bool openMedia(Leg& leg, bool secure) {
     if (leg.media) return true;
     auto opened = engine.open(leg.sessionId);
     if (!opened) {
@@ -292,7 +293,7 @@ struct Gateway::Impl {
       return false;
     }
     leg.media = opened->id;
-    leg.sdp.emplace(options.host, opened->port);
+    leg.sdp.emplace(options.host, opened->port, secure);
     mediaCalls[opened->id] = leg.dialog.callId;
     return true;
   }
@@ -565,14 +566,14 @@ struct Gateway::Impl {
     for (const auto& [name, value] : sip::extensionHeaders(req)) leg->sipHeaders[name] = value;
     leg->inviteServerKey = sip::TransactionLayer::serverKey(req);
     if (replaced) leg->replacing = replaced->dialog.callId;
-    if (!openMedia(*leg))
+    if (!openMedia(*leg, from.protocol == sip::Protocol::Tls))
       return respond(req, from, 503, {}, [](osip_message_t* r) { sip::addHeader(r, "Retry-After", "5"); });
     if (auto body = describe(*leg, sip::body(req))) {
       leg->localBody = std::move(*body);
     } else {
       closeMedia(*leg);
       return respond(req, from, 488, {}, [](osip_message_t* r) {
-        sip::addHeader(r, "Warning", "304 daily-devserver \"the gateway speaks PCMU and PCMA over RTP/AVP\"");
+        sip::addHeader(r, "Warning", "304 daily-devserver \"the gateway speaks PCMU and PCMA over RTP/AVP, or RTP/SAVP with SDES over TLS\"");
       });
     }
     legs[leg->dialog.callId] = leg;
@@ -1270,7 +1271,9 @@ struct Gateway::Impl {
                                        hop, detail::randomHex(6), std::move(routes));
     leg->destination = target;
     leg->hopUri = hopUri;
-    if (!openMedia(*leg)) {
+    // SRTP when the first hop is TLS for certain (sips:, transport=tls, a TLS outbound proxy); a host name whose
+    // NAPTR records choose TLS is offered plain RTP, since the offer is written before the name is resolved.
+    if (!openMedia(*leg, named == sip::Protocol::Tls)) {
       *why = "cannot be called now: no RTP port is free";
       return nullptr;
     }

@@ -1,9 +1,12 @@
-// The media engine's pure parts, without a socket: RTP and RFC 4733 on the wire, the jitter buffer, and SDP
-// offer/answer (RFC 3264).
+// The media engine's pure parts, without a socket: RTP and RFC 4733 on the wire, the jitter buffer, SDP
+// offer/answer (RFC 3264) with SDES (RFC 4568), and SRTP (RFC 3711) over libsrtp2.
 
 #include "media/jitter.hpp"
 #include "media/rtp.hpp"
 #include "media/sdp.hpp"
+#include "media/srtp.hpp"
+
+#include "common/base64.hpp"
 
 #include <gtest/gtest.h>
 
@@ -280,6 +283,151 @@ TEST(Sdp, AnAnswerToOurOfferIsRead) {
   EXPECT_FALSE(n.receive);  // and sends nothing
   EXPECT_FALSE(local.accept("v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
                             "m=audio 0 RTP/AVP 0\r\n", &n, &why));
+}
+
+// --- SDES and SRTP ---
+
+const std::string kKey(30, 'k');
+const std::string kKeyText = detail::base64Encode(kKey);
+
+TEST(Sdes, CryptoLinesTheGatewayTakesAndThoseItDoesNot) {
+  auto c = parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->tag, 1);
+  EXPECT_EQ(c->suite, SrtpSuite::AesCm128HmacSha1_80);
+  EXPECT_EQ(c->key, kKey);
+  EXPECT_EQ(formatCrypto(*c), "1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText);
+  c = parseCrypto("7  AES_CM_128_HMAC_SHA1_32\tinline:" + kKeyText + "|2^31");  // any WSP; a lifetime is fine
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->tag, 7);
+  EXPECT_EQ(c->suite, SrtpSuite::AesCm128HmacSha1_32);
+  EXPECT_TRUE(parseCrypto("1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "|1048576"));
+  for (const std::string& refused : std::vector<std::string>{
+           "1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "|2^20|1:4",          // an MKI
+           "1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + ";inline:" + kKeyText,  // two keys
+           "1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + " UNENCRYPTED_SRTP",   // a session parameter
+           "1 AES_256_CM_HMAC_SHA1_80 inline:" + kKeyText,                          // a suite it does not speak
+           "1 F8_128_HMAC_SHA1_80 inline:" + kKeyText,
+           "1 AES_CM_128_HMAC_SHA1_80 inline:" + detail::base64Encode(std::string(16, 'k')),  // too short
+           "1 AES_CM_128_HMAC_SHA1_80 inline:!!notbase64!!",
+           "1 AES_CM_128_HMAC_SHA1_80 " + kKeyText,                                 // no method
+           "x AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText,
+           "1234567890 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText,                 // a tag of ten digits
+           "1 AES_CM_128_HMAC_SHA1_80",
+           "",
+       })
+    EXPECT_FALSE(parseCrypto(refused)) << refused;
+}
+
+const std::string kSavpOffer =
+    "v=0\r\no=alice 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+    "m=audio 49170 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "|2^20|1:4\r\n"   // an MKI: not taken
+    "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" + kKeyText + "\r\n"
+    "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "\r\n";
+
+TEST(Sdes, OverTlsAnSrtpOfferIsAnsweredWithItsFirstUsableLineAndAKeyOfOurs) {
+  LocalSdp local("127.0.0.1", 20000, /*secure=*/true);
+  Negotiated n;
+  std::string why;
+  auto answer = local.answer(kSavpOffer, &n, &why);
+  ASSERT_TRUE(answer) << why;
+  ASSERT_TRUE(n.srtp);
+  EXPECT_EQ(n.srtp->suite, SrtpSuite::AesCm128HmacSha1_32);
+  EXPECT_EQ(n.srtp->remote, kKey);
+  EXPECT_EQ(n.srtp->local.size(), kSrtpKeyBytes);
+  EXPECT_NE(n.srtp->local, kKey);
+  EXPECT_NE(answer->find("m=audio 20000 RTP/SAVP 0 101\r\n"), std::string::npos) << *answer;
+  EXPECT_NE(answer->find("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" + detail::base64Encode(n.srtp->local) + "\r\n"),
+            std::string::npos) << *answer;
+  // A re-INVITE with the same offer: the same key, the same description, the same o= version.
+  Negotiated again;
+  auto second = local.answer(kSavpOffer, &again, &why);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(again, n);
+  EXPECT_EQ(oLine(*second), oLine(*answer));
+  // A plain offer is still taken over TLS.
+  Negotiated plain;
+  ASSERT_TRUE(local.answer(kOffer, &plain, &why)) << why;
+  EXPECT_FALSE(plain.srtp);
+}
+
+TEST(Sdes, KeysAreNeitherTakenNorOfferedOverSignalingThatIsNotTls) {
+  LocalSdp local("127.0.0.1", 20000);
+  Negotiated n;
+  std::string why;
+  EXPECT_FALSE(local.answer(kSavpOffer, &n, &why));
+  EXPECT_NE(why.find("only over TLS"), std::string::npos) << why;
+  EXPECT_EQ(local.offer().find("a=crypto"), std::string::npos);
+  // An offer of SRTP beside plain RTP: the plain stream is taken, the SRTP one declined in place.
+  const std::string both = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+                           "m=audio 5000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText +
+                           "\r\nm=audio 5002 RTP/AVP 0\r\n";
+  auto answer = local.answer(both, &n, &why);
+  ASSERT_TRUE(answer) << why;
+  EXPECT_FALSE(n.srtp);
+  EXPECT_EQ(n.port, 5002);
+  EXPECT_NE(answer->find("m=audio 0 RTP/SAVP 0\r\nm=audio 20000 RTP/AVP 0\r\n"), std::string::npos) << *answer;
+  EXPECT_EQ(answer->find("a=crypto"), std::string::npos);
+}
+
+TEST(Sdes, OurSecureOfferIsSrtpOnlyAndItsAnswerMustTakeOneOfItsLines) {
+  LocalSdp local("127.0.0.1", 20000, /*secure=*/true);
+  const std::string offer = local.offer();
+  EXPECT_NE(offer.find("m=audio 20000 RTP/SAVP 0 8 101\r\n"), std::string::npos) << offer;
+  const auto at = offer.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:");
+  ASSERT_NE(at, std::string::npos) << offer;
+  ASSERT_NE(offer.find("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"), std::string::npos) << offer;
+  const auto ours = parseCrypto(offer.substr(at + 9, offer.find("\r\n", at) - at - 9));
+  ASSERT_TRUE(ours);
+  const std::string head = "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n";
+  Negotiated n;
+  std::string why;
+  ASSERT_TRUE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "\r\n",
+                           &n, &why)) << why;
+  ASSERT_TRUE(n.srtp);
+  EXPECT_EQ(n.srtp->suite, SrtpSuite::AesCm128HmacSha1_80);
+  EXPECT_EQ(n.srtp->local, ours->key);
+  EXPECT_EQ(n.srtp->remote, kKey);
+  // Plain RTP, a tag we did not offer, or a tag with another line's suite: not an answer to this offer.
+  EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/AVP 0\r\n", &n, &why));
+  EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\na=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "\r\n", &n, &why));
+  EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" + kKeyText + "\r\n", &n, &why));
+  EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\n", &n, &why));
+}
+
+TEST(Srtp, WhatOneSideProtectsTheOtherAuthenticatesOnceAndAForgeryNever) {
+  for (SrtpSuite suite : {SrtpSuite::AesCm128HmacSha1_80, SrtpSuite::AesCm128HmacSha1_32}) {
+    const std::string a = newSrtpKey(), b = newSrtpKey();
+    SrtpSession alice(SrtpKeys{suite, a, b}), bob(SrtpKeys{suite, b, a});
+    std::vector<std::uint8_t> packet;
+    const std::vector<std::uint8_t> payload(160, 0x55);
+    writeRtp(packet, false, 0, 7, 1120, 0x1234, payload.data(), payload.size());
+    const std::vector<std::uint8_t> plain = packet;
+    ASSERT_TRUE(alice.protect(packet));
+    EXPECT_EQ(packet.size(), plain.size() + (suite == SrtpSuite::AesCm128HmacSha1_80 ? 10u : 4u));
+    EXPECT_NE(std::vector<std::uint8_t>(packet.begin() + 12, packet.begin() + 172), payload);  // encrypted
+    std::vector<char> wire(packet.begin(), packet.end());
+    std::vector<char> replay = wire, forged = wire;
+    auto size = bob.unprotect(wire.data(), wire.size());
+    ASSERT_TRUE(size);
+    EXPECT_EQ(std::vector<std::uint8_t>(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(*size)), plain);
+    EXPECT_FALSE(bob.unprotect(replay.data(), replay.size())) << "a replay";
+    forged[20] ^= 1;
+    EXPECT_FALSE(bob.unprotect(forged.data(), forged.size())) << "a changed byte";
+    std::vector<char> clear(plain.begin(), plain.end());
+    EXPECT_FALSE(bob.unprotect(clear.data(), clear.size())) << "plain RTP";
+    std::vector<char> tiny(5, 0);
+    EXPECT_FALSE(bob.unprotect(tiny.data(), tiny.size()));
+    // The sender's own key does not open what it sent.
+    std::vector<std::uint8_t> next;
+    writeRtp(next, false, 0, 8, 1280, 0x1234, payload.data(), payload.size());
+    ASSERT_TRUE(alice.protect(next));
+    SrtpSession eve(SrtpKeys{suite, b, b});
+    std::vector<char> stolen(next.begin(), next.end());
+    EXPECT_FALSE(eve.unprotect(stolen.data(), stolen.size()));
+  }
+  EXPECT_THROW(SrtpSession(SrtpKeys{SrtpSuite::AesCm128HmacSha1_80, "short", newSrtpKey()}), std::runtime_error);
 }
 
 }  // namespace
