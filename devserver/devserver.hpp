@@ -49,6 +49,8 @@ struct Options {
   std::uint16_t rtpFirstPort = 10000;
   std::uint16_t rtpLastPort = 20000;
   std::chrono::milliseconds rtpTimeout{0};
+  // SRTP keyed by SDES on calls over TLS: optional (taken and offered, plain RTP after a 488), required, or off.
+  media::SrtpPolicy sipSrtp = media::SrtpPolicy::Optional;
   std::chrono::milliseconds webhookTimeout{5000};    // per delivery attempt
   std::chrono::milliseconds webhookRetryBase{1000};  // first retry delay; doubles per retry
   // PEM files: with both, HTTP and the websocket are served over TLS only (https:// and wss:// room URLs).

@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
                "do not verify the certificates of SIP TLS peers (insecure: for testing against self-signed peers)");
   app.add_option("--rtp-ports", rtpPorts, "the calls' RTP ports, A-B: each call takes an even one")
       ->capture_default_str();
+  std::string srtp = "optional";
+  app.add_option("--sip-srtp", srtp,
+                 "SRTP (SDES) on calls over TLS: optional (taken and offered; plain RTP after a 488), required, off")
+      ->check(CLI::IsMember({"optional", "required", "off"}))
+      ->capture_default_str();
   app.add_option("--rtp-timeout", rtpTimeout,
                  "seconds a call may send no RTP while it should before it is hung up; 0 = never")
       ->capture_default_str();
@@ -128,6 +133,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.rtpTimeout = std::chrono::milliseconds(static_cast<long>(rtpTimeout * 1000));
+  options.sipSrtp = srtp == "required" ? daily::devserver::media::SrtpPolicy::Required
+                    : srtp == "off"    ? daily::devserver::media::SrtpPolicy::Off
+                                       : daily::devserver::media::SrtpPolicy::Optional;
   if (options.sipTlsCertFile.empty() != options.sipTlsKeyFile.empty()) {
     std::cerr << "daily-devserver: --sip-tls-cert and --sip-tls-key go together\n";
     return 2;

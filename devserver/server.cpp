@@ -96,7 +96,7 @@ struct Server final : Devserver::Impl {
                                options.sipTlsPort, options.sipTlsCertFile, options.sipTlsKeyFile,
                                options.sipTlsCaFile, options.sipTlsVerifyPeers, options.sipDnsServers,
                                credentialsOf(options.sipDialInCredentials), options.sipDialInSha256,
-                               options.rtpFirstPort, options.rtpLastPort, options.rtpTimeout}) {}
+                               options.rtpFirstPort, options.rtpLastPort, options.rtpTimeout, options.sipSrtp}) {}
 
   static std::vector<sip::Credentials> credentialsOf(const std::vector<std::string>& texts) {
     std::vector<sip::Credentials> out;

@@ -1,8 +1,11 @@
 // What arrives on a call's RTP port, and a bot's binary audio frames: parsed, telephone-events read, audio pushed
-// through a jitter buffer and played out. An audio frame that decodes must encode back to the same bytes.
+// through a jitter buffer and played out; each datagram also offered to an SRTP session (libsrtp2 reads a
+// hostile header before it can authenticate anything). An audio frame that decodes must encode back to the
+// same bytes.
 #include "common/protocol.hpp"
 #include "media/jitter.hpp"
 #include "media/rtp.hpp"
+#include "media/srtp.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::size_t length = static_cast<unsigned char>(bytes[at++]);
     const auto datagram = bytes.substr(at, length);
     at += datagram.size();
+    static SrtpSession srtp(SrtpKeys{SrtpSuite::AesCm128HmacSha1_80, std::string(kSrtpKeyBytes, 'a'), std::string(kSrtpKeyBytes, 'b')});
+    std::string copy(datagram);
+    if (auto plain = srtp.unprotect(copy.data(), copy.size()); plain && *plain > copy.size()) std::abort();
     if (auto packet = parseRtp(datagram)) {
       if (packet->payload.size() > datagram.size()) std::abort();
       (void)parseTelephoneEvent(packet->payload);

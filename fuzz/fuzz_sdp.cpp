@@ -20,5 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!again.accept(*answer, &negotiated, &why)) std::abort();
   }
   (void)local.accept(text, &negotiated, &why);
+  // The same over TLS, where SDES keys are taken: an answer with SRTP carries a key of ours that reads back.
+  LocalSdp secure("127.0.0.1", 20004, SrtpPolicy::Optional);
+  if (auto answer = secure.answer(text, &negotiated, &why); answer && negotiated.srtp) {
+    const auto at = answer->find("a=crypto:");
+    if (at == std::string::npos) std::abort();
+    auto crypto = parseCrypto(answer->substr(at + 9, answer->find("\r\n", at) - at - 9));
+    if (!crypto || crypto->key != negotiated.srtp->local || negotiated.srtp->remote.size() != kSrtpKeyBytes) std::abort();
+  }
+  (void)secure.offer();
+  (void)secure.accept(text, &negotiated, &why);
   return 0;
 }

@@ -42,6 +42,7 @@ constexpr int kInterDigitTicks = 5;  // 100 ms
 struct Stats {
   std::atomic<std::uint64_t> packetsReceived{0}, packetsSent{0}, bytesReceived{0}, bytesSent{0}, malformed{0},
       unauthenticated{0}, wrongSource{0}, late{0}, duplicates{0}, reordered{0}, concealed{0}, dtmfReceived{0}, dtmfDropped{0};
+  std::atomic<bool> srtp{false};
   std::atomic<bool> closed{false};
   MediaCounters snapshot() const {
     MediaCounters c;
@@ -58,6 +59,7 @@ struct Stats {
     c.concealed = concealed;
     c.dtmfReceived = dtmfReceived;
     c.dtmfDropped = dtmfDropped;
+    c.srtp = srtp;
     c.closed = closed;
     return c;
   }
@@ -155,6 +157,7 @@ struct Engine::Impl {
   std::uint32_t cursor = 0;
   SessionId nextId = 1;
   std::map<std::string, std::shared_ptr<Stats>> labels;
+  std::map<SessionId, std::shared_ptr<Stats>> openStats;  // closed at once by close(), before the media thread hears
   std::deque<std::string> closedLabels;
   bool stopped = false;
 
@@ -228,6 +231,7 @@ struct Engine::Impl {
       if (port == 0) return std::nullopt;
       id = nextId++;
       labels[label] = stats;
+      openStats[id] = stats;
     }
     session->socket.non_blocking(true);
     session->id = id;
@@ -261,6 +265,7 @@ struct Engine::Impl {
       if (stopped) return std::nullopt;
       id = nextId++;
       labels[label] = stats;
+      openStats[id] = stats;
     }
     session->id = id;
     asio::post(io, [this, id, session] {
@@ -346,6 +351,7 @@ struct Engine::Impl {
         }
       }
       s->stream = stream;
+      s->stats->srtp = s->srtp != nullptr;
       s->configured = true;
       s->described.reset();
       asio::error_code ec;
@@ -380,6 +386,14 @@ struct Engine::Impl {
   }
 
   void close(SessionId id) {
+    {
+      // From here on the session sends and takes nothing, though the media thread closes its socket later.
+      std::lock_guard<std::mutex> lock(mutex);
+      if (auto it = openStats.find(id); it != openStats.end()) {
+        it->second->closed = true;
+        openStats.erase(it);
+      }
+    }
     asio::post(io, [this, id] {
       auto it = sessions.find(id);
       if (it == sessions.end()) return;
@@ -470,6 +484,7 @@ struct Engine::Impl {
 
   // SRTP first, when the call has it: what fails authentication is dropped before anything reads it.
   void received(Session& s, std::size_t size) {
+    if (s.stats->closed) return;
     if (s.srtp) {
       const auto plainSize = s.srtp->unprotect(s.buffer.data(), size);
       if (!plainSize) return void(++s.stats->unauthenticated);
@@ -622,7 +637,7 @@ struct Engine::Impl {
   void send(Session& s, int payloadType, bool marker, std::uint32_t timestamp, const std::uint8_t* payload,
             std::size_t size) {
     const auto to = s.destination();
-    if (!to) return;
+    if (!to || s.stats->closed) return;
     s.packet.clear();
     writeRtp(s.packet, marker, payloadType, s.sequence++, timestamp, s.ourSsrc, payload, size);
     if (s.srtp && !s.srtp->protect(s.packet)) return;

@@ -48,6 +48,7 @@ struct MediaCounters {
   std::uint64_t concealed = 0;         // 20 ms frames made up for lost packets
   std::uint64_t dtmfReceived = 0;      // key presses reported
   std::uint64_t dtmfDropped = 0;       // key presses beyond the rate limit
+  bool srtp = false;                   // what it negotiated last is SRTP
   bool closed = false;
 };
 

@@ -133,9 +133,12 @@ std::vector<Media> mediaOf(sdp_message_t* sdp) {
 bool plain(const Media& m) { return iequals(m.proto, "RTP/AVP"); }
 bool sdes(const Media& m) { return iequals(m.proto, "RTP/SAVP"); }
 
-// An offered audio stream the gateway can take: plain RTP, or (over TLS only) SRTP with a crypto line it speaks.
-bool usable(const Media& m, bool secure) {
-  return iequals(m.media, "audio") && m.port > 0 && m.port < 65536 && (plain(m) || (secure && sdes(m) && !m.cryptos.empty()));
+// An offered audio stream the gateway can take under the policy: plain RTP unless SRTP is required, SRTP (with a
+// crypto line it speaks) unless it is off.
+bool usable(const Media& m, SrtpPolicy policy) {
+  if (!iequals(m.media, "audio") || m.port <= 0 || m.port >= 65536) return false;
+  if (plain(m)) return policy != SrtpPolicy::Required;
+  return sdes(m) && policy != SrtpPolicy::Off && !m.cryptos.empty();
 }
 
 const char* attribute(Direction d) {
@@ -161,9 +164,9 @@ std::string formatLines(int payloadType, Codec codec, int telephoneEvent) {
 
 }  // namespace
 
-LocalSdp::LocalSdp(std::string host, std::uint16_t rtpPort, bool secure)
-    : host_(std::move(host)), port_(rtpPort), secure_(secure) {
-  if (secure_) key80_ = newSrtpKey(), key32_ = newSrtpKey();
+LocalSdp::LocalSdp(std::string host, std::uint16_t rtpPort, SrtpPolicy srtp)
+    : host_(std::move(host)), port_(rtpPort), srtp_(srtp) {
+  if (srtp_ != SrtpPolicy::Off) key80_ = newSrtpKey(), key32_ = newSrtpKey();
   std::random_device random;
   sessionId_ = (static_cast<std::uint64_t>(random()) << 20 ^ random()) & ((std::uint64_t{1} << 52) - 1);
   version_ = sessionId_;
@@ -187,7 +190,7 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
   std::optional<std::size_t> chosen;
   Negotiated n;
   for (std::size_t i = 0; i < media.size() && !chosen; ++i) {
-    if (!usable(media[i], secure_)) continue;
+    if (!usable(media[i], srtp_)) continue;
     for (int pt : media[i].formats)
       if (auto codec = media[i].codec(pt)) {
         chosen = i;
@@ -198,11 +201,13 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
       }
   }
   if (!chosen) {
-    const bool keysInClear = !secure_ && std::any_of(media.begin(), media.end(), [](const Media& m) { return sdes(m); });
-    *why = keysInClear ? "the offer's audio is RTP/SAVP, whose SDES keys the gateway takes only over TLS"
-                       : secure_ ? "the offer has no audio stream over RTP/AVP, or RTP/SAVP with AES_CM_128_HMAC_SHA1_80 "
-                                   "or _32, in PCMU or PCMA"
-                                 : "the offer has no audio stream over RTP/AVP in PCMU or PCMA";
+    const auto any = [&](bool (*profile)(const Media&)) { return std::any_of(media.begin(), media.end(), profile); };
+    *why = srtp_ == SrtpPolicy::Off && any(sdes) ? "the offer's audio is RTP/SAVP, whose SDES keys the gateway takes only over TLS"
+           : srtp_ == SrtpPolicy::Required && any(plain)
+               ? "the offer's audio is plain RTP, and this gateway requires SRTP over TLS"
+           : srtp_ == SrtpPolicy::Off ? "the offer has no audio stream over RTP/AVP in PCMU or PCMA"
+                                      : "the offer has no audio stream over RTP/AVP, or RTP/SAVP with "
+                                        "AES_CM_128_HMAC_SHA1_80 or _32, in PCMU or PCMA";
     return std::nullopt;
   }
   const Media& m = media[*chosen];
@@ -242,15 +247,22 @@ std::optional<std::string> LocalSdp::answer(const std::string& offer, Negotiated
   return body(lines);
 }
 
+bool LocalSdp::fallBackToRtp() {
+  if (srtp_ != SrtpPolicy::Optional || fellBack_) return false;
+  fellBack_ = true;
+  return true;
+}
+
 std::string LocalSdp::offer(Direction direction) {
+  const bool secure = offersSrtp();
   const std::string te = std::to_string(kTelephoneEventPayloadType);
   // Over TLS, SRTP only, both suites (tag 1 the 80-bit one, tag 2 the 32-bit one): an offer of plain RTP beside
   // it would let anyone on the path take the call down to it.
   const std::string crypto =
-      secure_ ? "a=crypto:" + formatCrypto({1, SrtpSuite::AesCm128HmacSha1_80, key80_}) + "\r\na=crypto:" +
+      secure ? "a=crypto:" + formatCrypto({1, SrtpSuite::AesCm128HmacSha1_80, key80_}) + "\r\na=crypto:" +
                     formatCrypto({2, SrtpSuite::AesCm128HmacSha1_32, key32_}) + "\r\n"
               : std::string();
-  return body("m=audio " + std::to_string(port_) + (secure_ ? " RTP/SAVP 0 8 " : " RTP/AVP 0 8 ") + te +
+  return body("m=audio " + std::to_string(port_) + (secure ? " RTP/SAVP 0 8 " : " RTP/AVP 0 8 ") + te +
               "\r\na=rtpmap:0 PCMU/8000\r\n" + "a=rtpmap:8 PCMA/8000\r\na=rtpmap:" + te +
               " telephone-event/8000\r\na=fmtp:" + te + " 0-16\r\n" + crypto + "a=ptime:20\r\na=" +
               attribute(direction) + "\r\n");
@@ -260,16 +272,16 @@ bool LocalSdp::accept(const std::string& answer, Negotiated* result, std::string
   auto sdp = parse(answer);
   if (!sdp) return *why = "the answer is not SDP", false;
   const auto media = mediaOf(sdp.get());
-  // The answer keeps the offer's profile: RTP/SAVP when secure, RTP/AVP otherwise.
+  // The answer keeps the offer's profile: RTP/SAVP when it was SRTP, RTP/AVP otherwise.
   const auto stream = std::find_if(media.begin(), media.end(), [&](const Media& m) {
-    return iequals(m.media, "audio") && m.port > 0 && m.port < 65536 && (secure_ ? sdes(m) : plain(m));
+    return iequals(m.media, "audio") && m.port > 0 && m.port < 65536 && (offersSrtp() ? sdes(m) : plain(m));
   });
   if (stream == media.end())
-    return *why = secure_ ? "the answer declines the audio stream, or does not take SRTP" : "the answer declines the audio stream",
+    return *why = offersSrtp() ? "the answer declines the audio stream, or does not take SRTP" : "the answer declines the audio stream",
            false;
   const Media& m = *stream;
   Negotiated n;
-  if (secure_) {
+  if (offersSrtp()) {
     // Its crypto line names one of ours by tag, with that line's suite; the key is the answerer's.
     const auto crypto = std::find_if(m.cryptos.begin(), m.cryptos.end(), [](const Crypto& c) {
       return (c.tag == 1 && c.suite == SrtpSuite::AesCm128HmacSha1_80) || (c.tag == 2 && c.suite == SrtpSuite::AesCm128HmacSha1_32);

@@ -34,12 +34,18 @@ struct Negotiated {
 };
 
 /// The gateway's side of one dialog's offer/answer: its o= line keeps one session id for the whole dialog, and
-/// its version grows by one each time the description changes (RFC 3264 8). A secure one belongs to a dialog
-/// whose signaling is TLS: it offers RTP/SAVP with SDES keys of its own (one per suite, for the whole dialog),
-/// and takes an RTP/SAVP offer as well as a plain one.
+/// its version grows by one each time the description changes (RFC 3264 8). With an SRTP policy other than Off
+/// (a dialog whose signaling is TLS) it offers RTP/SAVP with SDES keys of its own (one per suite, for the whole
+/// dialog) and takes an RTP/SAVP offer; Optional also takes a plain one, Required does not.
 class LocalSdp {
  public:
-  LocalSdp(std::string host, std::uint16_t rtpPort, bool secure = false);
+  LocalSdp(std::string host, std::uint16_t rtpPort, SrtpPolicy srtp = SrtpPolicy::Off);
+
+  /// Whether the next offer is SRTP.
+  bool offersSrtp() const { return srtp_ != SrtpPolicy::Off && !fellBack_; }
+  /// Optional policy: the peer refused an SRTP offer (488), so later offers are plain RTP (and the answer to one
+  /// must be plain). False, changing nothing, under any other policy or when already done.
+  bool fallBackToRtp();
 
   /// The answer to offer, and what it negotiated; nullopt (with *why) when the offer is not SDP, or offers no
   /// audio stream over RTP/AVP (or, when secure, RTP/SAVP with a crypto line it takes) in a format the gateway
@@ -57,8 +63,9 @@ class LocalSdp {
 
   std::string host_;
   std::uint16_t port_;
-  bool secure_;
-  std::string key80_, key32_;  // when secure: the keys the gateway sends with, by suite
+  SrtpPolicy srtp_;
+  bool fellBack_ = false;
+  std::string key80_, key32_;  // with SRTP: the keys the gateway sends with, by suite
   std::uint64_t sessionId_;
   std::uint64_t version_;
   std::string last_;  // the media part of the last description, to tell whether it changed

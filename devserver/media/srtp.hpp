@@ -15,6 +15,12 @@
 
 namespace daily::devserver::media {
 
+/// What calls over TLS do about SRTP (calls over anything else never use it: their SDES keys would travel in
+/// clear). Optional: an SRTP offer is taken, and so is a plain one; the gateway's own offers are SRTP, and one
+/// refused with 488 is made again with plain RTP. Required: plain offers are refused (488) and the gateway's offers
+/// are SRTP, with nothing after a 488. Off: plain RTP only, as over UDP.
+enum class SrtpPolicy { Off, Optional, Required };
+
 /// The crypto suites the gateway speaks: RFC 4568 6.2's two AES counter-mode suites (SRTCP, which the gateway does
 /// not send, would always use the 80-bit tag).
 enum class SrtpSuite { AesCm128HmacSha1_80, AesCm128HmacSha1_32 };

@@ -284,7 +284,7 @@ struct Gateway::Impl {
   // ---- media ----------------------------------------------------------------------------------------------
 
   // Opens the leg's RTP session; false when no RTP port is free. secure: the call's signaling (its first hop) is
-  // TLS, so its SDP may carry SRTP keys (SDES).
+  // TLS, so its SDP may carry SRTP keys (SDES), as --sip-srtp says.
   bool openMedia(Leg& leg, bool secure) {
     if (leg.media) return true;
     auto opened = engine.open(leg.sessionId);
@@ -293,7 +293,7 @@ struct Gateway::Impl {
       return false;
     }
     leg.media = opened->id;
-    leg.sdp.emplace(options.host, opened->port, secure);
+    leg.sdp.emplace(options.host, opened->port, secure ? options.srtp : media::SrtpPolicy::Off);
     mediaCalls[opened->id] = leg.dialog.callId;
     return true;
   }
@@ -1372,6 +1372,13 @@ struct Gateway::Impl {
             }
           }
           if (code == 503 && failOver(*l, "503", onProgress, onAnswered, onFailed)) return;
+          // A callee that takes no SRTP refuses the offer with 488; under the optional policy the call is made
+          // again, once, with plain RTP (over the same TLS hop: nobody on the path could have forged the 488).
+          if (code == 488 && l->sdp && l->sdp->fallBackToRtp()) {
+            DAILY_LOG(Info, "sip", "INVITE of " << l->dialog.callId << ": SRTP refused (488); calling again with RTP");
+            ++l->dialog.localCseq;  // a new request (RFC 3261 14.1), which a peer may challenge again
+            if ((l->invite = buildInvite(*l))) return sendInvite(sessionId, onProgress, onAnswered, onFailed, false);
+          }
           if (code >= 300) {
             forgetLeg(*l);
             return onFailed(code, sip::reason(response));

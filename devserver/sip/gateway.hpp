@@ -66,6 +66,8 @@ struct GatewayOptions {
   std::uint16_t rtpFirstPort = 10000;
   std::uint16_t rtpLastPort = 20000;
   std::chrono::milliseconds rtpTimeout{0};
+  /// SRTP (SDES) on calls whose signaling is TLS (media/srtp.hpp); calls over UDP and TCP never use it.
+  media::SrtpPolicy srtp = media::SrtpPolicy::Optional;
 };
 
 class Gateway {

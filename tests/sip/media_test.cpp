@@ -4,6 +4,7 @@
 
 #include "audio.hpp"
 #include "baresip.hpp"
+#include "certificates.hpp"
 #include "devserver_fixture.hpp"
 #include "events.hpp"
 #include "process.hpp"
@@ -72,14 +73,18 @@ class Media : public ::testing::Test {
     int port = 0;
     std::unique_ptr<Process> process;
   };
-  Phone baresip(const std::string& name, double hz, int seconds, const std::string& dial, bool autoAnswer = false) {
+  // extras: TLS (with a certificate it listens for TLS on port + 1) and media encryption.
+  Phone baresip(const std::string& name, double hz, int seconds, const std::string& dial, bool autoAnswer = false,
+                BaresipExtras extras = {}) {
     Phone phone;
     phone.home = dir + "/" + name;
     phone.record = phone.home + "/heard";
     std::filesystem::create_directories(phone.record);
-    phone.port = freeSipPort();
-    writeBaresipConfig(phone.home, "127.0.0.1", phone.port, name, seconds,
-                       {.autoAnswer = autoAnswer, .toneHz = hz, .recordDir = phone.record});
+    phone.port = extras.certificate.empty() ? freeSipPort() : freeSipTlsPort();
+    extras.autoAnswer = autoAnswer;
+    extras.toneHz = hz;
+    extras.recordDir = phone.record;
+    writeBaresipConfig(phone.home, "127.0.0.1", phone.port, name, seconds, extras);
     // -v: baresip logs the telephone-events it receives ("received event: '5'") only when verbose.
     std::vector<std::string> args{"baresip", "-v", "-f", phone.home, "-t", std::to_string(seconds + 10)};
     if (!dial.empty()) args.insert(args.end(), {"-e", "/dial " + dial});
@@ -628,6 +633,167 @@ TEST_F(Media, TheIvrExampleGreetsCollectsAKeyAndTransfers) {
   EXPECT_GT(heard.heard.at(880), 0.2) << heard.describe();
 }
 #endif
+
+// SRTP for calls over TLS (SDES, RFC 4568): baresip with mediaenc=srtp-mand places and takes calls only with
+// SRTP. Both directions of audio cross the gateway encrypted under each side's key, so each tone heard proves the
+// other side's SRTP: baresip would drop plain RTP, and the gateway drops whatever fails authentication.
+devserver::Options mediaOverTls() {
+  const Certificates& certs = certificates();
+  devserver::Options o = mediaOptions();
+  o.sipTlsCertFile = certs.goodCert;
+  o.sipTlsKeyFile = certs.goodKey;
+  o.sipTlsCaFile = certs.ca;
+  return o;
+}
+
+class MediaOverTls : public Media {
+ protected:
+  explicit MediaOverTls(devserver::Options options = mediaOverTls()) : Media(options) {}
+  BaresipExtras srtpPhone() const {
+    return {.certificate = certificates().peerBundle, .caFile = certificates().ca, .mediaEncryption = "srtp-mand"};
+  }
+  std::string tlsGatewayUri() const {
+    return "sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipTlsPort()) + ";transport=tls";
+  }
+  // A bot's track playing hz at 16 kHz for `seconds`, written at once (paced by the SDK).
+  std::future<std::size_t> play(const std::shared_ptr<CustomAudioSource>& source, double hz, double seconds) {
+    std::vector<std::int16_t> tone(static_cast<std::size_t>(16000 * seconds));
+    for (std::size_t i = 0; i < tone.size(); ++i)
+      tone[i] = static_cast<std::int16_t>(6000 * std::sin(2 * M_PI * hz * static_cast<double>(i) / 16000));
+    return source->writeFrames(std::move(tone));
+  }
+  // What a bot's renderer hears of a participant until it has `samples`.
+  std::vector<std::int16_t> render(const std::string& participant, std::size_t samples) {
+    std::mutex mu;
+    std::condition_variable enough;
+    std::vector<std::int16_t> heard;
+    bot.setAudioRenderer(participant, [&](const std::string&, const AudioData& audio, const std::string&) {
+      std::lock_guard<std::mutex> lock(mu);
+      heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+      enough.notify_all();
+    }, {.sampleRate = 8000});
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      enough.wait_for(lock, 10s, [&] { return heard.size() >= samples; });
+    }
+    bot.setAudioRenderer(participant, nullptr, {});
+    std::lock_guard<std::mutex> lock(mu);
+    return heard;
+  }
+};
+
+TEST_F(MediaOverTls, ACallerDialingInWithSrtpHearsTheRoomAndIsHeard) {
+  joinOwner();
+  auto source = std::make_shared<CustomAudioSource>(16000, 1);
+  ASSERT_NO_THROW(await(bot.addCustomAudioTrack("voice", std::make_shared<CustomAudioTrack>(source))));
+  Phone phone = baresip("secure", 500, 4, tlsGatewayUri(), false, srtpPhone());
+  const std::string id = waitForCaller(readFile(phone.home + "/baresip.log"));
+  auto spoken = play(source, 1500, 2.5);
+  const auto heard = render(id, 8000 * 2);
+  const auto fromCaller = detectTones(heard, 8000, {500, 1500});
+  EXPECT_GT(fromCaller.heard.at(500), 0.8) << fromCaller.describe();
+  EXPECT_LT(fromCaller.heard.at(1500), 0.1) << fromCaller.describe();
+  ASSERT_EQ(spoken.wait_for(10s), std::future_status::ready);
+  const auto c = *server.mediaCounters(id);
+  EXPECT_TRUE(c.srtp);
+  EXPECT_GT(c.packetsReceived, 50u);
+  EXPECT_GT(c.packetsSent, 50u);
+  EXPECT_EQ(c.unauthenticated, 0u);
+  EXPECT_EQ(c.malformed, 0u);
+  ASSERT_TRUE(callEnded(phone)) << readFile(phone.home + "/baresip.log");
+  const auto report = heardBy(phone, {500, 1500});
+  EXPECT_GT(report.heard.at(1500), 0.8) << report.describe();
+  EXPECT_LT(report.heard.at(500), 0.1) << report.describe();
+}
+
+TEST_F(MediaOverTls, ADialOutToASipsTargetOffersSrtpAndCarriesAudioBothWays) {
+  joinOwner();
+  auto source = std::make_shared<CustomAudioSource>(16000, 1);
+  ASSERT_NO_THROW(await(bot.addCustomAudioTrack("voice", std::make_shared<CustomAudioTrack>(source))));
+  Phone callee = baresip("callee", 700, 6, "", true, srtpPhone());
+  ASSERT_TRUE(waitForTcpListener(callee.port + 1, 10s)) << readFile(callee.home + "/baresip.log");
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sips:callee@127.0.0.1:" + std::to_string(callee.port + 1)}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return e.payload["sessionId"] == s.sessionId; }, 15s))
+      << readFile(callee.home + "/baresip.log");
+  auto spoken = play(source, 1500, 2.5);
+  const auto heard = render(s.sessionId, 8000 * 2);
+  const auto fromCallee = detectTones(heard, 8000, {700, 1500});
+  EXPECT_GT(fromCallee.heard.at(700), 0.8) << fromCallee.describe();
+  ASSERT_EQ(spoken.wait_for(10s), std::future_status::ready);
+  const auto c = *server.mediaCounters(s.sessionId);
+  EXPECT_TRUE(c.srtp);
+  EXPECT_EQ(c.unauthenticated, 0u);
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+  ASSERT_TRUE(callEnded(callee)) << readFile(callee.home + "/baresip.log");
+  const auto report = heardBy(callee, {700, 1500});
+  EXPECT_GT(report.heard.at(1500), 0.8) << report.describe();
+  EXPECT_LT(report.heard.at(700), 0.1) << report.describe();
+}
+
+// A callee over TLS that takes no SRTP refuses the gateway's SRTP offer (baresip answers 488); under the default
+// policy the gateway calls again with plain RTP, and the call carries audio.
+TEST_F(MediaOverTls, ADialOutToATlsCalleeWithoutSrtpIsCalledAgainWithPlainRtp) {
+  joinOwner();
+  BaresipExtras plain = srtpPhone();
+  plain.mediaEncryption.clear();
+  Phone callee = baresip("plain", 700, 6, "", true, plain);
+  ASSERT_TRUE(waitForTcpListener(callee.port + 1, 10s)) << readFile(callee.home + "/baresip.log");
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sips:plain@127.0.0.1:" + std::to_string(callee.port + 1)}));
+  ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return e.payload["sessionId"] == s.sessionId; }, 15s))
+      << readFile(callee.home + "/baresip.log");
+  const auto heard = render(s.sessionId, 8000);
+  EXPECT_GT(detectTones(heard, 8000, {700}).heard.at(700), 0.8) << detectTones(heard, 8000, {700}).describe();
+  EXPECT_FALSE(server.mediaCounters(s.sessionId)->srtp);
+  // baresip saw two INVITEs: the SRTP one it refused, then the plain one it answered.
+  const std::string log = readFile(callee.home + "/baresip.log");
+  const auto refused = log.find("no common audio codecs - rejected");  // baresip's 488 to RTP/SAVP
+  ASSERT_NE(refused, std::string::npos) << log;
+  EXPECT_NE(log.find("Call established", refused), std::string::npos) << log;
+  EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
+}
+
+class MediaRequiringSrtp : public MediaOverTls {
+ protected:
+  static devserver::Options options() {
+    auto o = mediaOverTls();
+    o.sipSrtp = devserver::media::SrtpPolicy::Required;
+    return o;
+  }
+  MediaRequiringSrtp() : MediaOverTls(options()) {}
+};
+
+// --sip-srtp required: a TLS caller offering plain RTP is refused 488 (with the reason), and a TLS callee that
+// takes no SRTP is not called again with plain RTP: the dial-out fails.
+TEST_F(MediaRequiringSrtp, PlainRtpOverTlsIsRefusedBothWays) {
+  joinOwner();
+  BaresipExtras plain = srtpPhone();
+  plain.mediaEncryption.clear();
+  Phone caller = baresip("plaincaller", 500, 3, tlsGatewayUri(), false, plain);
+  ASSERT_TRUE(waitForFileContaining(caller.home + "/baresip.log", "488", 10s)) << readFile(caller.home + "/baresip.log");
+  EXPECT_FALSE(events.waitFor("dialin-connected", {}, 300ms));
+
+  Phone callee = baresip("plaincallee", 700, 6, "", true, plain);
+  ASSERT_TRUE(waitForTcpListener(callee.port + 1, 10s)) << readFile(callee.home + "/baresip.log");
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sips:plaincallee@127.0.0.1:" + std::to_string(callee.port + 1)}));
+  auto error = events.waitFor("dialout-error", [&](const Event& e) { return e.payload["sessionId"] == s.sessionId; }, 15s);
+  ASSERT_TRUE(error) << readFile(callee.home + "/baresip.log");
+  EXPECT_NE(error->payload.dump().find("488"), std::string::npos) << error->payload.dump();
+  EXPECT_FALSE(bot.participants().contains(s.sessionId));
+
+  // An SRTP caller is still taken.
+  Phone secure = baresip("securecaller", 500, 3, tlsGatewayUri(), false, srtpPhone());
+  const std::string id = waitForCaller(readFile(secure.home + "/baresip.log"));
+  EXPECT_TRUE(eventually([&] { auto c = server.mediaCounters(id); return c && c->srtp && c->packetsReceived > 10; }));
+}
+
+// SDES keys offered over UDP would have crossed the network in clear: the gateway refuses the call (488, with
+// the reason in a Warning) rather than take them, and nobody joins the room.
+TEST_F(MediaOverTls, SrtpKeysOfferedOverUdpAreRefused) {
+  joinOwner();
+  Phone phone = baresip("clear", 500, 3, gatewayUri(), false, {.mediaEncryption = "srtp-mand"});
+  ASSERT_TRUE(waitForFileContaining(phone.home + "/baresip.log", "488", 10s)) << readFile(phone.home + "/baresip.log");
+  EXPECT_FALSE(events.waitFor("dialin-connected", {}, 300ms));
+}
 
 }  // namespace
 }  // namespace daily::test

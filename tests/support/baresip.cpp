@@ -29,10 +29,12 @@ std::string writeBaresipConfig(const std::string& dir, const std::string& host, 
                                  << (extras.recordDir.empty() ? "" : "module sndfile.so\nsnd_path " + extras.recordDir + "\n")
                                  << (extras.consPort ? "module cons.so\ncons_listen 127.0.0.1:" +
                                                            std::to_string(extras.consPort) + "\n"
-                                                     : "");
+                                                     : "")
+                                 << (extras.mediaEncryption.empty() ? "" : "module srtp.so\n");
   std::ofstream(dir + "/accounts") << "<sip:" << user << "@" << host << ":" << port << ">;regint=0"
                                    << (extras.autoAnswer ? ";answermode=auto" : "")
-                                   << (extras.authPassword.empty() ? "" : ";auth_pass=" + extras.authPassword) << "\n";
+                                   << (extras.authPassword.empty() ? "" : ";auth_pass=" + extras.authPassword)
+                                   << (extras.mediaEncryption.empty() ? "" : ";mediaenc=" + extras.mediaEncryption) << "\n";
   return dir;
 }
 

@@ -26,6 +26,8 @@ struct BaresipExtras {
   /// Takes commands over UDP on 127.0.0.1:consPort (its cons module; TCP too, so the port must be free for both):
   /// see baresipCommand. 0: none.
   int consPort = 0;
+  /// Its account's media encryption (baresip's mediaenc: "srtp-mand" = SDES SRTP or no call). Empty: none.
+  std::string mediaEncryption{};
 };
 
 /// What a baresip configured with extras.recordDir heard on its first call: the samples of its first dump-*-dec.wav

@@ -327,7 +327,7 @@ const std::string kSavpOffer =
     "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "\r\n";
 
 TEST(Sdes, OverTlsAnSrtpOfferIsAnsweredWithItsFirstUsableLineAndAKeyOfOurs) {
-  LocalSdp local("127.0.0.1", 20000, /*secure=*/true);
+  LocalSdp local("127.0.0.1", 20000, SrtpPolicy::Optional);
   Negotiated n;
   std::string why;
   auto answer = local.answer(kSavpOffer, &n, &why);
@@ -372,7 +372,7 @@ TEST(Sdes, KeysAreNeitherTakenNorOfferedOverSignalingThatIsNotTls) {
 }
 
 TEST(Sdes, OurSecureOfferIsSrtpOnlyAndItsAnswerMustTakeOneOfItsLines) {
-  LocalSdp local("127.0.0.1", 20000, /*secure=*/true);
+  LocalSdp local("127.0.0.1", 20000, SrtpPolicy::Optional);
   const std::string offer = local.offer();
   EXPECT_NE(offer.find("m=audio 20000 RTP/SAVP 0 8 101\r\n"), std::string::npos) << offer;
   const auto at = offer.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:");
@@ -394,6 +394,34 @@ TEST(Sdes, OurSecureOfferIsSrtpOnlyAndItsAnswerMustTakeOneOfItsLines) {
   EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\na=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" + kKeyText + "\r\n", &n, &why));
   EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" + kKeyText + "\r\n", &n, &why));
   EXPECT_FALSE(local.accept(head + "m=audio 6000 RTP/SAVP 0\r\n", &n, &why));
+}
+
+TEST(Sdes, OptionalFallsBackToPlainRtpOnceAndRequiredNeither) {
+  const std::string head = "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n";
+  LocalSdp optional("127.0.0.1", 20000, SrtpPolicy::Optional);
+  const std::string first = optional.offer();
+  EXPECT_TRUE(optional.offersSrtp());
+  ASSERT_TRUE(optional.fallBackToRtp());
+  EXPECT_FALSE(optional.fallBackToRtp());  // once
+  const std::string second = optional.offer();
+  EXPECT_NE(second.find("m=audio 20000 RTP/AVP 0 8 101\r\n"), std::string::npos) << second;
+  EXPECT_EQ(second.find("a=crypto"), std::string::npos);
+  // The same session, a new version: the description changed.
+  EXPECT_EQ(oLine(second).substr(0, oLine(second).rfind(' ', oLine(second).find(" IN") - 1)),
+            oLine(first).substr(0, oLine(first).rfind(' ', oLine(first).find(" IN") - 1)));
+  EXPECT_NE(oLine(second), oLine(first));
+  Negotiated n;
+  std::string why;
+  ASSERT_TRUE(optional.accept(head + "m=audio 6000 RTP/AVP 0\r\n", &n, &why)) << why;
+  EXPECT_FALSE(n.srtp);
+
+  LocalSdp required("127.0.0.1", 20000, SrtpPolicy::Required);
+  EXPECT_FALSE(required.fallBackToRtp());
+  EXPECT_TRUE(required.offersSrtp());
+  EXPECT_FALSE(required.answer(kOffer, &n, &why));
+  EXPECT_NE(why.find("requires SRTP"), std::string::npos) << why;
+  EXPECT_TRUE(required.answer(kSavpOffer, &n, &why)) << why;
+  EXPECT_FALSE(LocalSdp("127.0.0.1", 20000, SrtpPolicy::Off).fallBackToRtp());
 }
 
 TEST(Srtp, WhatOneSideProtectsTheOtherAuthenticatesOnceAndAForgeryNever) {
