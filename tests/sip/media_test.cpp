@@ -108,12 +108,44 @@ class Media : public ::testing::Test {
     return connected->payload["sessionId"];
   }
 
-  // The RTP port the gateway answered a sipp caller with (its m= line in the 200).
+  // The RTP port the gateway answered a sipp caller with (its m= line in the 200), once sipp's trace has it (sipp
+  // writes its message trace some time after it acts on the message).
   int gatewayRtpPort(const std::string& name) {
+    waitForFileContaining(dir + "/" + name + "/messages", "o=daily-devserver", 5s);
     std::smatch m;
     const std::string messages = readFile(dir + "/" + name + "/messages");
     static const std::regex audio("o=daily-devserver[^]*?m=audio ([0-9]+) ");
     return std::regex_search(messages, m, audio) ? std::stoi(m[1]) : 0;
+  }
+
+  // A sipp caller (kept in `process`) replaying `capture` (writeRtpPcap) a second after its ACK; its session id.
+  std::string callerPlaying(const std::string& name, const std::vector<Datagram>& capture, std::unique_ptr<Process>& process) {
+    std::filesystem::create_directories(dir + "/" + name);
+    writeRtpPcap(dir + "/" + name + "/capture.pcap", capture);
+    process = sippCaller("caller_plays_capture.xml", name);
+    return waitForCaller(sippLog(name));
+  }
+
+  // What the bot's renderer hears of a participant, at 8 kHz, from listen() until the renderer is removed.
+  struct Heard {
+    std::mutex mu;
+    std::vector<std::int16_t> samples;
+    std::size_t size() {
+      std::lock_guard<std::mutex> lock(mu);
+      return samples.size();
+    }
+    std::vector<std::int16_t> all() {
+      std::lock_guard<std::mutex> lock(mu);
+      return samples;
+    }
+  };
+  std::shared_ptr<Heard> listen(const std::string& participant) {
+    auto heard = std::make_shared<Heard>();
+    bot.setAudioRenderer(participant, [heard](const std::string&, const AudioData& audio, const std::string&) {
+      std::lock_guard<std::mutex> lock(heard->mu);
+      heard->samples.insert(heard->samples.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+    }, {.sampleRate = 8000});
+    return heard;
   }
 
   InProcessServer server;
@@ -387,10 +419,8 @@ TEST_F(Media, AKeyPressFloodIsRateLimitedAndCounted) {
       flood.push_back({at + 0.001 * end, rtpPacket(101, false, static_cast<std::uint16_t>(seq + end), ts, 0x5eed,
                                                    telephoneEvent(press % 16, true, 10, 400))});
   }
-  std::filesystem::create_directories(dir + "/flood");
-  writeRtpPcap(dir + "/flood/capture.pcap", flood);
-  auto caller = sippCaller("caller_plays_capture.xml", "flood");
-  const std::string id = waitForCaller(sippLog("flood"));
+  std::unique_ptr<Process> caller;
+  const std::string id = callerPlaying("flood", flood, caller);
   const auto all = [&] { auto c = server.mediaCounters(id); return c && c->packetsReceived == flood.size(); };
   ASSERT_TRUE(eventually(all, 15s)) << server.mediaCounters(id)->packetsReceived << " packets; " << sippLog("flood");
   const auto c = *server.mediaCounters(id);
@@ -423,16 +453,9 @@ TEST_F(Media, ReorderedAndDuplicatedPacketsArePlayedInTheirPlace) {
     stream.push_back({slot * 0.020, packet});
     if (i % 50 == 42) stream.push_back({slot * 0.020 + 0.001, packet}), ++duplicated;
   }
-  std::filesystem::create_directories(dir + "/shuffled");
-  writeRtpPcap(dir + "/shuffled/capture.pcap", stream);
-  auto caller = sippCaller("caller_plays_capture.xml", "shuffled");
-  const std::string id = waitForCaller(sippLog("shuffled"));
-  std::mutex mu;
-  std::vector<std::int16_t> heard;
-  bot.setAudioRenderer(id, [&](const std::string&, const AudioData& audio, const std::string&) {
-    std::lock_guard<std::mutex> lock(mu);
-    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
-  }, {.sampleRate = 8000});
+  std::unique_ptr<Process> caller;
+  const std::string id = callerPlaying("shuffled", stream, caller);
+  const auto heard = listen(id);
   const auto all = [&] { auto c = server.mediaCounters(id); return c && c->packetsReceived == stream.size(); };
   ASSERT_TRUE(eventually(all, 15s)) << server.mediaCounters(id)->packetsReceived << " packets; " << sippLog("shuffled");
   // The stream's end (the jitter delay and the concealment after it) is played out too.
@@ -443,8 +466,7 @@ TEST_F(Media, ReorderedAndDuplicatedPacketsArePlayedInTheirPlace) {
   EXPECT_EQ(c.late, 0u);
   EXPECT_LE(c.concealed, 3u) << "only the stream's end is concealed";
   bot.setAudioRenderer(id, nullptr, {});
-  std::lock_guard<std::mutex> lock(mu);
-  const auto report = detectTones(heard, 8000, {500, 1000});
+  const auto report = detectTones(heard->all(), 8000, {500, 1000});
   EXPECT_GT(report.blocks, 120u) << report.describe();
   EXPECT_GT(report.heard.at(1000), 0.95) << report.describe();
 }
@@ -463,16 +485,9 @@ TEST_F(Media, AnotherSsrcFromTheCallersAddressIsDroppedAndCounted) {
       stream.push_back({at + 0.005, rtpPacket(0, false, static_cast<std::uint16_t>(7000 + i), static_cast<std::uint32_t>(i * 160),
                                                0xbbbb, other[i])}), ++strangers;
   }
-  std::filesystem::create_directories(dir + "/twostreams");
-  writeRtpPcap(dir + "/twostreams/capture.pcap", stream);
-  auto caller = sippCaller("caller_plays_capture.xml", "twostreams");
-  const std::string id = waitForCaller(sippLog("twostreams"));
-  std::mutex mu;
-  std::vector<std::int16_t> heard;
-  bot.setAudioRenderer(id, [&](const std::string&, const AudioData& audio, const std::string&) {
-    std::lock_guard<std::mutex> lock(mu);
-    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
-  }, {.sampleRate = 8000});
+  std::unique_ptr<Process> caller;
+  const std::string id = callerPlaying("twostreams", stream, caller);
+  const auto heard = listen(id);
   const auto all = [&] {
     auto c = server.mediaCounters(id);
     return c && c->packetsReceived + c->wrongSource == stream.size() && c->concealed >= 1;  // and played out
@@ -482,8 +497,7 @@ TEST_F(Media, AnotherSsrcFromTheCallersAddressIsDroppedAndCounted) {
   EXPECT_EQ(c.wrongSource, strangers);
   EXPECT_EQ(c.packetsReceived, tone.size());
   bot.setAudioRenderer(id, nullptr, {});
-  std::lock_guard<std::mutex> lock(mu);
-  const auto report = detectTones(heard, 8000, {500, 1000});
+  const auto report = detectTones(heard->all(), 8000, {500, 1000});
   EXPECT_GT(report.heard.at(1000), 0.95) << report.describe();
   EXPECT_LT(report.heard.at(500), 0.05) << report.describe();
 }
@@ -637,14 +651,7 @@ TEST_F(Media, TheIvrExampleGreetsCollectsAKeyAndTransfers) {
 // SRTP for calls over TLS (SDES, RFC 4568): baresip with mediaenc=srtp-mand places and takes calls only with
 // SRTP. Both directions of audio cross the gateway encrypted under each side's key, so each tone heard proves the
 // other side's SRTP: baresip would drop plain RTP, and the gateway drops whatever fails authentication.
-devserver::Options mediaOverTls() {
-  const Certificates& certs = certificates();
-  devserver::Options o = mediaOptions();
-  o.sipTlsCertFile = certs.goodCert;
-  o.sipTlsKeyFile = certs.goodKey;
-  o.sipTlsCaFile = certs.ca;
-  return o;
-}
+devserver::Options mediaOverTls() { return withSipTls(mediaOptions()); }
 
 class MediaOverTls : public Media {
  protected:
@@ -662,23 +669,12 @@ class MediaOverTls : public Media {
       tone[i] = static_cast<std::int16_t>(6000 * std::sin(2 * M_PI * hz * static_cast<double>(i) / 16000));
     return source->writeFrames(std::move(tone));
   }
-  // What a bot's renderer hears of a participant until it has `samples`.
+  // What a bot's renderer hears of a participant until it has `samples` (or 10 s have passed).
   std::vector<std::int16_t> render(const std::string& participant, std::size_t samples) {
-    std::mutex mu;
-    std::condition_variable enough;
-    std::vector<std::int16_t> heard;
-    bot.setAudioRenderer(participant, [&](const std::string&, const AudioData& audio, const std::string&) {
-      std::lock_guard<std::mutex> lock(mu);
-      heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
-      enough.notify_all();
-    }, {.sampleRate = 8000});
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      enough.wait_for(lock, 10s, [&] { return heard.size() >= samples; });
-    }
+    const auto heard = listen(participant);
+    eventually([&] { return heard->size() >= samples; }, 10s);
     bot.setAudioRenderer(participant, nullptr, {});
-    std::lock_guard<std::mutex> lock(mu);
-    return heard;
+    return heard->all();
   }
 };
 

@@ -968,14 +968,7 @@ TEST(SipOutboundProxy, OneThatIsNotASipUriOverUdpTcpOrTlsIsRefused) {
 
 // SIP over TLS: the gateway serves it with a certificate made for the test (tests/support/certificates) and
 // verifies the TLS peers it calls against the test's CA. baresip is the peer: Debian's sipp has no TLS.
-devserver::Options withTls() {
-  const Certificates& certs = certificates();
-  devserver::Options o = fastTimers();
-  o.sipTlsCertFile = certs.goodCert;
-  o.sipTlsKeyFile = certs.goodKey;
-  o.sipTlsCaFile = certs.ca;
-  return o;
-}
+devserver::Options withTls() { return withSipTls(fastTimers()); }
 
 class SipOverTls : public SipTest {
  protected:

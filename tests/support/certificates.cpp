@@ -40,4 +40,12 @@ const Certificates& certificates() {
   return made;
 }
 
+devserver::Options withSipTls(devserver::Options options) {
+  const Certificates& certs = certificates();
+  options.sipTlsCertFile = certs.goodCert;
+  options.sipTlsKeyFile = certs.goodKey;
+  options.sipTlsCaFile = certs.ca;
+  return options;
+}
+
 }  // namespace daily::test

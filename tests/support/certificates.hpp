@@ -2,6 +2,8 @@
 
 // Certificates made for a test by a CA made for the test (openssl's command line; EC keys keep it quick).
 
+#include "devserver.hpp"
+
 #include <string>
 
 namespace daily::test {
@@ -25,5 +27,8 @@ struct Certificates {
 
 /// One set for the whole test program.
 const Certificates& certificates();
+
+/// options serving SIP over TLS with the test's "good" certificate, and verifying TLS peers against its CA.
+devserver::Options withSipTls(devserver::Options options);
 
 }  // namespace daily::test
