@@ -317,7 +317,8 @@ struct Gateway::Impl {
 
   // The SDP for a 2xx to an INVITE carrying offer: the answer; with no offer, an offer of ours, whose answer
   // comes in the ACK (RFC 3264 with RFC 3261 13.2.1). nullopt when the offer is not acceptable (answered 488).
-  std::optional<std::string> describe(Leg& leg, const std::string& offer) {
+  // *why (when given) says what was wrong, in words of the gateway's own (a Warning may carry them).
+  std::optional<std::string> describe(Leg& leg, const std::string& offer, std::string* refused = nullptr) {
     if (!leg.sdp) return std::nullopt;
     if (offer.empty()) {
       leg.offerPending = true;
@@ -328,10 +329,17 @@ struct Gateway::Impl {
     auto answer = leg.sdp->answer(offer, &stream, &why);
     if (!answer) {
       DAILY_LOG(Info, "sip", "call " << leg.dialog.callId << ": " << why << "; answered 488");
+      if (refused) *refused = why;
       return std::nullopt;
     }
     useStream(leg, stream);
     return answer;
+  }
+
+  // RFC 3261 20.43's Warning for a refused offer (code 304, "media type not available"), with the reason the offer
+  // answer gave: text of the gateway's own (media/sdp's), never the peer's, and without quotes to escape.
+  static void addWarning(osip_message_t* response, const std::string& why) {
+    sip::addHeader(response, "Warning", "304 daily-devserver \"" + (why.empty() ? std::string("media not acceptable") : why) + "\"");
   }
 
   // The answer to an offer of ours (in a 2xx to our INVITE, or in the ACK to our 2xx).
@@ -513,8 +521,9 @@ struct Gateway::Impl {
       // description changes. An offer the gateway cannot take leaves the session as it was (488, RFC 3261 14.2).
       Leg* leg = dialogOf(req);
       if (!leg) return respond(req, from, 481);
-      const auto body = describe(*leg, sip::body(req));
-      if (!body) return respond(req, from, 488);
+      std::string why;
+      const auto body = describe(*leg, sip::body(req), &why);
+      if (!body) return respond(req, from, 488, {}, [&](osip_message_t* r) { addWarning(r, why); });
       return respond(req, from, 200, {}, [&](osip_message_t* r) {
         osip_message_set_contact(r, transport.contact(from.protocol, leg->dialog.secure).c_str());
         sip::setBody(r, "application/sdp", *body);
@@ -568,13 +577,12 @@ struct Gateway::Impl {
     if (replaced) leg->replacing = replaced->dialog.callId;
     if (!openMedia(*leg, from.protocol == sip::Protocol::Tls))
       return respond(req, from, 503, {}, [](osip_message_t* r) { sip::addHeader(r, "Retry-After", "5"); });
-    if (auto body = describe(*leg, sip::body(req))) {
+    std::string refused;
+    if (auto body = describe(*leg, sip::body(req), &refused)) {
       leg->localBody = std::move(*body);
     } else {
       closeMedia(*leg);
-      return respond(req, from, 488, {}, [](osip_message_t* r) {
-        sip::addHeader(r, "Warning", "304 daily-devserver \"the gateway speaks PCMU and PCMA over RTP/AVP, or RTP/SAVP with SDES over TLS\"");
-      });
+      return respond(req, from, 488, {}, [&](osip_message_t* r) { addWarning(r, refused); });
     }
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
