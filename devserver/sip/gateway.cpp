@@ -310,6 +310,9 @@ struct Gateway::Impl {
     leg.negotiated = stream;
     leg.negotiatedOnce = true;
     leg.offerPending = false;
+    // A call that settled on plain RTP (optional SRTP, a plain offer taken) is offered plain RTP from now on: a
+    // re-offer of SRTP, whose answer comes in an ACK, could not be taken back.
+    if (!stream.srtp && leg.sdp) leg.sdp->fallBackToRtp();
     engine.configure(leg.media, stream);
     if (Room* room = leg.inRoom ? hub.findRoom(leg.room) : nullptr)  // a hold, or back from one
       hub.setTrack(*room, leg.sessionId, "audio", Hub::trackState(stream.receive));
