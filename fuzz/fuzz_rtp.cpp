@@ -18,6 +18,7 @@ using namespace daily::devserver::media;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   static JitterBuffer jitter;  // state carried across inputs, as a long call's would be
+  static SrtpSession srtp(SrtpKeys{SrtpSuite::AesCm128HmacSha1_80, std::string(kSrtpKeyBytes, 'a'), std::string(kSrtpKeyBytes, 'b')});
   std::vector<std::int16_t> samples(2048);
   std::vector<std::int16_t> out(kFrameSamples);
   // The input as a run of datagrams: a length byte, then that many bytes.
@@ -25,7 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::size_t length = static_cast<unsigned char>(bytes[at++]);
     const auto datagram = bytes.substr(at, length);
     at += datagram.size();
-    static SrtpSession srtp(SrtpKeys{SrtpSuite::AesCm128HmacSha1_80, std::string(kSrtpKeyBytes, 'a'), std::string(kSrtpKeyBytes, 'b')});
     std::string copy(datagram);
     if (auto plain = srtp.unprotect(copy.data(), copy.size()); plain && *plain > copy.size()) std::abort();
     if (auto packet = parseRtp(datagram)) {

@@ -130,13 +130,14 @@ std::vector<Media> mediaOf(sdp_message_t* sdp) {
   return out;
 }
 
+bool audioOnAPort(const Media& m) { return iequals(m.media, "audio") && m.port > 0 && m.port < 65536; }
 bool plain(const Media& m) { return iequals(m.proto, "RTP/AVP"); }
 bool sdes(const Media& m) { return iequals(m.proto, "RTP/SAVP"); }
 
 // An offered audio stream the gateway can take under the policy: plain RTP unless SRTP is required, SRTP (with a
 // crypto line it speaks) unless it is off.
 bool usable(const Media& m, SrtpPolicy policy) {
-  if (!iequals(m.media, "audio") || m.port <= 0 || m.port >= 65536) return false;
+  if (!audioOnAPort(m)) return false;
   if (plain(m)) return policy != SrtpPolicy::Required;
   return sdes(m) && policy != SrtpPolicy::Off && !m.cryptos.empty();
 }
@@ -274,7 +275,7 @@ bool LocalSdp::accept(const std::string& answer, Negotiated* result, std::string
   const auto media = mediaOf(sdp.get());
   // The answer keeps the offer's profile: RTP/SAVP when it was SRTP, RTP/AVP otherwise.
   const auto stream = std::find_if(media.begin(), media.end(), [&](const Media& m) {
-    return iequals(m.media, "audio") && m.port > 0 && m.port < 65536 && (offersSrtp() ? sdes(m) : plain(m));
+    return audioOnAPort(m) && (offersSrtp() ? sdes(m) : plain(m));
   });
   if (stream == media.end())
     return *why = offersSrtp() ? "the answer declines the audio stream, or does not take SRTP" : "the answer declines the audio stream",

@@ -315,7 +315,7 @@ struct Gateway::Impl {
     if (!stream.srtp && leg.sdp) leg.sdp->fallBackToRtp();
     engine.configure(leg.media, stream);
     if (Room* room = leg.inRoom ? hub.findRoom(leg.room) : nullptr)  // a hold, or back from one
-      hub.setTrack(*room, leg.sessionId, "audio", Hub::trackState(stream.receive));
+      hub.setTrack(*room, leg.sessionId, "audio", audioTrack(leg));
   }
 
   // The SDP for a 2xx to an INVITE carrying offer: the answer; with no offer, an offer of ours, whose answer
@@ -651,13 +651,15 @@ struct Gateway::Impl {
     return connected;
   }
 
+  // The participant's audio track as the room sees it: playable while the call sends RTP to the room.
+  static json audioTrack(const Leg& leg) { return Hub::trackState(leg.media && leg.negotiatedOnce && leg.negotiated.receive); }
+
   void joinRoom(Room& room, Leg& leg, const std::string& name) {
     Member member;
     member.kind = leg.dialIn ? MemberKind::SipDialIn : MemberKind::SipDialOut;
     member.participant = Hub::newParticipant(leg.sessionId, name, leg.userId, false, false);
     member.participant["participantType"] = leg.dialIn ? "sip-dial-in" : "sip-dial-out";
-    // The caller's audio is the participant's microphone: playable while the call sends RTP to the room.
-    member.participant["tracks"]["audio"] = Hub::trackState(leg.media && leg.negotiatedOnce && leg.negotiated.receive);
+    member.participant["tracks"]["audio"] = audioTrack(leg);  // the caller's audio is its microphone
     leg.inRoom = true;
     if (leg.media) engine.join(leg.media, media::roomGroup(room.name));
     hub.addMember(room, leg.sessionId, std::move(member));
@@ -887,7 +889,7 @@ struct Gateway::Impl {
     if (auto member = room.members.find(participant); member != room.members.end()) {
       json updated = member->second.participant;
       updated["user_name"] = name;
-      updated["tracks"]["audio"] = Hub::trackState(leg.media && leg.negotiatedOnce && leg.negotiated.receive);
+      updated["tracks"]["audio"] = audioTrack(leg);
       hub.updateMember(room, participant, std::move(updated));
     }
   }

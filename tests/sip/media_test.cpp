@@ -659,8 +659,11 @@ devserver::Options mediaOverTls() { return withSipTls(mediaOptions()); }
 class MediaOverTls : public Media {
  protected:
   explicit MediaOverTls(devserver::Options options = mediaOverTls()) : Media(options) {}
-  BaresipExtras srtpPhone() const {
-    return {.certificate = certificates().peerBundle, .caFile = certificates().ca, .mediaEncryption = "srtp-mand"};
+  // baresip over TLS, with SRTP mandatory or without SRTP at all.
+  BaresipExtras srtpPhone() const { return tlsPhone("srtp-mand"); }
+  BaresipExtras plainTlsPhone() const { return tlsPhone(""); }
+  static BaresipExtras tlsPhone(std::string mediaEncryption) {
+    return {.certificate = certificates().peerBundle, .caFile = certificates().ca, .mediaEncryption = std::move(mediaEncryption)};
   }
   std::string tlsGatewayUri() const {
     return "sip:" + dialInUser(room) + "@127.0.0.1:" + std::to_string(server.sipTlsPort()) + ";transport=tls";
@@ -733,8 +736,7 @@ TEST_F(MediaOverTls, ADialOutToASipsTargetOffersSrtpAndCarriesAudioBothWays) {
 // policy the gateway calls again with plain RTP, and the call carries audio.
 TEST_F(MediaOverTls, ADialOutToATlsCalleeWithoutSrtpIsCalledAgainWithPlainRtp) {
   joinOwner();
-  BaresipExtras plain = srtpPhone();
-  plain.mediaEncryption.clear();
+  const BaresipExtras plain = plainTlsPhone();
   Phone callee = baresip("plain", 700, 6, "", true, plain);
   ASSERT_TRUE(waitForTcpListener(callee.port + 1, 10s)) << readFile(callee.home + "/baresip.log");
   const DialOutSession s = await(bot.startDialOut({.sipUri = "sips:plain@127.0.0.1:" + std::to_string(callee.port + 1)}));
@@ -765,8 +767,7 @@ class MediaRequiringSrtp : public MediaOverTls {
 // takes no SRTP is not called again with plain RTP: the dial-out fails.
 TEST_F(MediaRequiringSrtp, PlainRtpOverTlsIsRefusedBothWays) {
   joinOwner();
-  BaresipExtras plain = srtpPhone();
-  plain.mediaEncryption.clear();
+  const BaresipExtras plain = plainTlsPhone();
   Phone caller = baresip("plaincaller", 500, 3, tlsGatewayUri(), false, plain);
   ASSERT_TRUE(waitForFileContaining(caller.home + "/baresip.log", "488", 10s)) << readFile(caller.home + "/baresip.log");
   EXPECT_FALSE(events.waitFor("dialin-connected", {}, 300ms));
