@@ -1104,10 +1104,17 @@ void CallClient::setAudioRenderer(const std::string& participantId, AudioRendere
   if (interval < 10 || interval > 1000 || interval % 10 != 0)
     throw Error(ErrorCode::InvalidArgument, "setAudioRenderer(): callbackInterval must be 10 ms to 1 s, in steps of 10 ms");
   const std::string key = Impl::rendererKey(participantId, options.audioSource);
+  bool replaced = false;
+  // Runs last, after the lock is released: a replaced or removed callback that was running has finished.
+  struct DrainOnReturn {
+    const bool& needed;
+    ~DrainOnReturn() { if (needed) detail::MediaThread::instance().drain(); }
+  } drainOnReturn{replaced};
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (auto old = impl_->renderers.find(key); old != impl_->renderers.end()) {
     old->second->live = false;
     impl_->renderers.erase(old);
+    replaced = true;
   }
   const bool joined = impl_->state == Impl::State::Joined && impl_->conn;
   auto logFailure = [participantId](const json*, const Error* error) {

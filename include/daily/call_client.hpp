@@ -105,8 +105,9 @@ class DAILY_API CallClient {
   /// Hands callback participantId's audio (options.audioSource of it), options.callbackInterval at a time, at
   /// options.sampleRate, mono, on the SDK's media thread (as daily-python's set_audio_renderer). A null callback
   /// removes the renderer. Set before join, it starts with the join; it survives reconnections. A bot that renders
-  /// nothing is sent no audio. A replaced or removed callback may still get the audio already received; once the
-  /// CallClient is destroyed, none of its renderers is running or runs again.
+  /// nothing is sent no audio. Once this returns, a replaced or removed callback is not running and never runs
+  /// again (called from that callback itself, the callback's current call finishes first); likewise once the
+  /// CallClient is destroyed, for all its renderers.
   /// @throws Error InvalidArgument (an empty participantId or audioSource, a rate other than 8000, 16000, 24000
   ///   or 48000, an interval outside 10 ms to 1 s or not a multiple of 10 ms).
   void setAudioRenderer(const std::string& participantId, AudioRenderer callback, AudioRendererOptions options = {});

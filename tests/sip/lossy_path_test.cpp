@@ -164,6 +164,10 @@ TEST(LossyPath, ABotStillHearsACallerThroughTenPercentRtpLoss) {
   std::cout << "[ loss     ] 10 % each way by " << net.method() << "\n";
   InProcessServer server(serving(net));
   const json room = server.createRoom({{"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  // What the renderer fills, declared before the bot so that it outlives the bot's renderer.
+  std::mutex mu;
+  std::condition_variable enough;
+  std::vector<std::int16_t> heard;
   CallClient bot;
   EventRecorder events(bot);
   await(bot.join({.url = room["url"], .token = server.token({{"is_owner", true}}), .userName = "bot"}));
@@ -175,9 +179,6 @@ TEST(LossyPath, ABotStillHearsACallerThroughTenPercentRtpLoss) {
   auto connected = events.waitFor("dialin-connected", {}, 30s);
   ASSERT_TRUE(connected) << readFile(config + "/baresip.log");
   const std::string id = connected->payload["sessionId"];
-  std::mutex mu;
-  std::condition_variable enough;
-  std::vector<std::int16_t> heard;
   bot.setAudioRenderer(id, [&](const std::string&, const AudioData& audio, const std::string&) {
     std::lock_guard<std::mutex> lock(mu);
     heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
@@ -187,6 +188,8 @@ TEST(LossyPath, ABotStillHearsACallerThroughTenPercentRtpLoss) {
   ASSERT_TRUE(enough.wait_for(lock, 15s, [&] { return heard.size() >= 8000 * 4; })) << heard.size() << " samples";
   // The first half second may be before the caller's stream began.
   const std::vector<std::int16_t> steady(heard.begin() + 4000, heard.end());
+  lock.unlock();
+  bot.setAudioRenderer(id, nullptr);  // no callback runs after this: heard is ours again
   const auto report = detectTones(steady, 8000, {500, 1000});
   EXPECT_GT(report.heard.at(1000), 0.8) << report.describe();
   const auto counters = server.mediaCounters(id);

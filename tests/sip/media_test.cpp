@@ -508,52 +508,60 @@ TEST_F(Media, AnotherSsrcFromTheCallersAddressIsDroppedAndCounted) {
 // A bot's renderer hears a caller: 1000 Hz from sipp, at the rate the bot asked for, callbackInterval at a time,
 // off the network thread and off the event dispatcher.
 TEST_F(Media, ABotsRendererHearsTheCaller) {
-  std::mutex handlerMu;
-  std::set<std::thread::id> handlerThreads;  // where event handlers run: the dispatcher
-  bot.on("*", [&](const Event&) {
-    std::lock_guard<std::mutex> lock(handlerMu);
-    handlerThreads.insert(std::this_thread::get_id());
+  struct Threads {  // where event handlers run: the dispatcher (shared: the fixture's bot outlives this body)
+    std::mutex mu;
+    std::set<std::thread::id> ids;
+  };
+  auto handlerThreads = std::make_shared<Threads>();
+  bot.on("*", [handlerThreads](const Event&) {
+    std::lock_guard<std::mutex> lock(handlerThreads->mu);
+    handlerThreads->ids.insert(std::this_thread::get_id());
   });
   joinOwner();
   auto caller = sippCaller("caller_streams_audio.xml", "caller", 1000);
   const std::string id = waitForCaller(sippLog("caller"));
-  std::mutex mu;
-  std::condition_variable enough;
-  std::vector<std::int16_t> heard;
-  std::vector<AudioData> chunks;
-  std::set<std::thread::id> threads;
-  bot.setAudioRenderer(id, [&](const std::string& participant, const AudioData& audio, const std::string& source) {
-    std::lock_guard<std::mutex> lock(mu);
-    EXPECT_EQ(participant, id);
-    EXPECT_EQ(source, "microphone");
-    threads.insert(std::this_thread::get_id());
-    if (chunks.size() < 3) chunks.push_back(audio);
-    heard.insert(heard.end(), audio.audioFrames.begin(), audio.audioFrames.end());
-    enough.notify_all();
+  // Shared with the renderer, which the fixture's bot outlives this body with if an assertion returns early.
+  struct Heard {
+    std::mutex mu;
+    std::condition_variable enough;
+    std::vector<std::int16_t> samples;
+    std::vector<AudioData> chunks;
+    std::set<std::thread::id> threads;
+    std::vector<std::string> wrong;  // a participant or source other than the caller's microphone
+  };
+  auto heard = std::make_shared<Heard>();
+  bot.setAudioRenderer(id, [heard, id](const std::string& participant, const AudioData& audio, const std::string& source) {
+    std::lock_guard<std::mutex> lock(heard->mu);
+    if (participant != id || source != "microphone") heard->wrong.push_back(participant + "/" + source);
+    heard->threads.insert(std::this_thread::get_id());
+    if (heard->chunks.size() < 3) heard->chunks.push_back(audio);
+    heard->samples.insert(heard->samples.end(), audio.audioFrames.begin(), audio.audioFrames.end());
+    heard->enough.notify_all();
   }, {.sampleRate = 16000, .callbackInterval = 40ms});
   {
-    std::unique_lock<std::mutex> lock(mu);
-    ASSERT_TRUE(enough.wait_for(lock, 10s, [&] { return heard.size() >= 16000 * 2; })) << heard.size() << " samples";
+    std::unique_lock<std::mutex> lock(heard->mu);
+    ASSERT_TRUE(heard->enough.wait_for(lock, 10s, [&] { return heard->samples.size() >= 16000 * 2; }))
+        << heard->samples.size() << " samples";
   }
-  std::lock_guard<std::mutex> lock(mu);
-  for (const auto& c : chunks) {
+  // Removing the renderer stops the audio: from here nothing else touches what it filled.
+  bot.setAudioRenderer(id, nullptr, {});
+  EXPECT_TRUE(heard->wrong.empty()) << heard->wrong.front();
+  for (const auto& c : heard->chunks) {
     EXPECT_EQ(c.sampleRate, 16000);
     EXPECT_EQ(c.numChannels, 1);
     EXPECT_EQ(c.bitsPerSample, 16);
     EXPECT_EQ(c.numAudioFrames, 640u);  // 40 ms at 16 kHz
     EXPECT_EQ(c.audioFrames.size(), 640u);
   }
-  EXPECT_EQ(threads.size(), 1u);
+  EXPECT_EQ(heard->threads.size(), 1u);
   {
-    std::lock_guard<std::mutex> handlers(handlerMu);
-    ASSERT_EQ(handlerThreads.size(), 1u);
-    EXPECT_NE(*threads.begin(), *handlerThreads.begin()) << "audio must not wait behind events";
+    std::lock_guard<std::mutex> handlers(handlerThreads->mu);
+    ASSERT_EQ(handlerThreads->ids.size(), 1u);
+    EXPECT_NE(*heard->threads.begin(), *handlerThreads->ids.begin()) << "audio must not wait behind events";
   }
-  const auto report = detectTones(heard, 16000, {500, 1000, 1500});
+  const auto report = detectTones(heard->samples, 16000, {500, 1000, 1500});
   EXPECT_GT(report.heard.at(1000), 0.8) << report.describe();
   EXPECT_LT(report.heard.at(500), 0.1) << report.describe();
-  // Removing the renderer stops the audio.
-  bot.setAudioRenderer(id, nullptr, {});
 }
 
 // A caller hears a bot: its custom track plays a 1500 Hz tone written at 16 kHz, paced at real time.
