@@ -75,6 +75,19 @@ void Dialog::confirm(const osip_message_t* response) {
   }
 }
 
+bool Dialog::nextHopNeedsLookup() const {
+  if (natted) return false;
+  const auto hop = uriTarget(nextHopUri());
+  return hop && !hop->host.empty() && !flowTo(hop->host, 0);
+}
+
+void Dialog::resolvedNextHop(const Flow& target) {
+  Flow hop = target;
+  if (hop.protocol == peer.protocol && hop.address == peer.address && hop.port == peer.port)
+    hop.connection = peer.connection;
+  peer = hop;
+}
+
 bool Dialog::matches(const osip_message_t* request) const {
   return sip::callId(request) == callId && toTag(request) == localTag && fromTag(request) == remoteTag;
 }

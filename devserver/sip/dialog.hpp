@@ -72,12 +72,20 @@ struct Dialog {
   std::string from() const { return localParty + ";tag=" + localTag; }
   std::string to() const { return remoteParty + (remoteTag.empty() ? "" : ";tag=" + remoteTag); }
 
+  /// The URI that names the next hop: the first route, else the remote target.
+  std::string nextHopUri() const { return routeSet.empty() ? remoteTarget : uriOf(routeSet.front()); }
+  /// Whether the next hop is a host name that DNS must turn into the peer (RFC 3263 applies to every request of
+  /// the dialog, not only the first): until it has, the peer stays where answering() or confirm() put it. Never
+  /// for a dialog behind a NAT, whose peer is the binding its INVITE came from.
+  bool nextHopNeedsLookup() const;
+  /// The next hop's lookup gave targets: the peer is the first, over the connection in use when it leads to the
+  /// same address, port and protocol.
+  void resolvedNextHop(const Flow& target);
+
  private:
   /// A request of this dialog with the given CSeq and Via, addressed by the route set, with our Contact.
   MessagePtr addressed(const std::string& method, std::uint32_t number, const std::string& via,
                        const Transport& transport) const;
-  /// The URI that names the next hop: the first route, else the remote target.
-  std::string nextHopUri() const { return routeSet.empty() ? remoteTarget : uriOf(routeSet.front()); }
 };
 
 }  // namespace daily::devserver::sip

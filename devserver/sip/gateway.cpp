@@ -108,9 +108,9 @@ WireError wireError(ErrorCode code, std::string message, int sipStatus = 0) {
 enum class LegState { Ringing, Calling, Confirmed, Ended };
 
 // One SIP dialog of the gateway and what the room knows of it: a dial-in caller, a dial-out callee, or the far
-// leg of a sipCallTransfer. The usages of its dialog are sip::AnsweredInvite (our 2xx until its ACK) and
-// sip::ReferSubscription (our REFER's subscription); the calling side of its INVITE session (our INVITE, its
-// targets, its ACK) and the inbound REFER's bookkeeping still live here.
+// leg of a sipCallTransfer. The usages of its dialog are the INVITE session's (sip::AnsweredInvite: our 2xx until
+// its ACK; sip::CallingInvite: our INVITE, its targets, its ACK) and sip::ReferSubscription (our REFER's
+// subscription); the inbound REFER's bookkeeping lives here.
 struct Leg {
   Leg(sip::Transport& transport, sip::Timers& timers) : timer(timers), answered(transport, timers) {}
   std::string sessionId;
@@ -121,21 +121,15 @@ struct Leg {
   sip::Dialog dialog;
   sip::Timer timer;      // dial-in: ringing delay; after the call: the subscription's life
   sip::AnsweredInvite answered;  // dial-in: our 200 to the INVITE, until the ACK arrives, and what waits for it
+  // Dial-in: while DNS looks up the dialog's next hop (a host name), the requests of ours that wait for it.
+  bool lookingUpHop = false;
+  std::vector<std::function<void()>> afterLookup;
   std::string inviteServerKey;
-  // Dial-out / bridge far leg: our INVITE, the headers it carries beyond the dialog's, and where it may go: the URI
-  // of its first hop (the outbound proxy, else the target), the targets that hop resolved to (RFC 3263) that are
-  // still to be tried, and whether the current one has answered at all (then it is not failed over from).
-  sip::MessagePtr invite;
-  std::vector<std::pair<std::string, std::string>> inviteHeaders;
+  // Dial-out / bridge far leg: our INVITE (after dialog: it sends within it), and the URI of its first hop (the
+  // outbound proxy, else the target).
+  std::unique_ptr<sip::CallingInvite> calling;
   std::string hopUri;
-  std::vector<Flow> hops;
-  bool hopAnswered = false;
-  bool inviteSent = false;
-  std::function<void()> abandonLookup;  // while the first hop is being resolved: ends the call as cancelled
   bool connectedSent = false;
-  bool cancelRequested = false;
-  std::string ack;          // dial-out: ACK for the 2xx, re-sent when the 2xx is repeated
-  std::set<std::string> forks;  // dial-out: To tags of other forks that answered too (each ACKed, then BYEd)
   // What the room was told about it.
   std::string sipFrom;
   std::string sipEndpoint;
@@ -426,16 +420,7 @@ struct Gateway::Impl {
     const int code = sip::status(response);
     if (sip::method(response) != "INVITE" || code < 200 || code >= 300) return;
     auto it = legs.find(sip::callId(response));
-    if (it == legs.end() || it->second->ack.empty()) return;
-    Leg& leg = *it->second;
-    const std::string tag = sip::toTag(response);
-    if (tag == leg.dialog.remoteTag) return transport.send(leg.ack, leg.dialog.peer);
-    sip::Dialog fork = leg.dialog;  // the same INVITE, answered by another party
-    fork.confirm(response);
-    if (auto ack = fork.ackFor2xx(transport)) transport.send(sip::serialize(ack.get()), fork.peer);
-    if (!leg.forks.insert(tag).second) return;  // that fork's BYE is on its way already
-    DAILY_LOG(Info, "sip", "call " << fork.callId << " was answered by a second fork (tag " << tag << "): hanging it up");
-    if (auto bye = fork.request("BYE", transport)) transactions.request(bye.get(), fork.peer, {}, {});
+    if (it != legs.end() && it->second->calling) it->second->calling->repeated2xx(response);
   }
 
   // ---- incoming -----------------------------------------------------------------------------------------------
@@ -589,6 +574,7 @@ struct Gateway::Impl {
     }
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
+    lookUpNextHop(*leg);
 
     respond(req, from, 100);
     transactions.keep(std::move(invite));
@@ -600,6 +586,41 @@ struct Gateway::Impl {
     } else {
       answer(*leg, from);
     }
+  }
+
+  // RFC 3263 for the requests of an answered dialog whose next hop (its first Record-Route, else the caller's
+  // Contact) names a host. Until the lookup ends they wait (whenReady); the peer meanwhile, and when DNS finds
+  // nothing, is where the INVITE came from. (Dialogs of ours: sip::CallingInvite looks theirs up before the ACK.)
+  void lookUpNextHop(Leg& leg) {
+    if (!leg.dialog.nextHopNeedsLookup()) return;
+    leg.lookingUpHop = true;
+    resolver.resolve(leg.dialog.nextHopUri(), [this, callId = leg.dialog.callId](std::vector<Flow> targets,
+                                                                                 const std::string& error) {
+      auto it = legs.find(callId);
+      if (it == legs.end()) return;  // forgotten: what waited ran then
+      Leg& l = *it->second;
+      if (!targets.empty()) {
+        l.dialog.resolvedNextHop(targets.front());
+      } else {
+        DAILY_LOG(Warn, "sip", "call " << callId << ": its next hop " << l.dialog.nextHopUri() << " " << error
+                                       << "; its requests go to " << l.dialog.peer);
+      }
+      hopKnown(l);
+    });
+  }
+  // The next hop's lookup is over (or moot: the call is gone): what waited for it goes.
+  static void hopKnown(Leg& leg) {
+    leg.lookingUpHop = false;
+    for (auto& waiting : std::exchange(leg.afterLookup, {})) waiting();
+  }
+  // Runs send once the leg's dialog can carry a request of ours: its ACK has come (acked: whether it did) and its
+  // next hop is known. send finds the leg gone when the call ended meanwhile.
+  void whenReady(Leg& leg, std::function<void(bool acked)> send) {
+    leg.answered.whenAcked([this, callId = leg.dialog.callId, send = std::move(send)](bool acked) {
+      Leg* l = legByCallId(callId);
+      if (!l || !l->lookingUpHop) return send(acked);
+      l->afterLookup.push_back([send, acked] { send(acked); });
+    });
   }
 
   void answer(Leg& leg, const Flow& from) {
@@ -759,8 +780,7 @@ struct Gateway::Impl {
     // RFC 3892: the target hears who sent it; its URI only, checked as any target is.
     const std::string referredBy = sip::uriOf(sip::header(refer, "referred-by"));
     if (!referredBy.empty() && daily::validateSipUri(referredBy).empty()) {
-      far->inviteHeaders.emplace_back("Referred-By", "<" + referredBy + ">");
-      far->invite = buildInvite(*far);
+      far->calling->offer().headers.emplace_back("Referred-By", "<" + referredBy + ">");
     }
     respond(refer, from, 202);
     DAILY_LOG(Info, "sip", "call " << leg->dialog.callId << " is transferred by its peer to " << referTo);
@@ -804,16 +824,23 @@ struct Gateway::Impl {
   void notifyReferrer(const std::string& callId, int code, const std::string& reason, bool final,
                       std::function<void()> answered = {}) {
     Leg* leg = legByCallId(callId);
-    auto notify = leg && leg->state == LegState::Confirmed
-                      ? sip::referNotify(leg->dialog, transport, leg->referCseq, code, reason, final)
-                      : nullptr;
-    if (!notify) {
+    if (!leg) {
       if (answered) answered();
       return;
     }
-    auto done = [answered](auto&&...) { if (answered) answered(); };
-    sendInDialog(leg->sessionId, std::move(notify),
-                 [done](osip_message_t* r) { if (sip::status(r) >= 200) done(); }, done);
+    whenReady(*leg, [this, callId, code, reason, final, answered](bool) {
+      Leg* l = legByCallId(callId);
+      auto notify = l && l->state == LegState::Confirmed
+                        ? sip::referNotify(l->dialog, transport, l->referCseq, code, reason, final)
+                        : nullptr;
+      if (!notify) {
+        if (answered) answered();
+        return;
+      }
+      auto done = [answered](auto&&...) { if (answered) answered(); };
+      sendInDialog(l->sessionId, std::move(notify),
+                   [done](osip_message_t* r) { if (sip::status(r) >= 200) done(); }, done);
+    });
   }
 
   void inboundReferProgress(const Leg& referrer, const std::string& status, int code, bool final) {
@@ -998,9 +1025,8 @@ struct Gateway::Impl {
     if (options.credentials.empty()) return nullptr;
     auto header = sip::answerChallenge(response, request, options.credentials);
     if (!header) return nullptr;
-    osip_message_t* copy = nullptr;
-    if (osip_message_clone(request, &copy) != 0 || !copy) return nullptr;
-    sip::MessagePtr again(copy);
+    sip::MessagePtr again = sip::clone(request);
+    if (!again) return nullptr;
     auto* via = static_cast<osip_via_t*>(osip_list_get(&again->vias, 0));
     osip_generic_param_t* branch = nullptr;
     if (via) osip_via_param_get_byname(via, const_cast<char*>("branch"), &branch);
@@ -1059,6 +1085,7 @@ struct Gateway::Impl {
     auto keep = legs[leg.dialog.callId];  // keep it alive until this returns
     legs.erase(leg.dialog.callId);
     leg.answered.abandon();  // what waited for its ACK hears it never comes, and finds the leg gone
+    hopKnown(leg);           // likewise what waited for its next hop
   }
 
   // Sends BYE and ends the leg when it is answered or times out.
@@ -1068,7 +1095,7 @@ struct Gateway::Impl {
       return;
     }
     const std::string sessionId = leg.sessionId;
-    leg.answered.whenAcked([this, sessionId, done](bool) {
+    whenReady(leg, [this, sessionId, done](bool) {
       Leg* l = legOf(sessionId);
       if (!l || l->state != LegState::Confirmed) {
         if (done) done();
@@ -1139,7 +1166,7 @@ struct Gateway::Impl {
     }
     leg->referTo = toEndPoint;
     leg->refer = {};
-    leg->answered.whenAcked([this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
+    whenReady(*leg, [this, sessionId, toEndPoint, headers, referredBy, reply](bool acked) {
       Leg* l = legOf(sessionId);
       if (acked && l) return sendRefer(*l, toEndPoint, headers, referredBy, reply);
       if (l) l->referTo.clear();
@@ -1284,152 +1311,61 @@ struct Gateway::Impl {
                                        hop, detail::randomHex(6), std::move(routes));
     leg->destination = target;
     leg->hopUri = hopUri;
+    std::string branch;
+    if (!leg->dialog.invite(transport, &branch)) return nullptr;  // libosip2 cannot write an INVITE to it
     // SRTP when the first hop is TLS for certain (sips:, transport=tls, a TLS outbound proxy); a host name whose
     // NAPTR records choose TLS is offered plain RTP, since the offer is written before the name is resolved.
     if (!openMedia(*leg, named == sip::Protocol::Tls)) {
       *why = "cannot be called now: no RTP port is free";
       return nullptr;
     }
-    leg->invite = buildInvite(*leg);
-    if (!leg->invite) return closeMedia(*leg), nullptr;
+    leg->calling = std::make_unique<sip::CallingInvite>(
+        transactions, leg->dialog,
+        [this](const std::string& uri, sip::CallingInvite::Targets done) { resolver.resolve(uri, std::move(done)); },
+        [this, dialog = &leg->dialog](const osip_message_t* request, const osip_message_t* challenge) {
+          return authorized(request, challenge, *dialog);
+        });
+    auto& offer = leg->calling->offer();
+    offer.headers.emplace_back("Allow", kAllow);
+    Leg* raw = leg.get();  // the usage lives and dies with its leg
+    offer.sdp = [raw] { return raw->sdp->offer(); };
+    offer.offerAgain = [raw] {  // SRTP refused: plain RTP, when the policy allows it
+      if (!raw->sdp->fallBackToRtp()) return false;
+      DAILY_LOG(Info, "sip", "INVITE of " << raw->dialog.callId << ": SRTP refused (488); calling again with RTP");
+      return true;
+    };
     legs[leg->dialog.callId] = leg;
     sessions[leg->sessionId] = leg->dialog.callId;
     return leg;
   }
 
-  // The leg's INVITE toward its dialog's peer: a new branch, Via and Contact for the peer's protocol.
-  sip::MessagePtr buildInvite(Leg& leg) {
-    std::string branch;
-    auto request = leg.dialog.invite(transport, &branch);
-    if (!request) return nullptr;
-    sip::addHeader(request.get(), "Allow", kAllow);
-    for (const auto& [name, value] : leg.inviteHeaders) sip::addHeader(request.get(), name, value);
-    sip::setBody(request.get(), "application/sdp", leg.sdp->offer());
-    return request;
-  }
-
-  // Drives an outgoing INVITE; onAnswered / onFailed(status, reason) / onProgress(status) report its outcome.
-  // onFailed gets status 0 when there was no final answer: reason "" when none came in time, "could not be
-  // reached" when the transport could not deliver the INVITE, "could not be resolved: ..." when DNS found no
-  // target. A first hop that names a host is resolved first (RFC 3263), and the INVITE goes to each target it
-  // gave in turn, while the one before answers 503, times out without any answer, or cannot be reached (§4.3).
+  // Calls the leg's INVITE (sip::CallingInvite); onAnswered / onFailed(status, reason) / onProgress(status)
+  // report its outcome, as CallingInvite::Events say. A failed call's leg is forgotten before onFailed runs; an
+  // answered one that was cancelled meanwhile (the 2xx crossed the CANCEL) is hung up instead of answered.
   void runInvite(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
                  std::function<void(int, const std::string&)> onFailed) {
     Leg* leg = legOf(sessionId);
-    if (!leg) return;
-    if (sip::flowToUri(leg->hopUri)) return sendInvite(sessionId, onProgress, onAnswered, onFailed, false);
-    leg->abandonLookup = [this, sessionId, onFailed] {
-      if (Leg* l = legOf(sessionId)) forgetLeg(*l);
-      onFailed(487, "Request Terminated");
-    };
-    resolver.resolve(leg->hopUri, [this, sessionId, onProgress, onAnswered, onFailed](std::vector<Flow> targets,
-                                                                                      const std::string& error) {
-      Leg* l = legOf(sessionId);
-      if (!l) return;  // it was cancelled meanwhile
-      l->abandonLookup = nullptr;
-      if (targets.empty()) {
-        DAILY_LOG(Info, "sip", "dial to " << l->destination << ": " << error);
-        forgetLeg(*l);
-        return onFailed(0, "could not be resolved: " + error);
-      }
-      l->hops = std::move(targets);
-      nextHop(sessionId, onProgress, onAnswered, onFailed);
-    });
+    if (!leg || !leg->calling) return;
+    leg->calling->start(
+        leg->hopUri,
+        {std::move(onProgress),
+         [this, sessionId, onAnswered](osip_message_t* ok) {
+           Leg* l = legOf(sessionId);
+           if (!l) return;
+           l->state = LegState::Confirmed;
+           acceptAnswer(*l, sip::body(ok));
+           if (l->calling->cancelled()) return hangUp(*l, {});
+           onAnswered();
+         },
+         [this, sessionId, onFailed](int code, const std::string& why) {
+           if (Leg* l = legOf(sessionId)) forgetLeg(*l);
+           onFailed(code, why);
+         }});
   }
 
-  // Sends the leg's INVITE to the next target its first hop resolved to, in a new transaction (a new branch).
-  void nextHop(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
-               std::function<void(int, const std::string&)> onFailed) {
-    Leg* l = legOf(sessionId);
-    if (!l || l->hops.empty()) return;
-    l->dialog.peer = l->hops.front();
-    l->hops.erase(l->hops.begin());
-    l->hopAnswered = false;
-    l->invite = buildInvite(*l);
-    if (!l->invite) {
-      forgetLeg(*l);
-      return onFailed(0, "could not be reached");
-    }
-    sendInvite(sessionId, onProgress, onAnswered, onFailed, false);
-  }
-
-  // Whether a failed INVITE goes on to its next target (RFC 3263 4.3), and if so sends it there.
-  bool failOver(Leg& l, const std::string& what, std::function<void(int)> onProgress, std::function<void()> onAnswered,
-                std::function<void(int, const std::string&)> onFailed) {
-    if (l.hops.empty() || l.cancelRequested) return false;
-    DAILY_LOG(Info, "sip", "INVITE of " << l.dialog.callId << " to " << l.dialog.peer << ": " << what
-                                        << "; trying " << l.hops.front());
-    nextHop(l.sessionId, std::move(onProgress), std::move(onAnswered), std::move(onFailed));
-    return true;
-  }
-
-  // One INVITE transaction of runInvite's. A 401 or 407 is answered once with credentials (authorized()): the
-  // INVITE goes again, CSeq 2.
-  void sendInvite(const std::string& sessionId, std::function<void(int)> onProgress, std::function<void()> onAnswered,
-                  std::function<void(int, const std::string&)> onFailed, bool retried) {
-    Leg* leg = legOf(sessionId);
-    if (!leg) return;
-    leg->inviteSent = true;
-    transactions.request(
-        leg->invite.get(), leg->dialog.peer,
-        [this, sessionId, onProgress, onAnswered, onFailed, retried](osip_message_t* response) {
-          Leg* l = legOf(sessionId);
-          if (!l) return;
-          const int code = sip::status(response);
-          l->hopAnswered = true;
-          if (code < 200) return onProgress(code);
-          if ((code == 401 || code == 407) && !retried) {
-            if (auto again = authorized(l->invite.get(), response, l->dialog)) {
-              l->invite = std::move(again);  // a CANCEL from now on cancels this one
-              return sendInvite(sessionId, onProgress, onAnswered, onFailed, true);
-            }
-          }
-          if (code == 503 && failOver(*l, "503", onProgress, onAnswered, onFailed)) return;
-          // A callee that takes no SRTP refuses the offer with 488; under the optional policy the call is made
-          // again, once, with plain RTP (over the same TLS hop: nobody on the path could have forged the 488).
-          if (code == 488 && l->sdp && l->sdp->fallBackToRtp()) {
-            DAILY_LOG(Info, "sip", "INVITE of " << l->dialog.callId << ": SRTP refused (488); calling again with RTP");
-            ++l->dialog.localCseq;  // a new request (RFC 3261 14.1), which a peer may challenge again
-            if ((l->invite = buildInvite(*l))) return sendInvite(sessionId, onProgress, onAnswered, onFailed, false);
-          }
-          if (code >= 300) {
-            forgetLeg(*l);
-            return onFailed(code, sip::reason(response));
-          }
-          l->dialog.confirm(response);
-          l->state = LegState::Confirmed;
-          acceptAnswer(*l, sip::body(response));
-          auto ack = l->dialog.ackFor2xx(transport);
-          l->ack = ack ? sip::serialize(ack.get()) : std::string();
-          transport.send(l->ack, l->dialog.peer);
-          if (l->cancelRequested) return hangUp(*l, {});  // the 2xx crossed our CANCEL
-          onAnswered();
-        },
-        [this, sessionId, onProgress, onAnswered, onFailed](sip::Failure failure) {
-          if (Leg* l = legOf(sessionId)) {
-            const bool unreachable = failure == sip::Failure::Transport;
-            if ((unreachable || !l->hopAnswered) &&
-                failOver(*l, unreachable ? "unreachable" : "no answer", onProgress, onAnswered, onFailed))
-              return;
-            if (failure == sip::Failure::Timeout) sendCancel(*l);
-            forgetLeg(*l);
-          }
-          onFailed(0, failure == sip::Failure::Transport ? "could not be reached" : "");
-        });
-  }
-
-  // Stops a call of ours that is not answered yet: at once while its first hop is being looked up, else with a
-  // CANCEL (its 487 then ends it).
+  // Stops a call of ours that is not answered yet (CallingInvite::cancel).
   void cancelCall(Leg& leg) {
-    if (auto abandon = std::exchange(leg.abandonLookup, nullptr)) return abandon();
-    leg.cancelRequested = true;
-    sendCancel(leg);
-  }
-
-  void sendCancel(Leg& leg) {
-    if (!leg.invite || !leg.inviteSent) return;
-    auto cancel = leg.dialog.cancelOf(leg.invite.get());
-    if (cancel) transactions.request(cancel.get(), leg.dialog.peer, {}, {});
+    if (leg.calling) leg.calling->cancel();
   }
 
   void startDialOut(const std::string& room, const json& params, Reply reply) {
@@ -1580,7 +1516,7 @@ struct Gateway::Impl {
       return reply(wireError(ErrorCode::InvalidArgument, "session " + sessionId +
                                                              "'s call did not negotiate telephone-event (use sip-info)"), {});
     const bool byRtp = method == "telephone-event" || (method != "sip-info" && rtp);
-    leg->answered.whenAcked([this, sessionId, tones, durationMs, byRtp, reply](bool acked) {
+    whenReady(*leg, [this, sessionId, tones, durationMs, byRtp, reply](bool acked) {
       if (!acked) return reply(wireError(ErrorCode::ConnectionLost, "the call ended before the caller confirmed it (no ACK)"), {});
       if (!byRtp) return sendDigit(sessionId, tones, 0, durationMs, reply);
       Leg* l = legOf(sessionId);

@@ -81,6 +81,12 @@ MessagePtr parse(std::string_view datagram, std::string* why) {
   return m;
 }
 
+MessagePtr clone(const osip_message_t* message) {
+  osip_message_t* copy = nullptr;
+  if (osip_message_clone(message, &copy) != 0) return nullptr;
+  return MessagePtr(copy);
+}
+
 std::string serialize(osip_message_t* m) {
   char* text = nullptr;
   size_t length = 0;

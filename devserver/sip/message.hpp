@@ -26,6 +26,8 @@ using MessagePtr = std::unique_ptr<osip_message_t, MessageDeleter>;
 MessagePtr parse(std::string_view datagram, std::string* why);
 /// Serialises (osip_message_to_str).
 std::string serialize(osip_message_t* message);
+/// A copy (osip_message_clone), or null when libosip2 cannot make one.
+MessagePtr clone(const osip_message_t* message);
 
 bool isRequest(const osip_message_t* m);
 std::string method(const osip_message_t* m);  // request method, or the CSeq method of a response

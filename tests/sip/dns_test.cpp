@@ -15,7 +15,9 @@
 
 #include <asio.hpp>
 
+#include <array>
 #include <sstream>
+#include <thread>
 
 namespace daily::test {
 namespace {
@@ -207,6 +209,37 @@ class SipDns : public ::testing::Test {
     if (tcp && !waitForTcpListener(port, 10s)) ADD_FAILURE() << "sipp never listened on " << port;
     return p;
   }
+  // sipp calling the gateway's dial-in user of room from port.
+  std::unique_ptr<Process> sippCaller(const std::string& scenario, int port, const json& dialInRoom) {
+    const std::string base = dir + "/" + scenario + "-" + std::to_string(port);
+    return std::make_unique<Process>(
+        std::vector<std::string>{"sipp", "127.0.0.1:" + std::to_string(server->sipPort()), "-s", dialInUser(dialInRoom),
+                                 "-sf", kScenarios + "/" + scenario, "-p", std::to_string(port), "-i", "127.0.0.1",
+                                 "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_msg",
+                                 "-message_file", base + ".messages", "-mp", std::to_string(freeMediaPort())},
+        dir, base + ".log");
+  }
+  // The first lines of the SIP requests that reach socket within `within` (until `count` have).
+  static std::vector<std::string> requestsAt(asio::ip::udp::socket& socket, std::size_t count,
+                                             std::chrono::milliseconds within, std::vector<std::string>* whole = nullptr) {
+    std::vector<std::string> lines;
+    socket.non_blocking(true);
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    std::array<char, 8192> datagram{};
+    while (lines.size() < count && std::chrono::steady_clock::now() < deadline) {
+      asio::error_code ec;
+      const std::size_t n = socket.receive(asio::buffer(datagram), 0, ec);
+      if (ec) {
+        std::this_thread::sleep_for(5ms);
+        continue;
+      }
+      const std::string text(datagram.data(), n);
+      if (text.rfind("SIP/2.0", 0) == 0) continue;  // a response: not what is counted
+      lines.push_back(text.substr(0, text.find("\r\n")));
+      if (whole) whole->push_back(text);
+    }
+    return lines;
+  }
   std::string messages(const std::string& scenario, int port) const {
     return readFile(dir + "/" + scenario + "-" + std::to_string(port) + ".messages");
   }
@@ -330,6 +363,57 @@ TEST_F(SipDns, ABridgedTransferReachesATargetByItsHostName) {
   auto target = sipp("uas", agent);
   EXPECT_NO_THROW(await(bot.sipCallTransfer({.sessionId = s.sessionId, .toEndPoint = "sip:agent@example.test"})));
   EXPECT_NE(messages("uas", agent).find("INVITE sip:agent@example.test SIP/2.0"), std::string::npos);
+}
+
+// RFC 3263 is for every request of a dialog, not only the first: a callee whose 2xx Contact names a host gets the
+// ACK and the BYE where DNS says that host is (an SRV record here: another port than the INVITE went to).
+TEST_F(SipDns, ACalleeWhoseContactNamesAHostGetsTheAckAndTheByeWhereDnsSays) {
+  asio::io_context io;
+  asio::ip::udp::socket desk(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const int deskPort = desk.local_endpoint().port();
+  start({.hosts = {{"desk.example.test", "127.0.0.1"}},
+         .srv = {"_sip._udp.desk.example.test,desk.example.test," + std::to_string(deskPort) + ",10,0"}});
+  const int calleePort = freeUdpPort();
+  auto callee = sipp("callee_contact_names_host.xml", calleePort);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:callee@127.0.0.1:" + std::to_string(calleePort)}));
+  ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) {
+    return e.payload["participant"].value("session_id", "") == s.sessionId;
+  })) << dns->log();
+  EXPECT_EQ(requestsAt(desk, 1, 5s), std::vector<std::string>{"ACK sip:callee@desk.example.test SIP/2.0"});
+  await(bot.stopDialOut({.sessionId = s.sessionId}));  // unanswered, the BYE times out: the stop still completes
+  const auto bye = requestsAt(desk, 1, 5s);
+  ASSERT_FALSE(bye.empty());
+  EXPECT_EQ(bye[0], "BYE sip:callee@desk.example.test SIP/2.0");
+  EXPECT_EQ(callee->wait(10s), 0) << messages("callee_contact_names_host.xml", calleePort);
+  EXPECT_EQ(messages("callee_contact_names_host.xml", calleePort).find("ACK sip:"), std::string::npos)
+      << "the ACK went where the INVITE did, not where the Contact leads";
+  EXPECT_GE(dns->queries("SRV", "_sip._udp.desk.example.test"), 1) << dns->log();
+}
+
+// Likewise a dial-in Record-Routed by a proxy that names itself by host: the gateway's REFER goes to that proxy,
+// where DNS says it is, with the route set in its Route header.
+TEST_F(SipDns, ADialInRecordRoutedByANamedProxySendsItsReferThere) {
+  asio::io_context io;
+  asio::ip::udp::socket edge(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  start({.hosts = {{"edge.example.test", "127.0.0.1"}},
+         .srv = {"_sip._udp.edge.example.test,edge.example.test," + std::to_string(edge.local_endpoint().port()) + ",10,0"}});
+  const json dialIn = server->createRoom({{"properties", {{"sip", {{"sip_mode", "dial-in"}}}}}});
+  CallClient owner;
+  EventRecorder ownerEvents(owner);
+  await(owner.join({.url = dialIn["url"], .token = server->token({{"is_owner", true}}), .userName = "owner"}));
+  const int callerPort = freeUdpPort();
+  auto caller = sippCaller("caller_behind_named_edge.xml", callerPort, dialIn);
+  auto connected = ownerEvents.waitFor("dialin-connected", {}, 10s);
+  ASSERT_TRUE(connected) << readFile(dir + "/caller_behind_named_edge.xml-" + std::to_string(callerPort) + ".log");
+  auto refer = owner.sipRefer({.sessionId = connected->payload["sessionId"], .toEndPoint = "sip:agent@127.0.0.1:5999"});
+  std::vector<std::string> whole;
+  const auto at = requestsAt(edge, 1, 5s, &whole);
+  ASSERT_EQ(at.size(), 1u) << dns->log();
+  EXPECT_EQ(at[0], "REFER sip:caller@127.0.0.1:" + std::to_string(callerPort) + " SIP/2.0");
+  EXPECT_NE(whole[0].find("Route: <sip:edge.example.test;lr>"), std::string::npos) << whole[0];
+  // Nobody answers it there: the REFER times out, and says so.
+  EXPECT_THROW(await(std::move(refer), 10s), Error);
+  EXPECT_EQ(caller->wait(10s), 0);
 }
 
 }  // namespace
