@@ -175,44 +175,6 @@ TEST_F(SipTest, SipReferCarriesExtraHeadersAndRefusesInjectedOnes) {
   EXPECT_EQ(wire.find("Via: x"), std::string::npos);
 }
 
-TEST_F(SipTest, ANotifyForAnotherSubscriptionIsRefusedAndTheTransferGoesOn) {
-  std::unique_ptr<Process> caller;
-  referAndSeeItTransferred("caller_notifies_another_subscription.xml", caller);  // its id=999 NOTIFY got a 481
-  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_another_subscription.xml");
-  for (const auto& e : events.all()) {
-    if (e.action == "sip-refer-progress") {
-      EXPECT_NE(e.payload["sipStatus"], 603) << e.payload.dump();
-    }
-  }
-}
-
-TEST_F(SipTest, AFinalNotifyAfterTheCallersByeStillReportsTheTransfer) {
-  joinOwner();
-  auto caller = sippCaller("caller_notifies_after_bye.xml");
-  const std::string id = waitForCaller();
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
-  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
-  auto done = events.waitFor("sip-refer-progress", [&](const Event& e) { return isFor(e, id) && e.payload["final"] == true; });
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->payload["status"], "transferred") << done->payload.dump();
-  EXPECT_EQ(done->payload["sipStatus"], 200);
-  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_after_bye.xml");  // its NOTIFY got a 200
-}
-
-TEST_F(SipTest, ACallThatEndsWithoutAFinalNotifyEndsItsTransferAsUnknown) {
-  joinOwner();
-  auto caller = sippCaller("caller_hangs_up_after_accepting_refer.xml");
-  const std::string id = waitForCaller();
-  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
-  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
-  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up_after_accepting_refer.xml");
-  // The subscription outlives the call for 64*T1 (2 s here), then the transfer's outcome is reported as unknown.
-  auto done = events.waitFor("sip-refer-progress", [&](const Event& e) { return isFor(e, id) && e.payload["final"] == true; });
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->payload["status"], "unknown") << done->payload.dump();
-  EXPECT_EQ(done->payload["sipStatus"], 0);
-}
-
 TEST_F(SipTest, SipReferOnADialOutLeg) {
   joinOwner();
   const int calleePort = freeUdpPort();
@@ -544,7 +506,48 @@ TEST_P(SipOverEachTransport, AChallengedReferGoesAgainWithCredentials) {
   const std::size_t second = wire.find("REFER sip:", wire.find("REFER sip:") + 1);
   ASSERT_NE(second, std::string::npos) << wire;
   expectSentOverThisTransport(wire.substr(second), "REFER sip:");
-  EXPECT_NE(wire.find("Authorization: Digest username=\"alice\""), std::string::npos) << wire;
+  EXPECT_NE(wire.find("Authorization: Digest username=\"alice\", realm=\"sip.test\""), std::string::npos) << wire;
+  EXPECT_EQ(wire.find("s3cret"), std::string::npos) << "the password went on the wire";
+}
+
+// The REFER subscription's corner cases over each transport: a NOTIFY of another subscription, the final NOTIFY
+// after the caller's BYE, and a call that ends without one.
+TEST_P(SipOverEachTransport, ANotifyForAnotherSubscriptionIsRefusedAndTheTransferGoesOn) {
+  std::unique_ptr<Process> caller;
+  referAndSeeItTransferred("caller_notifies_another_subscription.xml", caller);  // its id=999 NOTIFY got a 481
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_another_subscription.xml");
+  for (const auto& e : events.all()) {
+    if (e.action == "sip-refer-progress") {
+      EXPECT_NE(e.payload["sipStatus"], 603) << e.payload.dump();
+    }
+  }
+}
+
+TEST_P(SipOverEachTransport, AFinalNotifyAfterTheCallersByeStillReportsTheTransfer) {
+  joinOwner();
+  auto caller = sippCaller("caller_notifies_after_bye.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  auto done = events.waitFor("sip-refer-progress", [&](const Event& e) { return isFor(e, id) && e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "transferred") << done->payload.dump();
+  EXPECT_EQ(done->payload["sipStatus"], 200);
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_notifies_after_bye.xml");  // its NOTIFY got a 200
+}
+
+TEST_P(SipOverEachTransport, ACallThatEndsWithoutAFinalNotifyEndsItsTransferAsUnknown) {
+  joinOwner();
+  auto caller = sippCaller("caller_hangs_up_after_accepting_refer.xml");
+  const std::string id = waitForCaller();
+  EXPECT_NO_THROW(await(bot.sipRefer({.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:5099"})));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return isFor(e, id); }));
+  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_hangs_up_after_accepting_refer.xml");
+  // The subscription outlives the call for 64*T1 (2 s here), then the transfer's outcome is reported as unknown.
+  auto done = events.waitFor("sip-refer-progress", [&](const Event& e) { return isFor(e, id) && e.payload["final"] == true; });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->payload["status"], "unknown") << done->payload.dump();
+  EXPECT_EQ(done->payload["sipStatus"], 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, SipOverEachTransport, ::testing::Values(Wire::Udp, Wire::Tcp),
@@ -575,7 +578,7 @@ INSTANTIATE_TEST_SUITE_P(Statuses, SipReferRefused,
                                            std::pair{"caller_refuses_refer_405.xml", 405},
                                            std::pair{"caller_refuses_refer_503.xml", 503}));
 
-TEST_F(SipTest, ACallerThatNeverAnswersTheReferTimesOut) {
+TEST_P(SipOverEachTransport, ACallerThatNeverAnswersTheReferTimesOut) {
   joinOwner();
   auto caller = sippCaller("caller_ignores_refer.xml");
   const std::string id = waitForCaller();
@@ -588,14 +591,19 @@ TEST_F(SipTest, ACallerThatNeverAnswersTheReferTimesOut) {
   EXPECT_LT(elapsed, 6s);
   EXPECT_TRUE(bot.participants().contains(id));
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_ignores_refer.xml");
-  // The gateway retransmitted the REFER over UDP while waiting (T1 = 100 ms).
+  // The gateway retransmitted the REFER over UDP while waiting (T1 = 100 ms), and never over TCP (§17.1.2.2: no
+  // Timer E on a reliable transport), where it waited all the same.
   const std::string wire = sippMessages("caller_ignores_refer.xml");
   std::size_t refers = 0;
   for (std::size_t at = wire.find("REFER sip:"); at != std::string::npos; at = wire.find("REFER sip:", at + 1)) ++refers;
-  EXPECT_GE(refers, 3u) << wire;
+  if (tcp()) {
+    EXPECT_EQ(refers, 1u) << wire;
+  } else {
+    EXPECT_GE(refers, 3u) << wire;
+  }
 }
 
-TEST_F(SipTest, ATransferThatFailsAtTheTargetLeavesTheCallerInTheRoom) {
+TEST_P(SipOverEachTransport, ATransferThatFailsAtTheTargetLeavesTheCallerInTheRoom) {
   joinOwner();
   auto caller = sippCaller("caller_transfer_fails.xml");
   const std::string id = waitForCaller();
@@ -632,11 +640,11 @@ TEST(SipFaults, DevserverKilledDuringAPendingSipRefer) {
   EXPECT_EQ(bot.meetingState(), "error");
 }
 
-TEST_F(SipTest, DialOutToABusyCalleeIsADialoutErrorWith486) {
+TEST_P(SipOverEachTransport, DialOutToABusyCalleeIsADialoutErrorWith486) {
   joinOwner();
-  const int port = freeUdpPort();
-  auto callee = sippServer("callee_busy.xml", port);
-  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port), .userId = "bob-1"}));
+  const int port = serverPort();
+  auto callee = readyServer("callee_busy.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port), .userId = "bob-1"}));
   EXPECT_FALSE(s.sessionId.empty());
   auto error = events.waitFor("dialout-error");
   ASSERT_TRUE(error);
@@ -716,25 +724,15 @@ std::string md5Hex(const std::string& text) {
   return out;
 }
 
-class SipAuthTest : public SipTest {
- protected:
-  SipAuthTest() : SipTest(withTestCredentials()) {}
-};
+// Each over UDP and TCP (the challenged REFER is SipOverEachTransport's): a challenged request goes again as a new
+// transaction on the same flow, retransmitted only where the transport is not reliable.
+class SipAuthTest : public SipOverEachTransport {};
 
-TEST_F(SipAuthTest, AChallengedReferGoesAgainWithCredentialsAndTheTransferCompletes) {
-  std::unique_ptr<Process> caller;
-  referAndSeeItTransferred("caller_challenges_refer.xml", caller);
-  EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer.xml");  // the digest checked out
-  const std::string wire = sippMessages("caller_challenges_refer.xml");
-  EXPECT_NE(wire.find("Authorization: Digest username=\"alice\", realm=\"sip.test\""), std::string::npos) << wire;
-  EXPECT_EQ(wire.find("s3cret"), std::string::npos) << "the password went on the wire";
-}
-
-TEST_F(SipAuthTest, AChallengedDialOutInviteGoesAgainWithCredentials) {
+TEST_P(SipAuthTest, AChallengedDialOutInviteGoesAgainWithCredentials) {
   joinOwner();
-  const int port = freeUdpPort();
-  auto callee = sippServer("callee_challenges_invite.xml", port);
-  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port)}));
+  const int port = serverPort();
+  auto callee = readyServer("callee_challenges_invite.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
   ASSERT_TRUE(events.waitFor("dialout-answered", [&](const Event& e) { return isFor(e, s.sessionId); }))
       << sippErrors("callee_challenges_invite.xml");
   ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }));
@@ -744,7 +742,7 @@ TEST_F(SipAuthTest, AChallengedDialOutInviteGoesAgainWithCredentials) {
   EXPECT_NE(sippMessages("callee_challenges_invite.xml").find("CSeq: 3 BYE"), std::string::npos);
 }
 
-TEST_F(SipAuthTest, AChallengedDtmfInfoGoesAgainWithProxyCredentials) {
+TEST_P(SipAuthTest, AChallengedDtmfInfoGoesAgainWithProxyCredentials) {
   joinOwner();
   auto caller = sippCaller("caller_challenges_info_407.xml");
   const std::string id = waitForCaller();
@@ -752,6 +750,9 @@ TEST_F(SipAuthTest, AChallengedDtmfInfoGoesAgainWithProxyCredentials) {
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_info_407.xml");
   const std::string wire = sippMessages("caller_challenges_info_407.xml");
   EXPECT_NE(wire.find("Signal=5"), std::string::npos) << wire;
+  const std::size_t second = wire.find("INFO sip:", wire.find("INFO sip:") + 1);
+  ASSERT_NE(second, std::string::npos) << wire;
+  expectSentOverThisTransport(wire.substr(second), "INFO sip:");
   // sipp's verifyauth reads only Authorization, so the digest is checked here, by RFC 2617's formula with qop=auth.
   const std::size_t at = wire.find("Proxy-Authorization: Digest ");
   ASSERT_NE(at, std::string::npos) << wire;
@@ -773,11 +774,11 @@ TEST_F(SipAuthTest, AChallengedDtmfInfoGoesAgainWithProxyCredentials) {
   EXPECT_EQ(line.find("s3cret"), std::string::npos);
 }
 
-TEST_F(SipAuthTest, AChallengedByeGoesAgainWithCredentialsAndTheCallEnds) {
+TEST_P(SipAuthTest, AChallengedByeGoesAgainWithCredentialsAndTheCallEnds) {
   joinOwner();
-  const int port = freeUdpPort();
-  auto callee = sippServer("callee_challenges_bye.xml", port);
-  const DialOutSession s = await(bot.startDialOut({.sipUri = "sip:bob@127.0.0.1:" + std::to_string(port)}));
+  const int port = serverPort();
+  auto callee = readyServer("callee_challenges_bye.xml", port);
+  const DialOutSession s = await(bot.startDialOut({.sipUri = target("bob", port)}));
   ASSERT_TRUE(events.waitFor("participant-joined", [&](const Event& e) { return isFor(e, s.sessionId); }))
       << sippErrors("callee_challenges_bye.xml");
   EXPECT_NO_THROW(await(bot.stopDialOut({.sessionId = s.sessionId})));
@@ -787,7 +788,7 @@ TEST_F(SipAuthTest, AChallengedByeGoesAgainWithCredentialsAndTheCallEnds) {
   EXPECT_NE(wire.find("Authorization: Digest username=\"alice\""), std::string::npos) << wire;
 }
 
-TEST_F(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsStatus) {
+TEST_P(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsStatus) {
   joinOwner();
   auto caller = sippCaller("caller_challenges_refer_407.xml");  // realm proxy.test
   const std::string id = waitForCaller();
@@ -797,6 +798,9 @@ TEST_F(SipAuthTest, AChallengeForARealmWithoutCredentialsIsSipRejectedWithItsSta
   EXPECT_EQ(caller->wait(15s), 0) << sippErrors("caller_challenges_refer_407.xml");
   EXPECT_EQ(sippMessages("caller_challenges_refer_407.xml").find("Proxy-Authorization:"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, SipAuthTest, ::testing::Values(Wire::Udp, Wire::Tcp),
+                         [](const auto& info) { return info.param == Wire::Udp ? "Udp" : "Tcp"; });
 
 // Dial-ins that need credentials (--sip-dial-in-auth): a caller's INVITE is challenged (401, MD5: Debian's baresip
 // and sipp speak nothing else) until it proves an account. baresip answers as a softphone does; sipp checks the
