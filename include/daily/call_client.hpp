@@ -54,8 +54,10 @@ class DAILY_API CallClient {
   /// this client's futures has completed with the server's answer, every event the server sent before that answer.
   nlohmann::json participants() const;
 
-  /// Adds a handler for one event name ("*" for every event).
-  /// @throws Error InvalidArgument (at once) for an event name the SDK does not know, or an empty handler.
+  /// Adds a handler for one event name ("*" for every event): any name of daily-js 0.92.2's DailyEvent, dtmf-event,
+  /// or one of daily-cpp's (sip-refer-progress, sip-call-transfer-progress, sip-inbound-refer-progress).
+  /// docs/protocol.md ("Event names") says which of them are ever delivered.
+  /// @throws Error InvalidArgument (at once) for any other name, or an empty handler.
   ListenerId on(const std::string& event, std::function<void(const Event&)> handler);
   /// As on(), but the handler is removed before its first call.
   ListenerId once(const std::string& event, std::function<void(const Event&)> handler);
