@@ -146,6 +146,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   ListenerId nextListenerId = 1;
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
+  std::vector<std::shared_ptr<std::promise<void>>> alsoLeaving;  // leave() again meanwhile: resolved with it
   std::unique_ptr<asio::steady_timer> sweeper;       // network thread only: fails requests past their deadline
   bool sweeping = false;
   // Audio (docs/protocol.md, "Audio"). Tracks the server has added, by name, their sources attached; renderers by
@@ -679,6 +680,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     drainInbox();  // what the server sent before it closed happened before the close
     std::map<std::uint64_t, Pending> doomed;
     std::shared_ptr<std::promise<void>> leavingPromise;
+    std::vector<std::shared_ptr<std::promise<void>>> others;
     std::shared_ptr<std::promise<json>> joined;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -689,6 +691,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       pending.clear();
       joined = std::move(joinPromise);
       leavingPromise = std::move(leaving);
+      others = std::exchange(alsoLeaving, {});
       if (leavingPromise) {
         state = State::Left;
         remotes.clear();
@@ -712,6 +715,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     failAll(std::move(doomed), lost);
     if (joined) joined->set_exception(std::make_exception_ptr(lost));
     if (leavingPromise) leavingPromise->set_value();
+    for (auto& other : others) other->set_value();
   }
 
   // leave()'s request was answered (or failed): let the connection go and finish the leave.
@@ -847,6 +851,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     std::map<std::uint64_t, Pending> doomed;
     std::shared_ptr<detail::SignalingConnection> old;
     std::shared_ptr<std::promise<void>> leavingPromise;
+    std::vector<std::shared_ptr<std::promise<void>>> others;
     std::shared_ptr<std::promise<json>> joined;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -856,6 +861,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       doomed = std::move(pending);
       pending.clear();
       leavingPromise = std::move(leaving);
+      others = std::exchange(alsoLeaving, {});
       joined = std::move(joinPromise);
       if (state == State::Joining || state == State::Joined || state == State::Reconnecting) state = State::Left;
     }
@@ -873,6 +879,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     failAll(std::move(doomed), destroyed);
     if (joined) joined->set_exception(std::make_exception_ptr(destroyed));
     if (leavingPromise) leavingPromise->set_value();
+    for (auto& other : others) other->set_value();
     Runtime::instance().dispatcher().waitIdle(this);
   }
 };
@@ -920,8 +927,8 @@ std::future<void> CallClient::leave() {
   auto future = promise->get_future();
   {
     std::lock_guard<std::mutex> lock(impl.mu);
-    if (impl.leaving) {
-      promise->set_exception(std::make_exception_ptr(Error(ErrorCode::NotJoined, "leave() is already in progress")));
+    if (impl.leaving) {  // resolves with the leave under way
+      impl.alsoLeaving.push_back(std::move(promise));
       return future;
     }
     if (impl.state == Impl::State::Joined) {
@@ -934,8 +941,8 @@ std::future<void> CallClient::leave() {
       return future;
     }
     if (impl.state != Impl::State::Joining && impl.state != Impl::State::Reconnecting) {
-      promise->set_exception(std::make_exception_ptr(
-          Error(ErrorCode::NotJoined, std::string("leave() called in meeting state '") + Impl::stateName(impl.state) + "'")));
+      // "new", "left-meeting", "error": there is no meeting, and daily-js's leave() then does nothing.
+      promise->set_value();
       return future;
     }
     // Leaving while the join (or a rejoin) is in flight: abandon the connection; a join future fails with

@@ -42,8 +42,10 @@ class DAILY_API CallClient {
   ///   already joined or is joining; ConnectionLost when the server cannot be reached or goes away; Timeout.
   [[nodiscard]] std::future<nlohmann::json> join(JoinOptions options);
 
-  /// Leaves the room; resolves once the server confirmed (or the connection is gone).
-  /// @throws Error (from get()) NotJoined when the client never joined or already left.
+  /// Leaves the room; resolves once the server confirmed (or the connection is gone), after left-meeting. As
+  /// daily-js's leave(): with no meeting (in "new", "left-meeting" or "error") it does nothing and resolves at
+  /// once, with no event; while joining it abandons the join (which fails with ConnectionLost); called again while
+  /// a leave is under way, it resolves with that one. It never fails.
   [[nodiscard]] std::future<void> leave();
 
   /// "new", "joining-meeting", "joined-meeting", "left-meeting" or "error".
