@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <random>
 
 namespace daily {
@@ -53,9 +54,8 @@ constexpr std::string_view kKnownEvents[] = {
     "*", "sip-refer-progress", "sip-call-transfer-progress", "sip-inbound-refer-progress"};
 
 bool isKnownEvent(std::string_view name) {
-  for (auto known : kKnownEvents)
-    if (known == name) return true;
-  return false;
+  static const std::unordered_set<std::string_view> known(std::begin(kKnownEvents), std::end(kKnownEvents));
+  return known.count(name) != 0;
 }
 
 std::string nextCallClientId() {
@@ -445,9 +445,25 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void giveUpLocked(const std::string& why) {
+    enterErrorLocked();
+    emit("error", fatalError("connection-error", why, "reconnect"));
+  }
+
+  // The meeting ended in a fatal error: meetingState() is "error" and participants() empty before any handler
+  // hears of it (daily-js's runtime does the same).
+  void enterErrorLocked() {
     state = State::Error;
     remotes.clear();
-    emit("error", {{"errorMsg", why}, {"error", {{"type", "connection-error"}, {"msg", why}}}});
+    local = json();
+  }
+
+  // daily-js's fatal error payload (DailyEventObjectFatalError): {errorMsg, error: {type, msg}}, and for a
+  // connection-error (DailyFatalConnectionError) details: where it happened (on: "join" or "reconnect") and, as
+  // sourceError, what the SDK saw.
+  static json fatalError(const std::string& type, const std::string& msg, const char* on) {
+    json error{{"type", type}, {"msg", msg}};
+    if (type == "connection-error") error["details"] = {{"on", on}, {"sourceError", {{"message", msg}}}};
+    return {{"errorMsg", msg}, {"error", std::move(error)}};
   }
 
   // The remote participants of a join answer, keyed by session_id.
@@ -506,23 +522,26 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
               error->code() == ErrorCode::ServerError) {
             scheduleReconnectLocked(error->what());
           } else {
-            state = State::Error;
-            remotes.clear();
+            enterErrorLocked();
             const std::string why = std::string("the server refused the rejoin: ") + error->what();
-            emit("error", {{"errorMsg", why}, {"error", {{"type", fatalType(*error)}, {"msg", why}}}});
+            emit("error", fatalError(fatalType(*error), why, "reconnect"));
           }
           if (old) old->close();
           return;
         }
         if (state != State::Joining) return;
-        state = State::Error;
+        enterErrorLocked();
         old = std::move(conn);
         ++connGeneration;
         joined = std::move(joinPromise);
-        emit("error", {{"errorMsg", error->what()}, {"error", {{"type", fatalType(*error)}, {"msg", error->what()}}}});
+        emit("error", fatalError(fatalType(*error), error->what(), "join"));
       }
       if (old) old->close();
-      if (joined) joined->set_exception(std::make_exception_ptr(*error));
+      // The join's Error carries the error event's type (errorType()), so that a bot can tell exp-token from
+      // not-allowed without parsing a message.
+      if (joined)
+        joined->set_exception(std::make_exception_ptr(
+            Error(error->code(), error->what(), error->sipStatus(), 0, fatalType(*error))));
       return;
     }
     json participants;
@@ -542,7 +561,13 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     if (joined) joined->set_value(std::move(participants));
   }
 
+  // daily-js's DailyFatalErrorType for a refusal: the server's own when it gave one, else one by code.
   static std::string fatalType(const Error& e) {
+    static constexpr std::string_view kFatalTypes[] = {"ejected", "nbf-room", "nbf-token", "exp-room", "exp-token",
+                                                       "no-room", "meeting-full", "end-of-life", "not-allowed",
+                                                       "connection-error"};
+    for (auto type : kFatalTypes)
+      if (type == e.errorType()) return e.errorType();
     switch (e.code()) {
       case ErrorCode::NotFound: return "no-room";
       case ErrorCode::PermissionDenied: return "not-allowed";
@@ -665,6 +690,25 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     auto event = makeEvent(std::move(action), std::move(payload));
     std::lock_guard<std::mutex> lock(mu);
     if (generation != connGeneration || (state != State::Joined && state != State::Joining)) return nullptr;
+    if (event->action == "error") {
+      // The server ended our meeting (ejected: the room was deleted, ...). The client is out before its handlers
+      // run; the connection is let go from the network thread (never from here: this may run inside a drain),
+      // and nothing reconnects.
+      enterErrorLocked();
+      const std::string why = event->payload.value("errorMsg", std::string("the server ended the meeting"));
+      asio::post(Runtime::instance().io(), [weak = weak_from_this(), generation, why] {
+        auto self = weak.lock();
+        if (!self) return;
+        std::shared_ptr<detail::SignalingConnection> c;
+        {
+          std::lock_guard<std::mutex> l(self->mu);
+          if (generation == self->connGeneration) c = self->conn;
+        }
+        if (c) c->close();
+        self->onClosed(generation, why, false);
+      });
+      return event;
+    }
     if (aboutParticipant) {
       const json& participant = event->payload["participant"];
       const std::string& id = participant["session_id"].get_ref<const std::string&>();
@@ -705,13 +749,14 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
         emit("network-connection", {{"type", "signaling"}, {"event", "interrupted"}});
         scheduleReconnectLocked(reason);
       } else if (state == State::Joining || state == State::Joined) {
-        state = State::Error;
-        emit("error", {{"errorMsg", reason}, {"error", {{"type", "connection-error"}, {"msg", reason}}}});
+        const char* on = state == State::Joining ? "join" : "reconnect";
+        enterErrorLocked();
+        emit("error", fatalError("connection-error", reason, on));
       }
     }
     DAILY_LOG(Info, "call-client", "signaling connection closed: " << reason);
     if (leavingPromise || !isInCall()) dropTracks();
-    Error lost(ErrorCode::ConnectionLost, reason);
+    Error lost(ErrorCode::ConnectionLost, reason, 0, 0, "connection-error");
     failAll(std::move(doomed), lost);
     if (joined) joined->set_exception(std::make_exception_ptr(lost));
     if (leavingPromise) leavingPromise->set_value();

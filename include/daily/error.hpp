@@ -35,7 +35,10 @@ class DAILY_API Error : public std::runtime_error {
   int sipStatus() const noexcept { return sipStatus_; }
   /// RestClient: the HTTP status of the final answer; 0 when there was none (or for CallClient errors).
   int httpStatus() const noexcept { return httpStatus_; }
-  /// RestClient: the "error" field of Daily's error body ("authentication-error", "not-found", ...); may be empty.
+  /// RestClient: the "error" field of Daily's error body ("authentication-error", "not-found", ...). CallClient:
+  /// daily-js's fatal error type (DailyFatalErrorType: "exp-token", "nbf-token", "no-room", "not-allowed",
+  /// "ejected", "connection-error", ...) when the failure ended or refused the meeting, as the error event says;
+  /// may be empty.
   const std::string& errorType() const noexcept { return errorType_; }
 
  private:

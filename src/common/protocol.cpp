@@ -222,7 +222,7 @@ std::optional<Frame> decodeEvent(std::string_view text, std::string* why, std::s
   return f;
 }
 
-Error toError(const WireError& error) { return Error(error.code, error.message, error.sipStatus); }
+Error toError(const WireError& error) { return Error(error.code, error.message, error.sipStatus, 0, error.type); }
 
 // Binary audio frames, all integers little-endian:
 //   0  u8  version (1)

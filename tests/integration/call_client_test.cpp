@@ -99,17 +99,18 @@ TEST_F(CallClientTest, PrivateRoomsRefuseMissingWrongExpiredAndForgedTokens) {
     std::string name;
     std::string token;
     std::string message;
+    std::string type;  // daily-js's fatal error type, in the error event and the join's Error
   };
   std::string forged = server.token({{"room_name", "secret"}});
   char& c = forged[forged.size() - 10];  // inside the signature, a character that carries only data bits
   c = c == 'A' ? 'B' : 'A';
   const std::vector<Case> cases{
-      {"missing", "", "private"},
-      {"foreign room", server.token({{"room_name", "elsewhere"}}), "another room"},
-      {"expired", server.token({{"room_name", "secret"}, {"exp", now - 60}}), "expired"},
-      {"not yet valid", server.token({{"room_name", "secret"}, {"nbf", now + 3600}}), "not valid yet"},
-      {"forged", forged, "signature"},
-      {"garbage", "not-a-jwt", "not a JWT"},
+      {"missing", "", "private", "not-allowed"},
+      {"foreign room", server.token({{"room_name", "elsewhere"}}), "another room", "not-allowed"},
+      {"expired", server.token({{"room_name", "secret"}, {"exp", now - 60}}), "expired", "exp-token"},
+      {"not yet valid", server.token({{"room_name", "secret"}, {"nbf", now + 3600}}), "not valid yet", "nbf-token"},
+      {"forged", forged, "signature", "not-allowed"},
+      {"garbage", "not-a-jwt", "not a JWT", "not-allowed"},
   };
   for (const auto& c : cases) {
     CallClient client;
@@ -121,6 +122,10 @@ TEST_F(CallClientTest, PrivateRoomsRefuseMissingWrongExpiredAndForgedTokens) {
     auto err = events.waitFor("error");
     ASSERT_TRUE(err) << c.name;
     EXPECT_EQ(err->payload["errorMsg"], e.what());
+    // An expired token says so (a bot renews it), in the event as in the Error.
+    EXPECT_EQ(err->payload["error"]["type"], c.type) << c.name;
+    EXPECT_EQ(e.errorType(), c.type) << c.name;
+    EXPECT_FALSE(err->payload["error"].contains("details")) << c.name;  // only a connection-error has them
   }
   CallClient ok;
   EXPECT_NO_THROW(await(ok.join({.url = room["url"], .token = server.token({{"room_name", "secret"}})})));
@@ -130,6 +135,7 @@ TEST_F(CallClientTest, UnknownRoomIsNotFound) {
   CallClient client;
   Error e = expectError([&] { await(client.join({.url = server.httpUrl() + "/no-such-room"})); });
   EXPECT_EQ(e.code(), ErrorCode::NotFound);
+  EXPECT_EQ(e.errorType(), "no-room");
   EXPECT_NE(std::string(e.what()).find("no-such-room"), std::string::npos);
 }
 
@@ -149,6 +155,8 @@ TEST_F(CallClientTest, JoinTwiceLeaveTwiceAndCallsAfterLeave) {
   EXPECT_NO_THROW(await(std::move(again)));
   EXPECT_NO_THROW(await(client.leave()));
   EXPECT_EQ(client.meetingState(), "left-meeting");
+  ASSERT_TRUE(events.waitFor("left-meeting"));  // delivered on the dispatcher, perhaps after the futures resolved
+  std::this_thread::sleep_for(200ms);            // time for a second one, were there one
   EXPECT_EQ(events.count("left-meeting"), 1u);
   EXPECT_EQ(expectError([&] { await(client.sipRefer({"x", "sip:a@127.0.0.1"})); }).code(), ErrorCode::NotJoined);
   EXPECT_TRUE(client.participants().contains("local"));
@@ -257,7 +265,8 @@ TEST_F(CallClientTest, ListenersAddedAndRemovedWhileEventsStreamNeverRunAfterOff
         ++calls;
         if (!*alive) ++violations;  // ran after off() returned
       });
-      std::this_thread::yield();
+      // Long enough for an event to find it now and then on a loaded machine (a yield alone once saw none).
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
       watcher.off(id);
       *alive = false;
     }
@@ -286,15 +295,38 @@ TEST_F(CallClientTest, DestroyingAJoinedClientIsPromptAndLeavesTheRoom) {
   EXPECT_TRUE(events.waitFor("participant-left"));
 }
 
+// An ejected client knows it: before its handler runs, the meeting state is "error" and participants() is
+// empty (as daily-js's runtime has it), nothing reconnects, and what it asks next is NotJoined.
 TEST_F(CallClientTest, DeletingTheRoomEjectsItsClients) {
   const json room = server.createRoom({{"name", "short-lived"}});
   CallClient client;
+  CallClient other;
+  std::mutex mu;
+  std::string stateInHandler;
+  json participantsInHandler;
+  client.on("error", [&](const Event&) {  // added before the recorder's: it has run when the recorder sees the event
+    std::lock_guard<std::mutex> lock(mu);
+    stateInHandler = client.meetingState();
+    participantsInHandler = client.participants();
+  });
   EventRecorder events(client);
   await(client.join({.url = room["url"]}));
+  await(other.join({.url = room["url"]}));
+  ASSERT_TRUE(events.waitFor("participant-joined"));
   EXPECT_EQ(server.rest("DELETE", "/v1/rooms/short-lived").status, 200);
   auto err = events.waitFor("error");
   ASSERT_TRUE(err);
   EXPECT_EQ(err->payload["error"]["type"], "ejected");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(stateInHandler, "error");
+    EXPECT_EQ(participantsInHandler, json::object());
+  }
+  EXPECT_EQ(client.meetingState(), "error");
+  EXPECT_FALSE(events.waitFor("network-connection", {}, 1s)) << "an ejected client tried to reconnect";
+  EXPECT_EQ(expectError([&] { await(client.sipRefer({"s", "sip:a@127.0.0.1"})); }).code(), ErrorCode::NotJoined);
+  EXPECT_NO_THROW(await(client.leave()));
+  EXPECT_FALSE(events.seen("left-meeting"));
 }
 
 TEST(CallClientFaults, NothingListeningIsConnectionLost) {
@@ -306,8 +338,13 @@ TEST(CallClientFaults, NothingListeningIsConnectionLost) {
   EventRecorder events(client);
   Error e = expectError([&] { await(client.join({.url = "http://127.0.0.1:" + std::to_string(port) + "/room"})); });
   EXPECT_EQ(e.code(), ErrorCode::ConnectionLost);
+  EXPECT_EQ(e.errorType(), "connection-error");
   EXPECT_EQ(client.meetingState(), "error");
-  EXPECT_TRUE(events.waitFor("error"));
+  auto error = events.waitFor("error");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->payload["error"]["type"], "connection-error");
+  EXPECT_EQ(error->payload["error"]["details"]["on"], "join");  // DailyFatalConnectionError's details
+  EXPECT_TRUE(error->payload["error"]["details"]["sourceError"].is_object());
 }
 
 TEST(CallClientFaults, AServerThatAcceptsAndHangsUpMidJoinIsConnectionLost) {

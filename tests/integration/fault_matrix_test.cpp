@@ -161,7 +161,9 @@ TEST_F(Reconnect, GivesUpWithAnErrorWhenTheServerDoesNotComeBack) {
   auto error = events.waitFor("error", {}, 10s);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->payload["error"]["type"], "connection-error");
+  EXPECT_EQ(error->payload["error"]["details"]["on"], "reconnect");
   EXPECT_EQ(bot.meetingState(), "error");
+  EXPECT_EQ(bot.participants(), json::object());
   EXPECT_FALSE(events.seen("left-meeting"));
   EXPECT_NO_THROW(await(bot.leave()));  // no meeting: nothing to do, no event, the state stays
   EXPECT_EQ(bot.meetingState(), "error");
