@@ -228,6 +228,11 @@ void Hub::broadcast(const Room& room, const std::string& action, const json& pay
   sendToClients(room, action, payload, [&](const std::string& id, const Member&) { return id != except; });
 }
 
+void Hub::sendTo(const Room& room, const std::set<std::string>& sessionIds, const std::string& action,
+                 const json& payload) const {
+  sendToClients(room, action, payload, [&](const std::string& id, const Member&) { return sessionIds.count(id) != 0; });
+}
+
 void Hub::broadcastToOwnersAndAdmins(const Room& room, const std::string& action, const json& payload) const {
   sendToClients(room, action, payload, [](const std::string&, const Member& m) { return m.ownerOrAdmin; });
 }

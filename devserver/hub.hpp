@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace daily::devserver {
@@ -92,6 +93,9 @@ class Hub {
   /// Sends an event to every client member of the room except `except`.
   void broadcast(const Room& room, const std::string& action, const nlohmann::json& payload,
                  const std::string& except = {}) const;
+  /// Sends an event to the client members of the room named in sessionIds (others, and SIP members, get nothing).
+  void sendTo(const Room& room, const std::set<std::string>& sessionIds, const std::string& action,
+              const nlohmann::json& payload) const;
   /// Sends an event to the room's owner and admin clients only: the outcome of a telephony operation, which only
   /// they may start, and whose target (a phone number, a SIP address) is not every guest's business.
   void broadcastToOwnersAndAdmins(const Room& room, const std::string& action, const nlohmann::json& payload) const;

@@ -403,6 +403,7 @@ struct Server final : Devserver::Impl {
       leaveRoom(s);
       return reply(std::nullopt, json::object());
     }
+    if (method == "sendAppMessage") return sendAppMessage(s, params, reply);
     // Telephony: the same checks as the client's, made again here: the server never trusts the client.
     static const std::set<std::string> kTelephony{"sipRefer", "sipCallTransfer", "startDialOut", "stopDialOut",
                                                   "sendDTMF"};
@@ -413,6 +414,33 @@ struct Server final : Devserver::Impl {
     if (!s.ownerOrAdmin)
       return reply(wireError(ErrorCode::PermissionDenied, method + " requires a meeting owner or admin token"), {});
     dispatchTelephony(gateway, s.room, method, params, "sip:" + s.sessionId + "@" + hub.config().sipHost, reply);
+  }
+
+  // daily-js's sendAppMessage(data, recipient): data (any JSON, at most kMaxAppMessageBytes serialised) to every
+  // other client of the room ("*"), or to the session ids named (one, or an array); as app-message {data, fromId}.
+  // A recipient not in the room gets nothing, and that is no error (Daily's messages are not stored). Checked
+  // here as well as in the SDK: the server never trusts the client.
+  void sendAppMessage(ClientSession& s, const json& params, const Gateway::Reply& reply) {
+    Room* room = s.sessionId.empty() ? nullptr : hub.findRoom(s.room);
+    if (!room) return reply(wireError(ErrorCode::NotJoined, "sendAppMessage needs a joined meeting"), {});
+    auto data = params.find("data");
+    if (data == params.end()) return reply(wireError(ErrorCode::InvalidArgument, "sendAppMessage: data is missing"), {});
+    if (data->dump().size() > protocol::kMaxAppMessageBytes)
+      return reply(wireError(ErrorCode::InvalidArgument, "sendAppMessage: data is over the 4 KB limit"), {});
+    const json to = params.value("to", json("*"));
+    const json message{{"data", *data}, {"fromId", s.sessionId}};
+    if (to == "*") {
+      hub.broadcast(*room, "app-message", message, s.sessionId);
+      return reply(std::nullopt, json::object());
+    }
+    std::set<std::string> ids;
+    for (const auto& id : to.is_array() ? to : json::array({to})) {
+      if (!id.is_string() || id.get_ref<const std::string&>().empty())
+        return reply(wireError(ErrorCode::InvalidArgument, "sendAppMessage: the recipient must be \"*\" or session ids"), {});
+      ids.insert(id.get<std::string>());
+    }
+    hub.sendTo(*room, ids, "app-message", message);
+    reply(std::nullopt, json::object());
   }
 
   void join(websocketpp::connection_hdl h, ClientSession& s, const json& params, const Gateway::Reply& reply) {

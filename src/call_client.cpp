@@ -341,10 +341,11 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     for (auto& [id, p] : doomed) p.complete(nullptr, &error);
   }
 
-  // A telephony request: checks shared by every SIP method, then the request.
+  // A request of a joined meeting: checks shared by every SIP method (and app messages, which any participant
+  // may send: needsOwner false), then the request.
   template <class T>
   std::future<T> telephony(const std::string& method, const json& params, const std::string& argumentError,
-                           std::function<T(const json&)> convert) {
+                           std::function<T(const json&)> convert, bool needsOwner = true) {
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
     std::lock_guard<std::mutex> lock(mu);
@@ -361,7 +362,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       promise->set_exception(std::make_exception_ptr(Error(ErrorCode::InvalidArgument, method + "(): " + argumentError)));
       return future;
     }
-    if (!isOwnerOrAdmin(local)) {
+    if (needsOwner && !isOwnerOrAdmin(local)) {
       promise->set_exception(std::make_exception_ptr(
           Error(ErrorCode::PermissionDenied, method + "() requires a meeting owner or admin token")));
       return future;
@@ -1094,6 +1095,28 @@ std::future<DialOutSession> CallClient::startDialOut(StartDialOutOptions options
       throw Error(ErrorCode::ServerError, "startDialOut: the server's answer has no session");
     return DialOutSession{(*session)["sessionId"].get<std::string>()};
   });
+}
+
+std::future<void> CallClient::sendAppMessage(nlohmann::json data, std::string to) {
+  return sendAppMessage(std::move(data), std::vector<std::string>{std::move(to)});
+}
+
+std::future<void> CallClient::sendAppMessage(nlohmann::json data, std::vector<std::string> to) {
+  std::string why;
+  if (to.empty()) why = "there is no recipient";
+  for (const auto& id : to)
+    if (why.empty() && (id.empty() || (id == "*" && to.size() > 1)))
+      why = "a recipient must be \"*\" (alone) or a session_id";
+  if (why.empty()) {
+    try {
+      if (data.dump().size() > protocol::kMaxAppMessageBytes) why = "data is over the 4 KB limit";
+    } catch (const nlohmann::json::exception&) {
+      why = "data cannot be sent as JSON (a string in it is not UTF-8)";
+    }
+  }
+  json recipients = to.size() == 1 ? json(to.front()) : json(to);
+  return impl_->telephony<void>("sendAppMessage", {{"data", std::move(data)}, {"to", std::move(recipients)}}, why,
+                                [](const json&) {}, /*needsOwner=*/false);
 }
 
 std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {

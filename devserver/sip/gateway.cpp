@@ -496,7 +496,7 @@ struct Gateway::Impl {
     });
   }
 
-  // The dialog an in-dialog request belongs to: same Call-ID, and our tag in To.
+  // The dialog an in-dialog request belongs to: same Call-ID, our tag in To and theirs in From (Dialog::matches).
   Leg* dialogOf(osip_message_t* request) {
     auto it = legs.find(sip::callId(request));
     return it != legs.end() && it->second->dialog.matches(request) ? it->second.get() : nullptr;

@@ -12,6 +12,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace daily {
 
@@ -83,6 +84,15 @@ class DAILY_API CallClient {
   /// The call's progress arrives as dialout-connected / dialout-answered / dialout-error events.
   /// @throws Error (from get()) NotJoined, InvalidArgument, PermissionDenied, ConnectionLost.
   [[nodiscard]] std::future<DialOutSession> startDialOut(StartDialOutOptions options);
+
+  /// daily-js's sendAppMessage(data, recipient): data (any JSON, at most 4 KB serialised) to every other
+  /// participant ("*") or to one session_id, as their app-message event {data, fromId}. SIP participants receive
+  /// none. A recipient not in the call gets nothing, and that is not an error (Daily does not store messages).
+  /// Resolves once the server has relayed it.
+  /// @throws Error (from get()) InvalidArgument (an empty recipient, data over 4 KB), NotJoined.
+  [[nodiscard]] std::future<void> sendAppMessage(nlohmann::json data, std::string to = "*");
+  /// As above, to several session_ids (daily-js takes an array too).
+  [[nodiscard]] std::future<void> sendAppMessage(nlohmann::json data, std::vector<std::string> to);
 
   /// Hangs up a dial-out leg (BYE, or CANCEL before answer). @throws Error NotFound for an unknown session.
   [[nodiscard]] std::future<void> stopDialOut(StopDialOutOptions options);

@@ -22,6 +22,9 @@ inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
 inline constexpr std::size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
 /// The deepest JSON nesting either side accepts in a frame.
 inline constexpr int kMaxJsonDepth = 32;
+/// The most an app message's data may take, serialised as JSON (daily-js: "within the 4kb size limit").
+inline constexpr std::size_t kMaxAppMessageBytes = 4096;
+
 /// The path of the signaling websocket on the server.
 inline constexpr std::string_view kSignalingPath = "/ws";
 

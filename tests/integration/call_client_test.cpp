@@ -329,6 +329,46 @@ TEST_F(CallClientTest, DeletingTheRoomEjectsItsClients) {
   EXPECT_FALSE(events.seen("left-meeting"));
 }
 
+// daily-js's sendAppMessage and app-message: to everyone else, to one session, to several; no permission needed;
+// data over 4 KB refused before it is sent; a recipient who is not there is no error.
+TEST_F(CallClientTest, AppMessagesReachEveryoneElseOrTheSessionsNamed) {
+  const json room = server.createRoom();
+  CallClient a, b, c;
+  EXPECT_EQ(expectError([&] { await(a.sendAppMessage({{"early", true}})); }).code(), ErrorCode::NotJoined);
+  EventRecorder inA(a), inB(b), inC(c);
+  const json pa = await(a.join({.url = room["url"]}));  // no token: not an owner, and still allowed
+  const json pb = await(b.join({.url = room["url"]}));
+  const json pc = await(c.join({.url = room["url"]}));
+  const std::string aId = pa["local"]["session_id"], bId = pb["local"]["session_id"], cId = pc["local"]["session_id"];
+  auto messageFrom = [](EventRecorder& in, const json& data) {
+    return in.waitFor("app-message", [&](const Event& e) { return e.payload["data"] == data; }, 5s);
+  };
+  EXPECT_NO_THROW(await(a.sendAppMessage({{"text", "hello"}})));
+  for (EventRecorder* in : {&inB, &inC}) {
+    auto got = messageFrom(*in, {{"text", "hello"}});
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->payload["fromId"], aId);  // DailyEventObjectAppMessage: {action, data, fromId}
+    EXPECT_EQ(got->payload["action"], "app-message");
+  }
+  EXPECT_NO_THROW(await(a.sendAppMessage("to b only", bId)));
+  EXPECT_NO_THROW(await(a.sendAppMessage(json::array({1, 2}), std::vector<std::string>{bId, cId})));
+  EXPECT_NO_THROW(await(c.sendAppMessage("nobody", "no-such-session")));
+  ASSERT_TRUE(messageFrom(inB, "to b only"));
+  ASSERT_TRUE(messageFrom(inB, json::array({1, 2})));
+  ASSERT_TRUE(messageFrom(inC, json::array({1, 2})));
+  // Everything sent has arrived where it was going (messages from one sender keep their order): so by now
+  // anything misdirected would have too.
+  EXPECT_NO_THROW(await(a.sendAppMessage("last")));
+  ASSERT_TRUE(messageFrom(inC, "last"));
+  for (const auto& e : inC.all()) {
+    EXPECT_FALSE(e.action == "app-message" && e.payload["data"] == "to b only") << "c got b's message";
+  }
+  EXPECT_FALSE(inA.seen("app-message")) << "a broadcast came back to its sender";
+  EXPECT_EQ(expectError([&] { await(a.sendAppMessage(std::string(5000, 'x'))); }).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(a.sendAppMessage(1, "")); }).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(a.sendAppMessage("\xff", bId)); }).code(), ErrorCode::InvalidArgument);
+}
+
 TEST(CallClientFaults, NothingListeningIsConnectionLost) {
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});

@@ -509,6 +509,42 @@ TEST(ProtocolFaults, TheDevserverChecksTelephonyPermissionsItselfAndNeverTrustsT
   EXPECT_EQ((*lied)["result"]["local"]["owner"], false);
 }
 
+// sendAppMessage as a hand-written client sends it: the server checks the size, the data and the recipients itself,
+// and stamps fromId with the sender's own session (a claimed fromId is not believed).
+TEST(ProtocolFaults, TheDevserverChecksAppMessagesItself) {
+  InProcessServer server;
+  server.createRoom({{"name", "chat"}});
+  RawClient raw("ws" + server.httpUrl().substr(4) + "/ws");
+  RawClient peer("ws" + server.httpUrl().substr(4) + "/ws");
+  peer.send(protocol::encodeRequest(1, "join", {{"room", "chat"}}));
+  ASSERT_TRUE(peer.waitFrame([](const json& j) { return j.value("id", 0) == 1; }));
+  raw.send(protocol::encodeRequest(2, "sendAppMessage", {{"data", 1}}));
+  auto early = raw.waitFrame([](const json& j) { return j.value("id", 0) == 2; });
+  ASSERT_TRUE(early);
+  EXPECT_EQ((*early)["error"]["code"], "not-joined");
+  raw.send(protocol::encodeRequest(3, "join", {{"room", "chat"}}));
+  auto joined = raw.waitFrame([](const json& j) { return j.value("id", 0) == 3; });
+  ASSERT_TRUE(joined);
+  const std::string self = (*joined)["result"]["local"]["session_id"];
+  const std::pair<int, json> refused[] = {
+      {4, {{"to", "*"}}},                                          // no data
+      {5, {{"data", std::string(5000, 'x')}}},                    // over 4 KB
+      {6, {{"data", 1}, {"to", json::array({"ok", 7})}}},         // a recipient that is not a session id
+      {7, {{"data", 1}, {"to", ""}}},
+  };
+  for (const auto& [id, params] : refused) {
+    raw.send(protocol::encodeRequest(id, "sendAppMessage", params));
+    auto answer = raw.waitFrame([id = id](const json& j) { return j.value("id", 0) == id; });
+    ASSERT_TRUE(answer) << params.dump();
+    EXPECT_EQ((*answer)["error"]["code"], "invalid-argument") << params.dump();
+  }
+  raw.send(protocol::encodeRequest(8, "sendAppMessage", {{"data", {{"n", 8}}}, {"fromId", "somebody-else"}}));
+  auto message = peer.waitFrame([](const json& j) { return j.value("action", "") == "app-message"; });
+  ASSERT_TRUE(message);
+  EXPECT_EQ((*message)["payload"]["fromId"], self);
+  EXPECT_EQ((*message)["payload"]["data"], json({{"n", 8}}));
+}
+
 TEST(ProtocolFaults, AnOwnerStillCannotInjectSipHeadersPastTheServer) {
   InProcessServer server;
   server.createRoom({{"name", "guarded"}});
