@@ -147,6 +147,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
   std::vector<std::shared_ptr<std::promise<void>>> alsoLeaving;  // leave() again meanwhile: resolved with it
+  json announcedCounts{{"present", 0}, {"hidden", 0}};  // the participantCounts the last counts event carried
   std::unique_ptr<asio::steady_timer> sweeper;       // network thread only: fails requests past their deadline
   bool sweeping = false;
   // Audio (docs/protocol.md, "Audio"). Tracks the server has added, by name, their sources attached; renderers by
@@ -181,6 +182,28 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       case State::Error: return "error";
     }
     return "error";
+  }
+
+  // daily-js's participantCounts(): {present, hidden}, participants with and without presence (permissions.
+  // hasPresence), the local one included, while in the meeting; zeros otherwise.
+  json countsLocked() const {
+    int present = 0, hidden = 0;
+    if (state == State::Joined || state == State::Reconnecting) {
+      auto count = [&](const json& p) {
+        const json perms = p.value("permissions", json::object());
+        (perms.is_object() && !perms.value("hasPresence", true) ? hidden : present)++;
+      };
+      if (local.is_object()) count(local);
+      for (const auto& [id, p] : remotes) count(*p);
+    }
+    return {{"present", present}, {"hidden", hidden}};
+  }
+  // participant-counts-updated {participantCounts}, when the counts differ from the ones last announced.
+  void countsMayHaveChangedLocked() {
+    json counts = countsLocked();
+    if (counts == announcedCounts) return;
+    announcedCounts = counts;
+    emit("participant-counts-updated", {{"participantCounts", std::move(counts)}});
   }
 
   json participantsLocked() const {
@@ -456,6 +479,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     state = State::Error;
     remotes.clear();
     local = json();
+    announcedCounts = countsLocked();  // zeros, unannounced: the next join announces its own
   }
 
   // daily-js's fatal error payload (DailyEventObjectFatalError): {errorMsg, error: {type, msg}}, and for a
@@ -496,6 +520,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     }
     remotes = std::move(now);
     emit("participant-updated", {{"participant", local}});
+    countsMayHaveChangedLocked();
     emit("network-connection", {{"type", "signaling"}, {"event", "connected"}});
     sendAudioSetupLocked(true);
   }
@@ -557,6 +582,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       remotes = remotesOf(*result);
       participants = participantsLocked();
       emit("joined-meeting", {{"participants", participants}});
+      countsMayHaveChangedLocked();
       sendAudioSetupLocked(false);
     }
     if (joined) joined->set_value(std::move(participants));
@@ -715,6 +741,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       const std::string& id = participant["session_id"].get_ref<const std::string&>();
       if (event->action == "participant-left") remotes.erase(id);
       else remotes[id] = std::shared_ptr<const json>(event, &participant);  // shares the event, copies nothing
+      countsMayHaveChangedLocked();
     }
     return event;
   }
@@ -740,6 +767,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       if (leavingPromise) {
         state = State::Left;
         remotes.clear();
+        announcedCounts = countsLocked();  // as after an error
         emit("left-meeting", json::object());
       } else if (state == State::Reconnecting) {
         scheduleReconnectLocked(reason);
@@ -1002,6 +1030,11 @@ std::future<void> CallClient::leave() {
 std::string CallClient::meetingState() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return Impl::stateName(impl_->state);
+}
+
+nlohmann::json CallClient::participantCounts() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->countsLocked();
 }
 
 nlohmann::json CallClient::participants() const {

@@ -56,6 +56,10 @@ class DAILY_API CallClient {
   /// It includes every participant event delivered so far (a handler sees its own event applied) and, once one of
   /// this client's futures has completed with the server's answer, every event the server sent before that answer.
   nlohmann::json participants() const;
+  /// daily-js's participantCounts(): {"present": N, "hidden": M}, the participants in the meeting with and
+  /// without presence (permissions.hasPresence), this client included; zeros when not in a meeting. A change
+  /// while in the meeting (the join included) fires participant-counts-updated {participantCounts}.
+  nlohmann::json participantCounts() const;
 
   /// Adds a handler for one event name ("*" for every event): any name of daily-js 0.92.2's DailyEvent, dtmf-event,
   /// or one of daily-cpp's (sip-refer-progress, sip-call-transfer-progress, sip-inbound-refer-progress).

@@ -369,6 +369,39 @@ TEST_F(CallClientTest, AppMessagesReachEveryoneElseOrTheSessionsNamed) {
   EXPECT_EQ(expectError([&] { await(a.sendAppMessage("\xff", bId)); }).code(), ErrorCode::InvalidArgument);
 }
 
+// daily-js's participantCounts() and participant-counts-updated: the local participant counts, a change fires the
+// event with the new counts, and leaving brings them to zero.
+TEST_F(CallClientTest, ParticipantCountsFollowTheRoom) {
+  const json room = server.createRoom();
+  CallClient a;
+  EXPECT_EQ(a.participantCounts(), json({{"present", 0}, {"hidden", 0}}));
+  EventRecorder events(a);
+  await(a.join({.url = room["url"]}));
+  EXPECT_EQ(a.participantCounts(), json({{"present", 1}, {"hidden", 0}}));
+  auto counted = [&](int present) {
+    return events.waitFor("participant-counts-updated", [&](const Event& e) {
+      return e.payload["participantCounts"] == json({{"present", present}, {"hidden", 0}});
+    });
+  };
+  ASSERT_TRUE(counted(1));  // the join's own
+  {
+    CallClient b;
+    await(b.join({.url = room["url"]}));
+    ASSERT_TRUE(counted(2));
+    EXPECT_EQ(a.participantCounts(), json({{"present", 2}, {"hidden", 0}}));
+  }
+  ASSERT_TRUE(events.waitFor("participant-left"));
+  EXPECT_EQ(a.participantCounts(), json({{"present", 1}, {"hidden", 0}}));
+  // The drop back to 1 is the third counts event, and nothing else was announced.
+  ASSERT_TRUE(eventually([&] { return events.count("participant-counts-updated") >= 3; }));
+  std::vector<json> announced;
+  for (const auto& e : events.all())
+    if (e.action == "participant-counts-updated") announced.push_back(e.payload["participantCounts"]["present"]);
+  EXPECT_EQ(announced, (std::vector<json>{1, 2, 1}));
+  await(a.leave());
+  EXPECT_EQ(a.participantCounts(), json({{"present", 0}, {"hidden", 0}}));
+}
+
 TEST(CallClientFaults, NothingListeningIsConnectionLost) {
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
