@@ -18,8 +18,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <unordered_set>
 #include <random>
+#include <unordered_set>
 
 namespace daily {
 namespace {
