@@ -121,6 +121,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // session_id -> participant object. Immutable and shared: an event's participant is kept as it was delivered,
   // not copied (an update replaces the pointer).
   std::map<std::string, std::shared_ptr<const json>> remotes;
+  std::size_t hiddenRemotes = 0;  // how many of remotes are hidden (isHidden): changed only with remotes
   std::map<ListenerId, Listener> listeners;
 
   // What the dispatcher thread will deliver for this client, in the order it is to be delivered: event frames from
@@ -186,18 +187,29 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
 
   // daily-js's participantCounts(): {present, hidden}, participants with and without presence (permissions.
   // hasPresence), the local one included, while in the meeting; zeros otherwise.
+  // O(1): the remotes' hidden ones are counted as they come and go (a 1,000-person room applies ~1,000 events).
   json countsLocked() const {
-    int present = 0, hidden = 0;
+    std::size_t present = 0, hidden = 0;
     if (state == State::Joined || state == State::Reconnecting) {
-      auto count = [&](const json& p) {
-        const json perms = p.value("permissions", json::object());
-        (perms.is_object() && !perms.value("hasPresence", true) ? hidden : present)++;
-      };
-      if (local.is_object()) count(local);
-      for (const auto& [id, p] : remotes) count(*p);
+      hidden = hiddenRemotes;
+      present = remotes.size() - hiddenRemotes;
+      if (local.is_object()) ++(isHidden(local) ? hidden : present);
     }
     return {{"present", present}, {"hidden", hidden}};
   }
+  // permissions.hasPresence false: in the meeting but not shown (daily-js's hidden participants).
+  static bool isHidden(const json& participant) {
+    auto perms = participant.find("permissions");
+    if (perms == participant.end() || !perms->is_object()) return false;
+    auto presence = perms->find("hasPresence");
+    return presence != perms->end() && presence->is_boolean() && !presence->get<bool>();
+  }
+  void setRemotesLocked(std::map<std::string, std::shared_ptr<const json>> all) {
+    remotes = std::move(all);
+    hiddenRemotes = 0;
+    for (const auto& [id, p] : remotes) hiddenRemotes += isHidden(*p) ? 1 : 0;
+  }
+  void clearRemotesLocked() { setRemotesLocked({}); }
   // participant-counts-updated {participantCounts}, when the counts differ from the ones last announced.
   void countsMayHaveChangedLocked() {
     json counts = countsLocked();
@@ -477,7 +489,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // hears of it (daily-js's runtime does the same).
   void enterErrorLocked() {
     state = State::Error;
-    remotes.clear();
+    clearRemotesLocked();
     local = json();
     announcedCounts = countsLocked();  // zeros, unannounced: the next join announces its own
   }
@@ -518,7 +530,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       if (before == remotes.end()) emit("participant-joined", {{"participant", *p}});
       else if (*before->second != *p) emit("participant-updated", {{"participant", *p}});
     }
-    remotes = std::move(now);
+    setRemotesLocked(std::move(now));
     emit("participant-updated", {{"participant", local}});
     countsMayHaveChangedLocked();
     emit("network-connection", {{"type", "signaling"}, {"event", "connected"}});
@@ -579,7 +591,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       joined = std::move(joinPromise);
       local = (*result)["local"];
       local["local"] = true;
-      remotes = remotesOf(*result);
+      setRemotesLocked(remotesOf(*result));
       participants = participantsLocked();
       emit("joined-meeting", {{"participants", participants}});
       countsMayHaveChangedLocked();
@@ -739,8 +751,14 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     if (aboutParticipant) {
       const json& participant = event->payload["participant"];
       const std::string& id = participant["session_id"].get_ref<const std::string&>();
-      if (event->action == "participant-left") remotes.erase(id);
-      else remotes[id] = std::shared_ptr<const json>(event, &participant);  // shares the event, copies nothing
+      if (auto before = remotes.find(id); before != remotes.end()) {
+        if (isHidden(*before->second)) --hiddenRemotes;
+        remotes.erase(before);
+      }
+      if (event->action != "participant-left") {
+        remotes[id] = std::shared_ptr<const json>(event, &participant);  // shares the event, copies nothing
+        if (isHidden(participant)) ++hiddenRemotes;
+      }
       countsMayHaveChangedLocked();
     }
     return event;
@@ -766,7 +784,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       others = std::exchange(alsoLeaving, {});
       if (leavingPromise) {
         state = State::Left;
-        remotes.clear();
+        clearRemotesLocked();
         announcedCounts = countsLocked();  // as after an error
         emit("left-meeting", json::object());
       } else if (state == State::Reconnecting) {
@@ -985,7 +1003,7 @@ std::future<nlohmann::json> CallClient::join(JoinOptions options) {
     impl.state = Impl::State::Joining;
     impl.joinPromise = joined;
     impl.local = json();
-    impl.remotes.clear();
+    impl.clearRemotesLocked();
     impl.url = std::move(url);
     impl.joinParams = json{{"room", impl.url->roomName}, {"userName", options.userName}};
     if (!options.token.empty()) impl.joinParams["token"] = options.token;
