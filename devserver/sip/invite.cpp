@@ -44,9 +44,7 @@ void AnsweredInvite::finish(bool acked) {
   for (auto& action : waiting) action(acked);
 }
 
-}  // namespace daily::devserver::sip
-
-namespace daily::devserver::sip {
+// ---- CallingInvite ------------------------------------------------------------------------------------------
 
 CallingInvite::CallingInvite(TransactionLayer& transactions, Dialog& dialog, Resolve resolve, Authorize authorize)
     : transactions_(transactions),
