@@ -148,7 +148,6 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<std::promise<json>> joinPromise;  // join() in progress
   std::shared_ptr<std::promise<void>> leaving;       // leave() in progress
   std::vector<std::shared_ptr<std::promise<void>>> alsoLeaving;  // leave() again meanwhile: resolved with it
-  json announcedCounts{{"present", 0}, {"hidden", 0}};  // the participantCounts the last counts event carried
   std::unique_ptr<asio::steady_timer> sweeper;       // network thread only: fails requests past their deadline
   bool sweeping = false;
   // Audio (docs/protocol.md, "Audio"). Tracks the server has added, by name, their sources attached; renderers by
@@ -188,15 +187,22 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // daily-js's participantCounts(): {present, hidden}, participants with and without presence (permissions.
   // hasPresence), the local one included, while in the meeting; zeros otherwise.
   // O(1): the remotes' hidden ones are counted as they come and go (a 1,000-person room applies ~1,000 events).
-  json countsLocked() const {
+  struct Counts {
     std::size_t present = 0, hidden = 0;
+    bool operator==(const Counts& o) const { return present == o.present && hidden == o.hidden; }
+    json toJson() const { return {{"present", present}, {"hidden", hidden}}; }
+  };
+  Counts countsLocked() const {
+    Counts c;
     if (state == State::Joined || state == State::Reconnecting) {
-      hidden = hiddenRemotes;
-      present = remotes.size() - hiddenRemotes;
-      if (local.is_object()) ++(isHidden(local) ? hidden : present);
+      c.hidden = hiddenRemotes;
+      c.present = remotes.size() - hiddenRemotes;
+      if (local.is_object()) ++(isHidden(local) ? c.hidden : c.present);
     }
-    return {{"present", present}, {"hidden", hidden}};
+    return c;
   }
+  Counts announcedCounts;  // what the last participant-counts-updated carried
+
   // permissions.hasPresence false: in the meeting but not shown (daily-js's hidden participants).
   static bool isHidden(const json& participant) {
     auto perms = participant.find("permissions");
@@ -212,10 +218,10 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   void clearRemotesLocked() { setRemotesLocked({}); }
   // participant-counts-updated {participantCounts}, when the counts differ from the ones last announced.
   void countsMayHaveChangedLocked() {
-    json counts = countsLocked();
+    const Counts counts = countsLocked();
     if (counts == announcedCounts) return;
     announcedCounts = counts;
-    emit("participant-counts-updated", {{"participantCounts", std::move(counts)}});
+    emit("participant-counts-updated", {{"participantCounts", counts.toJson()}});
   }
 
   json participantsLocked() const {
@@ -491,7 +497,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     state = State::Error;
     clearRemotesLocked();
     local = json();
-    announcedCounts = countsLocked();  // zeros, unannounced: the next join announces its own
+    announcedCounts = {};  // the next join announces its own
   }
 
   // daily-js's fatal error payload (DailyEventObjectFatalError): {errorMsg, error: {type, msg}}, and for a
@@ -785,7 +791,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       if (leavingPromise) {
         state = State::Left;
         clearRemotesLocked();
-        announcedCounts = countsLocked();  // as after an error
+        announcedCounts = {};  // as after an error
         emit("left-meeting", json::object());
       } else if (state == State::Reconnecting) {
         scheduleReconnectLocked(reason);
@@ -1052,7 +1058,7 @@ std::string CallClient::meetingState() const {
 
 nlohmann::json CallClient::participantCounts() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->countsLocked();
+  return impl_->countsLocked().toJson();
 }
 
 nlohmann::json CallClient::participants() const {

@@ -129,9 +129,11 @@ void CallingInvite::onResponse(osip_message_t* response, bool retried) {
   }
   if (code >= 300) return fail(code, reason(response));
   dialog_.confirm(response);
-  if (!dialog_.nextHopNeedsLookup()) return confirm(clone(response));
-  // The 2xx's Contact or Record-Route names a host: the ACK, and every request after it, go where DNS says.
-  auto ok = std::shared_ptr<osip_message_t>(clone(response).release(), MessageDeleter());
+  if (!dialog_.nextHopNeedsLookup()) return confirm(response);
+  // The 2xx's Contact or Record-Route names a host: the ACK, and every request after it, go where DNS says. The
+  // 2xx is kept (a copy: the transaction layer's ends with this call) until then.
+  std::shared_ptr<osip_message_t> ok(clone(response).release(), MessageDeleter());
+  if (!ok) return fail(0, "could not be reached");
   resolve_(dialog_.nextHopUri(), [this, alive = std::weak_ptr<bool>(alive_), ok](std::vector<Flow> targets,
                                                                                   const std::string& error) {
     if (alive.expired()) return;
@@ -141,18 +143,17 @@ void CallingInvite::onResponse(osip_message_t* response, bool retried) {
     } else {
       dialog_.resolvedNextHop(targets.front());
     }
-    confirm(clone(ok.get()));
+    confirm(ok.get());
   });
 }
 
-void CallingInvite::confirm(MessagePtr ok) {
-  if (!ok) return fail(0, "could not be reached");
+void CallingInvite::confirm(osip_message_t* ok) {
   auto ack = dialog_.ackFor2xx(transport_);
   ack_ = ack ? serialize(ack.get()) : std::string();
   transport_.send(ack_, dialog_.peer);
   auto answered = std::move(events_.answered);
   events_ = {};
-  if (answered) answered(ok.get());  // last: it may end the call, and this usage with it
+  if (answered) answered(ok);  // last: it may end the call, and this usage with it
 }
 
 void CallingInvite::onFailure(Failure failure) {

@@ -124,7 +124,7 @@ class CallingInvite {
   void onResponse(osip_message_t* response, bool retried);
   void onFailure(Failure failure);
   bool failOver(const char* why);
-  void confirm(MessagePtr ok);
+  void confirm(osip_message_t* ok);
   void sendAck(osip_message_t* ok);
   void sendCancel();
   bool build();
