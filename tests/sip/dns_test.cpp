@@ -15,9 +15,10 @@
 
 #include <asio.hpp>
 
+#include <poll.h>
+
 #include <array>
 #include <sstream>
-#include <thread>
 
 namespace daily::test {
 namespace {
@@ -219,20 +220,21 @@ class SipDns : public ::testing::Test {
                                  "-message_file", base + ".messages", "-mp", std::to_string(freeMediaPort())},
         dir, base + ".log");
   }
-  // The first lines of the SIP requests that reach socket within `within` (until `count` have).
+  // The first lines of the SIP requests that reach socket within `within` (until `count` have): each datagram
+  // is waited for with poll(2), up to the deadline.
   static std::vector<std::string> requestsAt(asio::ip::udp::socket& socket, std::size_t count,
                                              std::chrono::milliseconds within, std::vector<std::string>* whole = nullptr) {
     std::vector<std::string> lines;
     socket.non_blocking(true);
     const auto deadline = std::chrono::steady_clock::now() + within;
     std::array<char, 8192> datagram{};
-    while (lines.size() < count && std::chrono::steady_clock::now() < deadline) {
+    while (lines.size() < count) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd readable{socket.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
       asio::error_code ec;
       const std::size_t n = socket.receive(asio::buffer(datagram), 0, ec);
-      if (ec) {
-        std::this_thread::sleep_for(5ms);
-        continue;
-      }
+      if (ec) continue;
       const std::string text(datagram.data(), n);
       if (text.rfind("SIP/2.0", 0) == 0) continue;  // a response: not what is counted
       lines.push_back(text.substr(0, text.find("\r\n")));
