@@ -198,14 +198,20 @@ class SipDns : public ::testing::Test {
     room = server->createRoom({{"name", "dns"}});
     await(bot.join({.url = room["url"], .token = server->token({{"is_owner", true}}), .userName = "bot"}));
   }
+  // What every sipp of these tests runs with: its port and address, one call, a deadline, and its messages traced
+  // to base.messages.
+  static std::vector<std::string> sippArgs(const std::string& base, int port) {
+    return {"-p", std::to_string(port), "-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
+            "-trace_msg", "-message_file", base + ".messages", "-mp", std::to_string(freeMediaPort())};
+  }
   std::unique_ptr<Process> sipp(const std::string& scenario, int port, bool tcp = false) {
     const std::string base = dir + "/" + scenario + "-" + std::to_string(port);
-    std::vector<std::string> args{"sipp", "-p", std::to_string(port)};
+    std::vector<std::string> args{"sipp"};
     if (scenario == "uas") args.insert(args.end(), {"-sn", "uas"});
     else args.insert(args.end(), {"-sf", kScenarios + "/" + scenario});
     if (tcp) args.insert(args.end(), {"-t", "t1"});
-    args.insert(args.end(), {"-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
-                             "-trace_msg", "-message_file", base + ".messages", "-mp", std::to_string(freeMediaPort())});
+    const auto common = sippArgs(base, port);
+    args.insert(args.end(), common.begin(), common.end());
     auto p = std::make_unique<Process>(args, dir, base + ".log");
     if (tcp && !waitForTcpListener(port, 10s)) ADD_FAILURE() << "sipp never listened on " << port;
     return p;
@@ -213,12 +219,11 @@ class SipDns : public ::testing::Test {
   // sipp calling the gateway's dial-in user of room from port.
   std::unique_ptr<Process> sippCaller(const std::string& scenario, int port, const json& dialInRoom) {
     const std::string base = dir + "/" + scenario + "-" + std::to_string(port);
-    return std::make_unique<Process>(
-        std::vector<std::string>{"sipp", "127.0.0.1:" + std::to_string(server->sipPort()), "-s", dialInUser(dialInRoom),
-                                 "-sf", kScenarios + "/" + scenario, "-p", std::to_string(port), "-i", "127.0.0.1",
-                                 "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_msg",
-                                 "-message_file", base + ".messages", "-mp", std::to_string(freeMediaPort())},
-        dir, base + ".log");
+    std::vector<std::string> args{"sipp", "127.0.0.1:" + std::to_string(server->sipPort()), "-s",
+                                  dialInUser(dialInRoom), "-sf", kScenarios + "/" + scenario};
+    const auto common = sippArgs(base, port);
+    args.insert(args.end(), common.begin(), common.end());
+    return std::make_unique<Process>(args, dir, base + ".log");
   }
   // The first lines of the SIP requests that reach socket within `within` (until `count` have): each datagram
   // is waited for with poll(2), up to the deadline.
