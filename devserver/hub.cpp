@@ -148,8 +148,15 @@ json Hub::newParticipant(const std::string& sessionId, const std::string& userNa
           {"record", false},
           {"joined_at", isoTimestamp()},
           {"will_eject_at", isoTimestamp(std::chrono::system_clock::time_point())},
-          {"permissions", {{"hasPresence", true}, {"canSend", true}, {"canAdmin", canAdmin}}},
-          {"tracks", {{"audio", off}, {"video", off}, {"screenAudio", off}, {"screenVideo", off}}}};
+          {"permissions",
+           {{"hasPresence", true}, {"canSend", true}, {"canReceive", {{"base", true}}}, {"canAdmin", canAdmin}}},
+          {"tracks", {{"audio", off}, {"video", off}, {"screenAudio", off}, {"screenVideo", off}}},
+          // daily-js's deprecated fields, still required by its DailyParticipant (kept by withDeprecatedFields).
+          {"audio", false},
+          {"video", false},
+          {"screen", false},
+          {"cam_info", json::object()},
+          {"screen_info", json::object()}};
 }
 
 void Hub::notify(const Room& room, const std::string& type, json payload) const {
@@ -160,6 +167,21 @@ void Hub::notify(const Room& room, const std::string& type, json payload) const 
 }
 
 namespace {
+
+// daily-js's deprecated audio/video/screen booleans say what tracks.audio/video/screenVideo say: sending.
+void withDeprecatedFields(json& participant) {
+  const auto tracks = participant.find("tracks");
+  const auto on = [&](const char* track) {
+    if (tracks == participant.end() || !tracks->is_object()) return false;
+    const auto t = tracks->find(track);
+    if (t == tracks->end() || !t->is_object()) return false;
+    const std::string state = t->value("state", "off");
+    return state != "off" && state != "blocked";
+  };
+  participant["audio"] = on("audio");
+  participant["video"] = on("video");
+  participant["screen"] = on("screenVideo");
+}
 
 json participantWebhook(const json& p) {
   return {{"session_id", p.value("session_id", "")}, {"user_id", p.value("user_id", "")},
@@ -180,6 +202,7 @@ void sendToClients(const Room& room, const std::string& action, const json& payl
 }  // namespace
 
 void Hub::addMember(Room& room, const std::string& sessionId, Member member) {
+  withDeprecatedFields(member.participant);
   const json participant = member.participant;
   if (wantsWebhook("participant.joined")) notify(room, "participant.joined", participantWebhook(participant));
   room.members[sessionId] = std::move(member);
@@ -191,8 +214,10 @@ void Hub::addMember(Room& room, const std::string& sessionId, Member member) {
 void Hub::updateMember(Room& room, const std::string& sessionId, json participant) {
   auto it = room.members.find(sessionId);
   if (it == room.members.end()) return;
+  withDeprecatedFields(participant);
   it->second.participant = std::move(participant);
-  broadcast(room, "participant-updated", {{"participant", it->second.participant}});
+  // (not to the participant itself: its client keeps its local participant, and would take this for a remote)
+  broadcast(room, "participant-updated", {{"participant", it->second.participant}}, sessionId);
 }
 
 void Hub::setTrack(Room& room, const std::string& sessionId, const std::string& track, json state) {

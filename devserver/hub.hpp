@@ -80,7 +80,7 @@ class Hub {
 
   /// Adds a member; every other client of the room receives participant-joined.
   void addMember(Room& room, const std::string& sessionId, Member member);
-  /// Replaces a member's participant object; every client of the room receives participant-updated. No-op for an
+  /// Replaces a member's participant object; every other client of the room receives participant-updated. No-op for an
   /// unknown session.
   void updateMember(Room& room, const std::string& sessionId, nlohmann::json participant);
   /// Sets one entry of a member's participant `tracks` (daily-js's DailyTrackState; a null state removes a custom

@@ -404,6 +404,7 @@ struct Server final : Devserver::Impl {
       return reply(std::nullopt, json::object());
     }
     if (method == "sendAppMessage") return sendAppMessage(s, params, reply);
+    if (method == "setUserName" || method == "setUserData") return updateLocal(s, method, params, reply);
     // Telephony: the same checks as the client's, made again here: the server never trusts the client.
     static const std::set<std::string> kTelephony{"sipRefer", "sipCallTransfer", "startDialOut", "stopDialOut",
                                                   "sendDTMF"};
@@ -415,6 +416,36 @@ struct Server final : Devserver::Impl {
       return reply(wireError(ErrorCode::PermissionDenied, method + " requires a meeting owner or admin token"), {});
     dispatchTelephony(gateway, s.room, method, params, "sip:" + s.sessionId + "@" + hub.config().sipHost, reply);
   }
+
+  // daily-js's setUserName / setUserData: the client's own participant changes; the others hear
+  // participant-updated, and the answer is the participant as the room now has it.
+  void updateLocal(ClientSession& s, const std::string& method, const json& params, const Gateway::Reply& reply) {
+    Room* room = s.sessionId.empty() ? nullptr : hub.findRoom(s.room);
+    const Member* member = nullptr;
+    if (room)
+      if (auto it = room->members.find(s.sessionId); it != room->members.end()) member = &it->second;
+    if (!member) return reply(wireError(ErrorCode::NotJoined, method + " needs a joined meeting"), {});
+    json updated = member->participant;
+    if (method == "setUserName") {
+      const json name = params.value("userName", json());
+      if (!validUserName(name))
+        return reply(wireError(ErrorCode::InvalidArgument, "setUserName: userName must be a string of at most 256 bytes"), {});
+      updated["user_name"] = name;
+    } else {
+      const auto data = params.find("userData");
+      if (data == params.end() || !validUserData(*data))
+        return reply(wireError(ErrorCode::InvalidArgument, "setUserData: userData must be JSON of at most 4 KB"), {});
+      if (data->is_null()) updated.erase("userData");
+      else updated["userData"] = *data;
+    }
+    if (updated != member->participant) hub.updateMember(*room, s.sessionId, updated);
+    updated["local"] = true;
+    reply(std::nullopt, {{"participant", std::move(updated)}});
+  }
+  static bool validUserName(const json& name) {
+    return name.is_string() && name.get_ref<const std::string&>().size() <= protocol::kMaxUserNameBytes;
+  }
+  static bool validUserData(const json& data) { return data.dump().size() <= protocol::kMaxUserDataBytes; }
 
   // daily-js's sendAppMessage(data, recipient): data (any JSON, at most kMaxAppMessageBytes serialised) to every
   // other client of the room ("*"), or to the session ids named (one, or an array); as app-message {data, fromId}.
@@ -454,8 +485,11 @@ struct Server final : Devserver::Impl {
     const json nameParam = params.value("userName", json());
     if (!tokenParam.is_null() && !tokenParam.is_string())
       return reply(wireError(ErrorCode::InvalidArgument, "join: token must be a string"), {});
-    if (!nameParam.is_null() && (!nameParam.is_string() || nameParam.get_ref<const std::string&>().size() > 256))
+    if (!nameParam.is_null() && !validUserName(nameParam))
       return reply(wireError(ErrorCode::InvalidArgument, "join: userName must be a string of at most 256 bytes"), {});
+    const auto userData = params.find("userData");
+    if (userData != params.end() && !validUserData(*userData))
+      return reply(wireError(ErrorCode::InvalidArgument, "join: userData must be JSON of at most 4 KB"), {});
 
     TokenClaims claims;
     if (tokenParam.is_string()) {
@@ -474,6 +508,7 @@ struct Server final : Devserver::Impl {
     Member member;
     member.kind = MemberKind::Client;
     member.participant = Hub::newParticipant(sessionId, userName, claims.userId, claims.isOwner, claims.canAdmin);
+    if (userData != params.end() && !userData->is_null()) member.participant["userData"] = *userData;
     member.send = [this, h](const std::string& frame) { send(h, frame); };
     member.ownerOrAdmin = claims.isOwner || claims.isAdmin();
 

@@ -63,6 +63,20 @@ std::string nextCallClientId() {
   return "daily-cpp-" + std::to_string(++counter);
 }
 
+// Why value cannot be sent as what (empty when it can): over limit bytes as JSON, or not JSON at all.
+std::string jsonSizeProblem(const json& value, std::size_t limit, const std::string& what) {
+  try {
+    if (value.dump().size() > limit) return what + " is over the " + std::to_string(limit / 1024) + " KB limit";
+  } catch (const json::exception&) {
+    return what + " cannot be sent as JSON (a string in it is not UTF-8)";
+  }
+  return {};
+}
+
+std::string userDataProblem(const json& userData) {
+  return jsonSizeProblem(userData, protocol::kMaxUserDataBytes, "userData");
+}
+
 bool isOwnerOrAdmin(const json& participant) {
   if (participant.value("owner", false)) return true;
   auto perms = participant.find("permissions");
@@ -382,10 +396,10 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     for (auto& [id, p] : doomed) p.complete(nullptr, &error);
   }
 
-  // A request of a joined meeting: checks shared by every SIP method (and app messages, which any participant
-  // may send: needsOwner false), then the request.
+  // A request of a joined meeting: checks shared by every SIP method (and the requests any participant may
+  // make: needsOwner false), then the request.
   template <class T>
-  std::future<T> telephony(const std::string& method, const json& params, const std::string& argumentError,
+  std::future<T> joinedRequest(const std::string& method, const json& params, const std::string& argumentError,
                            std::function<T(const json&)> convert, bool needsOwner = true) {
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
@@ -422,6 +436,20 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
       }
     });
     return future;
+  }
+
+  // setUserName/setUserData answered with our participant as the server now has it: it is ours from now on (and
+  // what a rejoin asks for), and this client hears participant-updated for it, as daily-js reports local changes.
+  void localUpdated(const json& result) {
+    const auto p = result.find("participant");
+    if (p == result.end() || !isParticipant(*p)) throw Error(ErrorCode::ServerError, "the answer carries no participant");
+    std::lock_guard<std::mutex> lock(mu);
+    if (state != State::Joined) return;
+    local = *p;
+    local["local"] = true;
+    joinParams["userName"] = local.value("user_name", std::string());
+    if (local.contains("userData")) joinParams["userData"] = local["userData"];
+    emit("participant-updated", {{"participant", local}});
   }
 
   // ---- connection callbacks (network thread) ------------------------------------------------------------------
@@ -996,7 +1024,10 @@ std::future<nlohmann::json> CallClient::join(JoinOptions options) {
   std::string why;
   auto url = detail::parseRoomUrl(options.url, &why);
   if (!url) return failed<json>(ErrorCode::InvalidArgument, "invalid room URL '" + options.url + "': " + why);
-  if (options.userName.size() > 256) return failed<json>(ErrorCode::InvalidArgument, "userName is longer than 256 bytes");
+  if (options.userName.size() > protocol::kMaxUserNameBytes)
+    return failed<json>(ErrorCode::InvalidArgument, "userName is longer than 256 bytes");
+  if (const std::string why = userDataProblem(options.userData); !why.empty())
+    return failed<json>(ErrorCode::InvalidArgument, why);
   if (options.token.size() > 8192) return failed<json>(ErrorCode::InvalidArgument, "token is longer than 8192 bytes");
 
   auto joined = std::make_shared<std::promise<json>>();
@@ -1013,6 +1044,7 @@ std::future<nlohmann::json> CallClient::join(JoinOptions options) {
     impl.url = std::move(url);
     impl.joinParams = json{{"room", impl.url->roomName}, {"userName", options.userName}};
     if (!options.token.empty()) impl.joinParams["token"] = options.token;
+    if (!options.userData.is_null()) impl.joinParams["userData"] = std::move(options.userData);
     impl.emit("joining-meeting", json::object());
     impl.connectLocked();
   }
@@ -1107,14 +1139,14 @@ std::future<void> CallClient::sipRefer(SipReferOptions options) {
   }
   json params{{"sessionId", options.sessionId}, {"toEndPoint", options.toEndPoint}, {"sipHeaders", headers}};
   if (!options.replacesSessionId.empty()) params["replacesSessionId"] = options.replacesSessionId;
-  return impl_->telephony<void>("sipRefer", std::move(params), why, [](const json&) {});
+  return impl_->joinedRequest<void>("sipRefer", std::move(params), why, [](const json&) {});
 }
 
 std::future<void> CallClient::sipCallTransfer(SipCallTransferOptions options) {
   std::string why;
   if (options.sessionId.empty()) why = "sessionId is empty";
   else if (auto e = validateSipUri(options.toEndPoint); !e.empty()) why = "toEndPoint '" + options.toEndPoint + "': " + e;
-  return impl_->telephony<void>("sipCallTransfer",
+  return impl_->joinedRequest<void>("sipCallTransfer",
                                 {{"sessionId", options.sessionId}, {"toEndPoint", options.toEndPoint}}, why,
                                 [](const json&) {});
 }
@@ -1146,7 +1178,7 @@ std::future<DialOutSession> CallClient::startDialOut(StartDialOutOptions options
   if (!options.userId.empty()) params["userId"] = options.userId;
   if (options.video) params["video"] = *options.video;
   if (!options.callerId.empty()) params["callerId"] = options.callerId;
-  return impl_->telephony<DialOutSession>("startDialOut", params, why, [](const json& result) {
+  return impl_->joinedRequest<DialOutSession>("startDialOut", params, why, [](const json& result) {
     auto session = result.find("session");
     if (session == result.end() || !session->is_object() || !session->value("sessionId", json()).is_string())
       throw Error(ErrorCode::ServerError, "startDialOut: the server's answer has no session");
@@ -1164,21 +1196,37 @@ std::future<void> CallClient::sendAppMessage(nlohmann::json data, std::vector<st
   for (const auto& id : to)
     if (why.empty() && (id.empty() || (id == "*" && to.size() > 1)))
       why = "a recipient must be \"*\" (alone) or a session_id";
-  if (why.empty()) {
-    try {
-      if (data.dump().size() > protocol::kMaxAppMessageBytes) why = "data is over the 4 KB limit";
-    } catch (const nlohmann::json::exception&) {
-      why = "data cannot be sent as JSON (a string in it is not UTF-8)";
-    }
-  }
+  if (why.empty()) why = jsonSizeProblem(data, protocol::kMaxAppMessageBytes, "data");
   json recipients = to.size() == 1 ? json(to.front()) : json(to);
-  return impl_->telephony<void>("sendAppMessage", {{"data", std::move(data)}, {"to", std::move(recipients)}}, why,
+  return impl_->joinedRequest<void>("sendAppMessage", {{"data", std::move(data)}, {"to", std::move(recipients)}}, why,
                                 [](const json&) {}, /*needsOwner=*/false);
+}
+
+std::future<void> CallClient::setUserName(std::string userName) {
+  const std::string why = userName.size() > protocol::kMaxUserNameBytes ? "userName is longer than 256 bytes" : "";
+  std::weak_ptr<Impl> weak = impl_;
+  return impl_->joinedRequest<void>(
+      "setUserName", {{"userName", std::move(userName)}}, why,
+      [weak](const json& result) {
+        if (auto self = weak.lock()) self->localUpdated(result);
+      },
+      /*needsOwner=*/false);
+}
+
+std::future<void> CallClient::setUserData(nlohmann::json userData) {
+  const std::string why = userData.is_null() ? "" : userDataProblem(userData);
+  std::weak_ptr<Impl> weak = impl_;
+  return impl_->joinedRequest<void>(
+      "setUserData", {{"userData", std::move(userData)}}, why,
+      [weak](const json& result) {
+        if (auto self = weak.lock()) self->localUpdated(result);
+      },
+      /*needsOwner=*/false);
 }
 
 std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {
   std::string why = options.sessionId.empty() ? "sessionId is empty" : "";
-  return impl_->telephony<void>("stopDialOut", {{"sessionId", options.sessionId}}, why, [](const json&) {});
+  return impl_->joinedRequest<void>("stopDialOut", {{"sessionId", options.sessionId}}, why, [](const json&) {});
 }
 
 std::future<void> CallClient::addCustomAudioTrack(const std::string& trackName, std::shared_ptr<CustomAudioTrack> track) {
@@ -1300,7 +1348,7 @@ std::future<void> CallClient::sendDTMF(SendDtmfOptions options) {
   json params{{"sessionId", options.sessionId}, {"tones", options.tones},
               {"method", options.method.empty() ? "auto" : options.method}};
   if (options.digitDuration) params["digitDurationMs"] = options.digitDuration->count();
-  return impl_->telephony<void>("sendDTMF", params, why, [](const json&) {});
+  return impl_->joinedRequest<void>("sendDTMF", params, why, [](const json&) {});
 }
 
 }  // namespace daily

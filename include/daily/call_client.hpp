@@ -98,6 +98,15 @@ class DAILY_API CallClient {
   /// As above, to several session_ids (daily-js takes an array too).
   [[nodiscard]] std::future<void> sendAppMessage(nlohmann::json data, std::vector<std::string> to);
 
+  /// daily-js's setUserName(): the name the others see from now on (at most 256 bytes). They get
+  /// participant-updated, and so does this client, for its local participant, once the server has it.
+  /// @throws Error (from get()) InvalidArgument, NotJoined.
+  [[nodiscard]] std::future<void> setUserName(std::string userName);
+  /// daily-js's setUserData(): any JSON (at most 4 KB serialised), the participant's userData from now on; as
+  /// setUserName(), participant-updated here and for the others.
+  /// @throws Error (from get()) InvalidArgument, NotJoined.
+  [[nodiscard]] std::future<void> setUserData(nlohmann::json userData);
+
   /// Hangs up a dial-out leg (BYE, or CANCEL before answer). @throws Error NotFound for an unknown session.
   [[nodiscard]] std::future<void> stopDialOut(StopDialOutOptions options);
 

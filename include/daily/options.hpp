@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <map>
 #include <optional>
@@ -42,6 +44,9 @@ struct JoinOptions {
   std::string token{};
   /// The name other participants see; the token's user_name wins when it has one.
   std::string userName{};
+  /// daily-js's userData: any JSON (at most 4 KB serialised), carried to the others as the participant's
+  /// userData. null (the default) sends none.
+  nlohmann::json userData{};
 };
 
 /// sipRefer(): as daily-js sipRefer({sessionId, toEndPoint}).

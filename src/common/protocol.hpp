@@ -24,6 +24,10 @@ inline constexpr std::size_t kMaxServerFrameBytes = 16 * 1024 * 1024;
 inline constexpr int kMaxJsonDepth = 32;
 /// The most an app message's data may take, serialised as JSON (daily-js: "within the 4kb size limit").
 inline constexpr std::size_t kMaxAppMessageBytes = 4096;
+/// The longest user name, in bytes.
+inline constexpr std::size_t kMaxUserNameBytes = 256;
+/// The most a participant's userData may take, serialised as JSON (Daily's limit: 4096 bytes).
+inline constexpr std::size_t kMaxUserDataBytes = 4096;
 
 /// The path of the signaling websocket on the server.
 inline constexpr std::string_view kSignalingPath = "/ws";

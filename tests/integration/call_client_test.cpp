@@ -332,6 +332,46 @@ TEST_F(CallClientTest, DeletingTheRoomEjectsItsClients) {
 
 // daily-js's sendAppMessage and app-message: to everyone else, to one session, to several; no permission needed;
 // data over 4 KB refused before it is sent; a recipient who is not there is no error.
+// daily-js's setUserName, setUserData and join's userData: the others see the change as participant-updated, and
+// so does the client itself, for its local participant; participants() and a rejoin carry it; limits hold.
+TEST_F(CallClientTest, SetUserNameAndUserDataReachTheOthersAndTheLocalParticipant) {
+  const json room = server.createRoom();
+  CallClient a, b;
+  EXPECT_EQ(expectError([&] { await(a.setUserName("early")); }).code(), ErrorCode::NotJoined);
+  EventRecorder inA(a), inB(b);
+  const json pa = await(a.join({.url = room["url"], .userName = "alpha", .userData = {{"tier", "gold"}}}));
+  EXPECT_EQ(pa["local"]["userData"], json({{"tier", "gold"}}));
+  const json pb = await(b.join({.url = room["url"], .userName = "beta"}));
+  const std::string aId = pa["local"]["session_id"];
+  EXPECT_EQ(pb[aId]["userData"], json({{"tier", "gold"}}));  // carried to the others (join resolves with participants())
+  EXPECT_FALSE(pb["local"].contains("userData"));
+
+  EXPECT_NO_THROW(await(a.setUserName("alpha prime")));
+  auto seen = inB.waitFor("participant-updated", [](const Event& e) { return e.payload["participant"]["user_name"] == "alpha prime"; });
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->payload["participant"]["session_id"], aId);
+  EXPECT_EQ(seen->payload["participant"]["local"], false);
+  auto own = inA.waitFor("participant-updated");
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->payload["participant"]["local"], true);
+  EXPECT_EQ(own->payload["participant"]["user_name"], "alpha prime");
+  EXPECT_EQ(a.participants()["local"]["user_name"], "alpha prime");
+  EXPECT_EQ(a.participants().size(), 2u) << "the client took its own update for a remote participant";
+
+  EXPECT_NO_THROW(await(a.setUserData(json::array({1, 2, 3}))));
+  ASSERT_TRUE(inB.waitFor("participant-updated", [](const Event& e) { return e.payload["participant"]["userData"] == json::array({1, 2, 3}); }));
+  EXPECT_EQ(b.participants()[aId]["userData"], json::array({1, 2, 3}));
+  EXPECT_EQ(a.participants()["local"]["userData"], json::array({1, 2, 3}));
+
+  // The limits, on the client and (for a client that skipped them) on the server.
+  EXPECT_EQ(expectError([&] { await(a.setUserName(std::string(257, 'x'))); }).code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(expectError([&] { await(a.setUserData(std::string(5000, 'x'))); }).code(), ErrorCode::InvalidArgument);
+  CallClient c;
+  EXPECT_EQ(expectError([&] { await(c.join({.url = room["url"], .userData = std::string(5000, 'x')})); }).code(),
+            ErrorCode::InvalidArgument);
+  EXPECT_EQ(inB.count("participant-updated"), 2u);  // one per change, none for refusals
+}
+
 TEST_F(CallClientTest, AppMessagesReachEveryoneElseOrTheSessionsNamed) {
   const json room = server.createRoom();
   CallClient a, b, c;
