@@ -664,10 +664,19 @@ struct Gateway::Impl {
     joinRoom(*room, leg, name);
   }
 
+  // What every dialin-* and dialout-* event of a leg carries (daily-js's DailyEventObjectDialin*/DialOut*):
+  // sessionId, provider, sipCallId, userId when it has one, and where the call comes from or goes to.
+  static json dialEvent(const Leg& leg) {
+    json e{{"sessionId", leg.sessionId}, {"provider", kProvider}, {"sipCallId", leg.dialog.callId}};
+    if (!leg.userId.empty()) e["userId"] = leg.userId;
+    if (leg.dialIn) e.update({{"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}});
+    else e["destination"] = leg.destination;
+    return e;
+  }
+
   // The dialin-connected payload of an answered dial-in leg; sipHeaders holds its INVITE's X- headers.
   static json dialinConnected(const Leg& leg) {
-    json connected{{"sessionId", leg.sessionId}, {"sipCallId", leg.dialog.callId}, {"provider", kProvider},
-                   {"sipFrom", leg.sipFrom}, {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}};
+    json connected = dialEvent(leg);
     if (!leg.sipHeaders.empty()) connected["sipHeaders"] = leg.sipHeaders;
     return connected;
   }
@@ -1052,15 +1061,11 @@ struct Gateway::Impl {
     if (Room* room = hub.findRoom(leg.room)) {
       if (leg.inRoom) hub.removeMember(*room, leg.sessionId);
       leg.inRoom = false;
-      json stopped{{"sessionId", leg.sessionId}};
       if (leg.dialIn) {
-        stopped.update({{"sipCallId", leg.dialog.callId}, {"provider", kProvider}, {"sipFrom", leg.sipFrom},
-                        {"sipEndpoint", leg.sipEndpoint}, {"userId", leg.userId}});
-        hub.broadcast(*room, "dialin-stopped", stopped);
+        hub.broadcast(*room, "dialin-stopped", dialEvent(leg));
         hub.notify(*room, "dialin.stopped", {{"session_id", leg.sessionId}, {"sip_from", leg.sipFrom}});
       } else if (leg.connectedSent) {
-        if (!leg.userId.empty()) stopped["userId"] = leg.userId;
-        hub.broadcast(*room, "dialout-stopped", stopped);
+        hub.broadcast(*room, "dialout-stopped", dialEvent(leg));
         hub.notify(*room, "dialout.stopped", {{"session_id", leg.sessionId}, {"user_id", leg.userId},
                                               {"destination", leg.destination}});
       }
@@ -1384,10 +1389,7 @@ struct Gateway::Impl {
       Room* rm = l ? hub.findRoom(l->room) : nullptr;
       if (!rm || l->connectedSent) return;
       l->connectedSent = true;
-      json payload{{"sessionId", l->sessionId}, {"destination", l->destination}, {"sipCallId", l->dialog.callId},
-                   {"provider", kProvider}};
-      if (!l->userId.empty()) payload["userId"] = l->userId;
-      hub.broadcast(*rm, "dialout-connected", payload);
+      hub.broadcast(*rm, "dialout-connected", dialEvent(*l));
       hub.notify(*rm, "dialout.connected", {{"session_id", l->sessionId}, {"user_id", l->userId},
                                             {"destination", l->destination}});
     };
@@ -1398,18 +1400,17 @@ struct Gateway::Impl {
           Leg* l = legOf(sessionId);
           Room* rm = l ? hub.findRoom(l->room) : nullptr;
           if (!rm) return;
-          hub.broadcast(*rm, "dialout-answered", {{"sessionId", l->sessionId}, {"destination", l->destination},
-                                                  {"sipCallId", l->dialog.callId}, {"callerId", l->sipFrom}});
+          hub.broadcast(*rm, "dialout-answered", dialEvent(*l));
           hub.notify(*rm, "dialout.answered", {{"session_id", l->sessionId}, {"user_id", l->userId},
                                                {"destination", l->destination}});
           joinRoom(*rm, *l, displayName.empty() ? l->destination : displayName);
         },
-        [this, room, sessionId, userId = leg->userId, destination](int code, const std::string& why) {
+        [this, room, sessionId, userId = leg->userId, destination, event = dialEvent(*leg)](int code,
+                                                                                            const std::string& why) {
           Room* rm = hub.findRoom(room);
           if (!rm) return;
           const bool cancelled = code == 487;
-          json payload{{"sessionId", sessionId}, {"destination", destination}};
-          if (!userId.empty()) payload["userId"] = userId;
+          json payload = event;
           const json webhook{{"session_id", sessionId}, {"user_id", userId}, {"destination", destination}};
           if (cancelled) {
             hub.notify(*rm, "dialout.stopped", webhook);
@@ -1419,6 +1420,7 @@ struct Gateway::Impl {
                                 : why.empty() ? std::string("the callee did not answer in time")
                                               : "the callee " + why;
           payload["sipStatus"] = code;
+          payload["details"] = {{"destination", destination}};  // (daily-js has it there; we also keep it on top)
           hub.broadcast(*rm, "dialout-error", payload);
           json error = webhook;
           error["error_msg"] = payload["errorMsg"];
@@ -1485,12 +1487,7 @@ struct Gateway::Impl {
           if (Room* rm = hub.findRoom(c->room)) {
             hub.removeMember(*rm, sessionId);
             c->inRoom = false;
-            json stopped{{"sessionId", sessionId}};
-            if (c->dialIn) {
-              stopped.update({{"sipCallId", c->dialog.callId}, {"provider", kProvider}, {"sipFrom", c->sipFrom},
-                              {"sipEndpoint", c->sipEndpoint}});
-            }
-            hub.broadcast(*rm, c->dialIn ? "dialin-stopped" : "dialout-stopped", stopped);
+            hub.broadcast(*rm, c->dialIn ? "dialin-stopped" : "dialout-stopped", dialEvent(*c));
           }
           c->room.clear();
           reply(std::nullopt, json::object());
