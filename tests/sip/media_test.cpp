@@ -101,9 +101,11 @@ class Media : public ::testing::Test {
     return detectTones(samples, rate, frequencies);
   }
 
-  std::string waitForCaller(const std::string& log) {
-    auto connected = events.waitFor("dialin-connected", [&](const Event& e) { return !seen.count(e.payload["sessionId"]); });
-    if (!connected) throw std::runtime_error("no dialin-connected; " + log);
+  // The next new caller's session id; when none comes, fails with log() (read then, not when the wait began).
+  std::string waitForCaller(const std::function<std::string()>& log) {
+    auto connected =
+        events.waitFor("dialin-connected", [&](const Event& e) { return !seen.count(e.payload["sessionId"]); }, 20s);
+    if (!connected) throw std::runtime_error("no dialin-connected; " + log());
     seen.insert(connected->payload["sessionId"].get<std::string>());
     return connected->payload["sessionId"];
   }
@@ -123,7 +125,7 @@ class Media : public ::testing::Test {
     std::filesystem::create_directories(dir + "/" + name);
     writeRtpPcap(dir + "/" + name + "/capture.pcap", capture);
     process = sippCaller("caller_plays_capture.xml", name);
-    return waitForCaller(sippLog(name));
+    return waitForCaller([&] { return sippLog(name); });
   }
 
   // What the bot's renderer hears of a participant, at 8 kHz, from listen() until the renderer is removed.
@@ -160,13 +162,13 @@ class Media : public ::testing::Test {
 TEST_F(Media, ARoomMixesEveryoneButTheListener) {
   joinOwner();
   auto streamer = sippCaller("caller_streams_audio.xml", "streamer", 1000);
-  waitForCaller(sippLog("streamer"));
+  waitForCaller([&] { return sippLog("streamer"); });
   // One after the other: two baresips started in the same instant may draw the same Call-ID and tags (libre
   // seeds its random numbers from the clock).
   Phone low = baresip("low", 500, 4, gatewayUri());
-  waitForCaller(readFile(low.home + "/baresip.log"));
+  waitForCaller([&] { return readFile(low.home + "/baresip.log"); });
   Phone high = baresip("high", 1500, 4, gatewayUri());
-  waitForCaller(readFile(high.home + "/baresip.log"));
+  waitForCaller([&] { return readFile(high.home + "/baresip.log"); });
   // Each hangs up when its 4 s of tone end, and its recording is then complete.
   ASSERT_TRUE(callEnded(low)) << readFile(low.home + "/baresip.log");
   ASSERT_TRUE(callEnded(high)) << readFile(high.home + "/baresip.log");
@@ -190,7 +192,7 @@ TEST_F(Media, ABridgedTransferCarriesAudioBothWays) {
   // 7 s: what the caller records before the bridge (time in the room, hearing nobody) counts against it, and a
   // busy machine (a full -j3 run beside the bench) once took long enough for 5 s to fall under 60 %.
   Phone caller = baresip("caller", 500, 7, gatewayUri());
-  const std::string id = waitForCaller(readFile(caller.home + "/baresip.log"));
+  const std::string id = waitForCaller([&] { return readFile(caller.home + "/baresip.log"); });
   ASSERT_NO_THROW(await(bot.sipCallTransfer(
       {.sessionId = id, .toEndPoint = "sip:agent@127.0.0.1:" + std::to_string(agent.port)})));
   // The caller hangs up when its 7 s end; the gateway then hangs up the agent.
@@ -211,7 +213,7 @@ TEST_F(Media, ABridgedTransferCarriesAudioBothWays) {
 TEST_F(Media, AfterAReferTheGatewaySendsAndReceivesNoMoreRtp) {
   joinOwner();
   auto caller = sippCaller("caller_streams_and_accepts_refer.xml", "caller", 1000);
-  const std::string id = waitForCaller(sippLog("caller"));
+  const std::string id = waitForCaller([&] { return sippLog("caller"); });
   // Audio flows both ways before the transfer.
   const auto flowing = [&] {
     auto c = server.mediaCounters(id);
@@ -233,7 +235,7 @@ TEST_F(Media, AfterAReferTheGatewaySendsAndReceivesNoMoreRtp) {
 TEST_F(Media, KeysPressedAsTelephoneEventsReachTheRoomOncePerPress) {
   joinOwner();
   auto caller = sippCaller("caller_presses_keys.xml", "keys");
-  const std::string id = waitForCaller(sippLog("keys"));
+  const std::string id = waitForCaller([&] { return sippLog("keys"); });
   std::vector<json> presses;
   for (int i = 0; i < 3; ++i) {
     auto e = events.waitFor("dtmf-event", [&](const Event& ev) { return ev.payload["tone"] == std::string(1, "15#"[i]); }, 10s);
@@ -255,7 +257,7 @@ TEST_F(Media, KeysPressedAsTelephoneEventsReachTheRoomOncePerPress) {
 TEST_F(Media, KeysSentInSipInfoReachTheRoom) {
   joinOwner();
   auto caller = sippCaller("caller_sends_info_dtmf.xml", "info");
-  const std::string id = waitForCaller(sippLog("info"));
+  const std::string id = waitForCaller([&] { return sippLog("info"); });
   auto seven = events.waitFor("dtmf-event", [](const Event& e) { return e.payload["tone"] == "7"; }, 10s);
   auto nine = events.waitFor("dtmf-event", [](const Event& e) { return e.payload["tone"] == "9"; }, 10s);
   ASSERT_TRUE(seven && nine) << sippLog("info");
@@ -267,7 +269,7 @@ TEST_F(Media, KeysSentInSipInfoReachTheRoom) {
 TEST_F(Media, SendDtmfUsesTelephoneEventsWhenTheCallHasThemAndInfoWhenAsked) {
   joinOwner();
   Phone phone = baresip("phone", 0, 12, gatewayUri());
-  const std::string id = waitForCaller(readFile(phone.home + "/baresip.log"));
+  const std::string id = waitForCaller([&] { return readFile(phone.home + "/baresip.log"); });
   ASSERT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "4", .method = "auto", .digitDuration = 100ms})));
   ASSERT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "6", .method = "telephone-event", .digitDuration = 100ms})));
   ASSERT_NO_THROW(await(bot.sendDTMF({.sessionId = id, .tones = "8", .method = "sip-info"})));
@@ -284,7 +286,7 @@ TEST_F(Media, SendDtmfUsesTelephoneEventsWhenTheCallHasThemAndInfoWhenAsked) {
 TEST_F(Media, AHoldIsAnsweredRecvonlyFromTheSameSession) {
   joinOwner();
   auto caller = sippCaller("caller_holds.xml", "hold");
-  const std::string id = waitForCaller(sippLog("hold"));
+  const std::string id = waitForCaller([&] { return sippLog("hold"); });
   // The scenario checks the 200 to its re-INVITE (a=recvonly, the o= line); then the room ends the call.
   ASSERT_TRUE(waitForFileContaining(dir + "/hold/messages", "CSeq: 2 ACK", 10s)) << sippLog("hold");
   ASSERT_EQ(server.rest("DELETE", "/v1/rooms/" + room["name"].get<std::string>()).status, 200);
@@ -310,7 +312,7 @@ TEST_F(Media, ParticipantsShowWhichTracksArePlayable) {
   await(watcher.join({.url = room["url"], .token = server.token({{"is_owner", false}}), .userName = "watcher"}));
   const auto audioOf = [](const json& participant) { return participant["tracks"]["audio"]; };
   auto caller = sippCaller("caller_holds_inactive.xml", "holder");
-  const std::string id = waitForCaller(sippLog("holder"));
+  const std::string id = waitForCaller([&] { return sippLog("holder"); });
   auto joined = seen.waitFor("participant-joined", [&](const Event& e) { return e.payload["participant"]["session_id"] == id; });
   ASSERT_TRUE(joined);
   EXPECT_EQ(audioOf(joined->payload["participant"]), json({{"subscribed", true}, {"state", "playable"}}));
@@ -386,7 +388,7 @@ TEST_F(Media, AnOfferWithoutG711IsRefused488) {
 TEST_F(Media, MalformedRtpAndStrangersAreDroppedAndCounted) {
   joinOwner();
   auto caller = sippCaller("caller_streams_audio.xml", "victim", 1000);
-  const std::string id = waitForCaller(sippLog("victim"));
+  const std::string id = waitForCaller([&] { return sippLog("victim"); });
   const int rtpPort = gatewayRtpPort("victim");
   ASSERT_GT(rtpPort, 0) << sippLog("victim");
   const auto live = [&] { auto c = server.mediaCounters(id); return c && c->packetsReceived > 10; };
@@ -521,7 +523,7 @@ TEST_F(Media, ABotsRendererHearsTheCaller) {
   });
   joinOwner();
   auto caller = sippCaller("caller_streams_audio.xml", "caller", 1000);
-  const std::string id = waitForCaller(sippLog("caller"));
+  const std::string id = waitForCaller([&] { return sippLog("caller"); });
   // Shared with the renderer, which the fixture's bot outlives this body with if an assertion returns early.
   struct Heard {
     std::mutex mu;
@@ -570,7 +572,7 @@ TEST_F(Media, ABotsRendererHearsTheCaller) {
 TEST_F(Media, ACallerHearsTheBotsCustomTrack) {
   joinOwner();
   Phone phone = baresip("phone", 0, 5, gatewayUri());
-  waitForCaller(readFile(phone.home + "/baresip.log"));
+  waitForCaller([&] { return readFile(phone.home + "/baresip.log"); });
   auto source = std::make_shared<CustomAudioSource>(16000, 1);
   EXPECT_EQ(source->writeFrames(std::vector<std::int16_t>(320)).get(), 0u);  // not attached: nothing is sent
   ASSERT_NO_THROW(await(bot.addCustomAudioTrack("greeting", std::make_shared<CustomAudioTrack>(source))));
@@ -608,9 +610,9 @@ class MediaTimeout : public Media {
 TEST_F(MediaTimeout, ACallerSendingNoRtpIsHungUp) {
   joinOwner();
   auto streaming = sippCaller("caller_streams_audio.xml", "streaming", 1000);
-  const std::string kept = waitForCaller(sippLog("streaming"));
+  const std::string kept = waitForCaller([&] { return sippLog("streaming"); });
   auto silent = sippCaller("caller_waits_for_bye.xml", "silent");
-  const std::string dropped = waitForCaller(sippLog("silent"));
+  const std::string dropped = waitForCaller([&] { return sippLog("silent"); });
   auto stopped = events.waitFor("dialin-stopped", [&](const Event& e) { return e.payload["sessionId"] == dropped; }, 10s);
   ASSERT_TRUE(stopped) << sippLog("silent");
   EXPECT_EQ(silent->wait(10s), 0) << sippLog("silent");
@@ -699,7 +701,7 @@ TEST_F(MediaOverTls, ACallerDialingInWithSrtpHearsTheRoomAndIsHeard) {
   auto source = std::make_shared<CustomAudioSource>(16000, 1);
   ASSERT_NO_THROW(await(bot.addCustomAudioTrack("voice", std::make_shared<CustomAudioTrack>(source))));
   Phone phone = baresip("secure", 500, 4, tlsGatewayUri(), false, srtpPhone());
-  const std::string id = waitForCaller(readFile(phone.home + "/baresip.log"));
+  const std::string id = waitForCaller([&] { return readFile(phone.home + "/baresip.log"); });
   auto spoken = play(source, 1500, 2.5);
   const auto heard = render(id, 8000 * 2);
   const auto fromCaller = detectTones(heard, 8000, {500, 1500});
@@ -792,7 +794,7 @@ TEST_F(MediaRequiringSrtp, PlainRtpOverTlsIsRefusedBothWays) {
 
   // An SRTP caller is still taken.
   Phone secure = baresip("securecaller", 500, 3, tlsGatewayUri(), false, srtpPhone());
-  const std::string id = waitForCaller(readFile(secure.home + "/baresip.log"));
+  const std::string id = waitForCaller([&] { return readFile(secure.home + "/baresip.log"); });
   EXPECT_TRUE(eventually([&] { auto c = server.mediaCounters(id); return c && c->srtp && c->packetsReceived > 10; }));
 }
 
