@@ -405,6 +405,7 @@ struct Server final : Devserver::Impl {
     }
     if (method == "sendAppMessage") return sendAppMessage(s, params, reply);
     if (method == "setUserName" || method == "setUserData") return updateLocal(s, method, params, reply);
+    if (method == "updateParticipants") return updateParticipants(s, params, reply);
     // Telephony: the same checks as the client's, made again here: the server never trusts the client.
     static const std::set<std::string> kTelephony{"sipRefer", "sipCallTransfer", "startDialOut", "stopDialOut",
                                                   "sendDTMF"};
@@ -442,6 +443,78 @@ struct Server final : Devserver::Impl {
     updated["local"] = true;
     reply(std::nullopt, {{"participant", std::move(updated)}});
   }
+  // daily-js's updateParticipants: an owner or participants admin ejects others (a client gets the fatal error
+  // "ejected" and is out; a SIP participant's call is hung up) and changes their hasPresence and canAdmin. All
+  // of it is checked before anything changes; the answer comes once every ejected call has ended.
+  void updateParticipants(ClientSession& s, const json& params, const Gateway::Reply& reply) {
+    Room* room = s.sessionId.empty() ? nullptr : hub.findRoom(s.room);
+    const auto self = room ? room->members.find(s.sessionId) : std::map<std::string, Member>::iterator();
+    if (!room || self == room->members.end())
+      return reply(wireError(ErrorCode::NotJoined, "updateParticipants needs a joined meeting"), {});
+    if (!protocol::administersParticipants(self->second.participant))
+      return reply(wireError(ErrorCode::PermissionDenied,
+                             "updateParticipants requires a meeting owner or a participants admin token"), {});
+    const json updates = params.value("updates", json());
+    if (const std::string why = protocol::participantUpdatesProblem(updates); !why.empty())
+      return reply(wireError(ErrorCode::InvalidArgument, "updateParticipants: " + why), {});
+    for (const auto& [id, update] : updates.items()) {
+      const auto target = room->members.find(id);
+      if (target == room->members.end())
+        return reply(wireError(ErrorCode::NotFound, "updateParticipants: no participant " + id + " in this room"), {});
+      if (id == s.sessionId)
+        return reply(wireError(ErrorCode::InvalidArgument, "updateParticipants: not the caller itself (leave() to go)"), {});
+      if (target->second.kind != MemberKind::Client && update.contains("updatePermissions") &&
+          update["updatePermissions"].contains("canAdmin"))
+        return reply(wireError(ErrorCode::InvalidArgument, "updateParticipants: a SIP participant administers nothing"), {});
+    }
+    const std::string roomName = s.room;
+    auto outstanding = std::make_shared<int>(1);
+    auto oneDone = [outstanding, reply] {
+      if (--*outstanding == 0) reply(std::nullopt, json::object());
+    };
+    for (const auto& [id, update] : updates.items()) {
+      Room* r = hub.findRoom(roomName);
+      const auto target = r ? r->members.find(id) : std::map<std::string, Member>::iterator();
+      if (!r || target == r->members.end()) continue;
+      if (const auto permissions = update.find("updatePermissions"); permissions != update.end()) {
+        json participant = target->second.participant;
+        for (const auto& [name, value] : permissions->items()) participant["permissions"][name] = value;
+        if (participant != target->second.participant) {
+          const json& canAdmin = participant["permissions"].value("canAdmin", json(false));
+          const bool ownerOrAdmin =
+              participant.value("owner", false) || canAdmin == true || (canAdmin.is_array() && !canAdmin.empty());
+          target->second.ownerOrAdmin = ownerOrAdmin;
+          if (ClientSession* session = sessionOf(id)) session->ownerOrAdmin = ownerOrAdmin;
+          hub.updateMember(*r, id, participant);
+          // Its own client hears it too: its permissions are part of its local participant.
+          hub.sendTo(*r, {id}, "participant-updated", {{"participant", r->members.at(id).participant}});
+        }
+      }
+      if (update.contains("eject")) {
+        if (target->second.kind == MemberKind::Client) {
+          target->second.send(protocol::encodeEvent(
+              "error", {{"errorMsg", "Ejected from the meeting"},
+                        {"error", {{"type", "ejected"}, {"msg", "an owner or admin ejected this participant"}}}}));
+          if (ClientSession* session = sessionOf(id)) leaveRoom(*session);
+          else hub.removeMember(*r, id);
+        } else {
+          ++*outstanding;
+          gateway.hangUpParticipant(roomName, id,
+                                    [oneDone, id = id](const std::optional<protocol::WireError>& error, const json&) {
+                                      if (error) DAILY_LOG(Warn, "signaling", "ejecting " << id << ": " << error->message);
+                                      oneDone();
+                                    });
+        }
+      }
+    }
+    oneDone();
+  }
+  ClientSession* sessionOf(const std::string& sessionId) {
+    for (auto& [h, session] : sessions)
+      if (session.sessionId == sessionId) return &session;
+    return nullptr;
+  }
+
   static bool validUserName(const json& name) {
     return name.is_string() && name.get_ref<const std::string&>().size() <= protocol::kMaxUserNameBytes;
   }

@@ -2,6 +2,7 @@
 
 #include "common/base64.hpp"
 #include "common/openssl_init.hpp"
+#include "common/protocol.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,14 +18,6 @@ using detail::base64UrlDecode;
 using detail::base64UrlEncode;
 
 constexpr std::size_t kMaxTokenBytes = 8192;
-
-bool isAdminValue(const json& v) {
-  if (v.is_boolean()) return true;
-  if (!v.is_array()) return false;
-  for (const auto& item : v)
-    if (!item.is_string() || (item != "participants" && item != "streaming" && item != "transcription")) return false;
-  return true;
-}
 
 std::optional<TokenClaims> refuse(TokenError* error, std::string type, std::string message) {
   if (error) *error = TokenError{std::move(type), std::move(message)};
@@ -91,7 +84,7 @@ std::optional<std::string> TokenSigner::create(const json& properties, std::stri
       if (!value.is_object()) return fail("permissions must be an object");
       json p = json::object();
       if (auto ca = value.find("canAdmin"); ca != value.end()) {
-        if (!isAdminValue(*ca)) return fail("permissions.canAdmin must be a boolean or a list of participants/streaming/transcription");
+        if (!protocol::isCanAdminValue(*ca)) return fail("permissions.canAdmin must be a boolean or a list of participants/streaming/transcription");
         p["ca"] = *ca;
       }
       if (auto hp = value.find("hasPresence"); hp != value.end()) {
@@ -151,7 +144,7 @@ std::optional<TokenClaims> TokenSigner::verify(std::string_view token, std::stri
   }
   if (auto p = c.find("p"); p != c.end() && p->is_object()) {
     if (auto ca = p->find("ca"); ca != p->end()) {
-      if (!isAdminValue(*ca)) return refuse(error, "not-allowed", "meeting token has an invalid canAdmin permission");
+      if (!protocol::isCanAdminValue(*ca)) return refuse(error, "not-allowed", "meeting token has an invalid canAdmin permission");
       claims.canAdmin = *ca;
     }
   }

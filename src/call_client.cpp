@@ -785,6 +785,13 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     if (aboutParticipant) {
       const json& participant = event->payload["participant"];
       const std::string& id = participant["session_id"].get_ref<const std::string&>();
+      if (id == local.value("session_id", std::string())) {
+        // About us: the server changed our participant (an admin changed our permissions). It is never remote.
+        if (event->action != "participant-updated") return nullptr;
+        local = participant;
+        local["local"] = true;
+        return makeEvent("participant-updated", {{"participant", local}});
+      }
       if (auto before = remotes.find(id); before != remotes.end()) {
         if (isHidden(*before->second)) --hiddenRemotes;
         remotes.erase(before);
@@ -1222,6 +1229,17 @@ std::future<void> CallClient::setUserData(nlohmann::json userData) {
         if (auto self = weak.lock()) self->localUpdated(result);
       },
       /*needsOwner=*/false);
+}
+
+std::future<void> CallClient::updateParticipant(std::string sessionId, nlohmann::json updates) {
+  json all = json::object();
+  all[std::move(sessionId)] = std::move(updates);
+  return updateParticipants(std::move(all));
+}
+
+std::future<void> CallClient::updateParticipants(nlohmann::json updates) {
+  const std::string why = protocol::participantUpdatesProblem(updates);
+  return impl_->joinedRequest<void>("updateParticipants", {{"updates", std::move(updates)}}, why, [](const json&) {});
 }
 
 std::future<void> CallClient::stopDialOut(StopDialOutOptions options) {

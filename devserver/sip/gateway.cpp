@@ -1434,11 +1434,22 @@ struct Gateway::Impl {
   void stopDialOut(const std::string& room, const std::string& sessionId, Reply reply) {
     Leg* leg = roomLeg(room, sessionId);
     if (!leg || leg->dialIn) return reply(wireError(ErrorCode::NotFound, "no dial-out session " + sessionId + " in this room"), {});
-    if (leg->state == LegState::Calling) {
-      cancelCall(*leg);
+    endCall(*leg, std::move(reply));
+  }
+
+  void hangUpParticipant(const std::string& room, const std::string& sessionId, Reply reply) {
+    Leg* leg = roomLeg(room, sessionId);
+    if (!leg) return reply(wireError(ErrorCode::NotFound, "no SIP participant " + sessionId + " in this room"), {});
+    endCall(*leg, std::move(reply));
+  }
+
+  // CANCEL before the answer, BYE after it; reply once the leg has ended.
+  void endCall(Leg& leg, Reply reply) {
+    if (leg.state == LegState::Calling) {
+      cancelCall(leg);
       return reply(std::nullopt, json::object());
     }
-    hangUp(*leg, [reply] { reply(std::nullopt, json::object()); });
+    hangUp(leg, [reply] { reply(std::nullopt, json::object()); });
   }
 
   void sipCallTransfer(const std::string& room, const std::string& sessionId, const std::string& toEndPoint,
@@ -1595,6 +1606,10 @@ void Gateway::startDialOut(const std::string& room, const json& params, Reply re
 }
 void Gateway::stopDialOut(const std::string& room, const std::string& sessionId, Reply reply) {
   impl_->stopDialOut(room, sessionId, std::move(reply));
+}
+
+void Gateway::hangUpParticipant(const std::string& room, const std::string& sessionId, Reply reply) {
+  impl_->hangUpParticipant(room, sessionId, std::move(reply));
 }
 void Gateway::sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,
                        const std::string& method, Reply reply) {

@@ -99,6 +99,9 @@ class Gateway {
   /// params: {"sipUri", "displayName", "userId", ...} as checked by the signaling layer.
   void startDialOut(const std::string& room, const nlohmann::json& params, Reply reply);
   void stopDialOut(const std::string& room, const std::string& sessionId, Reply reply);
+  /// Hangs up the call of a SIP participant, dial-in or dial-out (updateParticipant's eject): CANCEL before the
+  /// answer, BYE after; the room hears participant-left and dialin-stopped / dialout-stopped.
+  void hangUpParticipant(const std::string& room, const std::string& sessionId, Reply reply);
   /// method: "telephone-event" (RFC 4733 in the call's RTP), "sip-info" (one INFO per tone), or "auto" (the
   /// first when the call negotiated telephone-event). The result says which: {"method": ...}.
   void sendDtmf(const std::string& room, const std::string& sessionId, const std::string& tones, int durationMs,

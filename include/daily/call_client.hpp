@@ -98,6 +98,17 @@ class DAILY_API CallClient {
   /// As above, to several session_ids (daily-js takes an array too).
   [[nodiscard]] std::future<void> sendAppMessage(nlohmann::json data, std::vector<std::string> to);
 
+  /// daily-js's updateParticipant(sessionId, updates): {"eject": true} hangs up a SIP participant's call or puts
+  /// a client out of the meeting (its fatal error "ejected"); {"updatePermissions": {"hasPresence": …,
+  /// "canAdmin": …}} changes what it may do (the participant hears participant-updated for its local participant,
+  /// the others for it). Needs an owner, or a canAdmin that holds "participants"; the server checks that itself.
+  /// daily-js's other fields (setAudio, setVideo, setScreenShare, setSubscribedTracks, styles) and the canSend
+  /// and canReceive permissions are refused by name. Resolves once done (an ejected call has ended).
+  /// @throws Error (from get()) InvalidArgument, NotFound (no such participant), PermissionDenied, NotJoined.
+  [[nodiscard]] std::future<void> updateParticipant(std::string sessionId, nlohmann::json updates);
+  /// As above, for several: {"<session_id>": {...}, ...}; all of it is checked before anything changes.
+  [[nodiscard]] std::future<void> updateParticipants(nlohmann::json updates);
+
   /// daily-js's setUserName(): the name the others see from now on (at most 256 bytes). They get
   /// participant-updated, and so does this client, for its local participant, once the server has it.
   /// @throws Error (from get()) InvalidArgument, NotJoined.

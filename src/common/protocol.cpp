@@ -1,5 +1,6 @@
 #include "common/protocol.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -300,6 +301,63 @@ std::optional<AudioFrame> decodeAudioFrame(std::string_view bytes, std::string* 
   for (std::size_t i = 0; i < frame.samples.size(); ++i)
     frame.samples[i] = static_cast<std::int16_t>(static_cast<std::uint16_t>(q[2 * i] | q[2 * i + 1] << 8));
   return frame;
+}
+
+
+bool isCanAdminValue(const nlohmann::json& value) {
+  if (value.is_boolean()) return true;
+  if (!value.is_array()) return false;
+  for (const auto& item : value)
+    if (item != "participants" && item != "streaming" && item != "transcription") return false;
+  return true;
+}
+
+bool administersParticipants(const nlohmann::json& participant) {
+  if (!participant.is_object()) return false;
+  if (participant.value("owner", false) == true) return true;
+  const auto permissions = participant.find("permissions");
+  if (permissions == participant.end() || !permissions->is_object()) return false;
+  const auto canAdmin = permissions->find("canAdmin");
+  if (canAdmin == permissions->end()) return false;
+  if (*canAdmin == true) return true;
+  return canAdmin->is_array() && std::find(canAdmin->begin(), canAdmin->end(), "participants") != canAdmin->end();
+}
+
+std::string participantUpdatesProblem(const nlohmann::json& updates) {
+  if (!updates.is_object() || updates.empty()) return "updates must be an object of session_id -> update";
+  if (updates.size() > 100) return "at most 100 participants at once";
+  for (const auto& [sessionId, update] : updates.items()) {
+    const std::string of = " (of " + (sessionId.size() > 64 ? sessionId.substr(0, 64) + "..." : sessionId) + ")";
+    if (sessionId.empty()) return "a session_id is empty";
+    if (sessionId == "local") return "'local': name participants by session_id (setUserName and setUserData change the local one)";
+    if (!update.is_object() || update.empty()) return "an update must be a non-empty object" + of;
+    for (const auto& [field, value] : update.items()) {
+      if (field == "eject") {
+        if (value != true) return "eject must be true" + of;
+      } else if (field == "updatePermissions") {
+        if (!value.is_object() || value.empty()) return "updatePermissions must be a non-empty object" + of;
+        for (const auto& [permission, v] : value.items()) {
+          if (permission == "hasPresence") {
+            if (!v.is_boolean()) return "updatePermissions.hasPresence must be a boolean" + of;
+          } else if (permission == "canAdmin") {
+            if (!isCanAdminValue(v))
+              return "updatePermissions.canAdmin must be a boolean or a list of participants/streaming/transcription" + of;
+          } else if (permission == "canSend" || permission == "canReceive") {
+            return "updatePermissions." + permission + " is not supported: the devserver does not enforce it" + of;
+          } else {
+            return "unknown permission '" + permission + "'" + of;
+          }
+        }
+      } else if (field == "setAudio" || field == "setVideo" || field == "setScreenShare" ||
+                 field == "setSubscribedTracks" || field == "styles") {
+        return field + " is not supported by daily-cpp (the devserver carries a bot's audio as its custom tracks, "
+                       "and no video)" + of;
+      } else {
+        return "unknown update '" + field + "'" + of;
+      }
+    }
+  }
+  return {};
 }
 
 }  // namespace daily::protocol

@@ -106,6 +106,17 @@ std::string encodeAudioFrame(const AudioFrame& frame);
 /// nullopt, with *why, for a frame that is not one (too short, another version, out of bounds).
 std::optional<AudioFrame> decodeAudioFrame(std::string_view bytes, std::string* why);
 
+/// What is wrong with the argument of daily-js's updateParticipants() (empty when nothing is): an object of
+/// session_id → {eject: true, updatePermissions: {hasPresence, canAdmin}}, at most 100 of them. daily-js's other
+/// fields, and the permissions the devserver does not enforce (canSend, canReceive), are refused by name. Both the
+/// client and the server check it.
+std::string participantUpdatesProblem(const nlohmann::json& updates);
+/// A canAdmin value: a boolean, or an array of "participants", "streaming", "transcription".
+bool isCanAdminValue(const nlohmann::json& value);
+/// Whether a participant object may eject and change the permissions of others: an owner, or canAdmin true or
+/// holding "participants" (Daily's rule).
+bool administersParticipants(const nlohmann::json& participant);
+
 /// Turns a wire error into the daily::Error a future fails with.
 Error toError(const WireError& error);
 

@@ -372,6 +372,62 @@ TEST_F(CallClientTest, SetUserNameAndUserDataReachTheOthersAndTheLocalParticipan
   EXPECT_EQ(inB.count("participant-updated"), 2u);  // one per change, none for refusals
 }
 
+// daily-js's updateParticipant: an owner ejects a client (it is out, with the fatal error "ejected", before its
+// handler runs) and grants another the participants admin permission, which that one can then use; what daily-cpp
+// does not support is refused by name, and the server checks the caller's rights itself.
+TEST_F(CallClientTest, AnOwnerEjectsAParticipantAndMakesAnotherAnAdmin) {
+  const json room = server.createRoom();
+  CallClient owner, guest, helper;
+  EventRecorder inOwner(owner), inGuest(guest), inHelper(helper);
+  await(owner.join({.url = room["url"], .token = server.token({{"is_owner", true}}), .userName = "owner"}));
+  const json g = await(guest.join({.url = room["url"], .userName = "guest"}));
+  const json h = await(helper.join({.url = room["url"], .userName = "helper"}));
+  const std::string guestId = g["local"]["session_id"], helperId = h["local"]["session_id"];
+
+  // Refused before anything is sent, or by the server.
+  const auto code = [](std::future<void> f) { return expectError([&] { await(std::move(f)); }).code(); };
+  EXPECT_EQ(code(owner.updateParticipant(guestId, {{"setAudio", false}})), ErrorCode::InvalidArgument);
+  EXPECT_EQ(code(owner.updateParticipant(guestId, {{"eject", false}})), ErrorCode::InvalidArgument);
+  EXPECT_EQ(code(owner.updateParticipant(guestId, {{"updatePermissions", {{"canSend", false}}}})), ErrorCode::InvalidArgument);
+  EXPECT_EQ(code(owner.updateParticipant("local", {{"eject", true}})), ErrorCode::InvalidArgument);
+  EXPECT_EQ(code(owner.updateParticipant("no-such-session", {{"eject", true}})), ErrorCode::NotFound);
+  EXPECT_EQ(code(helper.updateParticipant(guestId, {{"eject", true}})), ErrorCode::PermissionDenied);
+
+  // The owner makes the helper a participants admin: the helper's own participant says so, and so do the others'.
+  EXPECT_NO_THROW(await(owner.updateParticipant(helperId, {{"updatePermissions", {{"canAdmin", {"participants"}}}}})));
+  const auto isAdmin = [](const Event& e) {
+    return e.payload["participant"]["permissions"]["canAdmin"] == json::array({"participants"});
+  };
+  auto own = inHelper.waitFor("participant-updated", isAdmin);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->payload["participant"]["local"], true);
+  EXPECT_EQ(helper.participants()["local"]["permissions"]["canAdmin"], json::array({"participants"}));
+  EXPECT_EQ(helper.participants().size(), 3u);
+  ASSERT_TRUE(inGuest.waitFor("participant-updated", isAdmin));
+
+  // The helper, now an admin, ejects the guest.
+  std::mutex mu;
+  std::string stateInHandler;
+  guest.on("error", [&](const Event&) {
+    std::lock_guard<std::mutex> lock(mu);
+    stateInHandler = guest.meetingState();
+  });
+  EXPECT_NO_THROW(await(helper.updateParticipants({{guestId, {{"eject", true}}}})));
+  auto ejected = inGuest.waitFor("error");
+  ASSERT_TRUE(ejected);
+  EXPECT_EQ(ejected->payload["error"]["type"], "ejected");
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return stateInHandler == "error";
+  }));
+  EXPECT_EQ(guest.meetingState(), "error");
+  EXPECT_EQ(guest.participants(), json::object());
+  auto left = inOwner.waitFor("participant-left", [&](const Event& e) { return e.payload["participant"]["session_id"] == guestId; });
+  ASSERT_TRUE(left);
+  EXPECT_FALSE(owner.participants().contains(guestId));
+  EXPECT_FALSE(inGuest.waitFor("network-connection", {}, 500ms)) << "an ejected client tried to reconnect";
+}
+
 TEST_F(CallClientTest, AppMessagesReachEveryoneElseOrTheSessionsNamed) {
   const json room = server.createRoom();
   CallClient a, b, c;

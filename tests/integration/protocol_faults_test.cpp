@@ -511,6 +511,7 @@ TEST(ProtocolFaults, TheDevserverChecksTelephonyPermissionsItselfAndNeverTrustsT
       {"startDialOut", {{"sipUri", "sip:a@127.0.0.1"}}},
       {"stopDialOut", {{"sessionId", "x"}}},
       {"sendDTMF", {{"sessionId", "x"}, {"tones", "1"}}},
+      {"updateParticipants", {{"updates", {{"x", {{"eject", true}}}}}}},
   };
   std::uint64_t id = 10;
   for (const auto& [method, params] : attempts) {

@@ -104,8 +104,7 @@ TEST_F(DailyJsPayloads, EveryEventOfAScriptedTelephonySessionHasWhatTheDtsRequir
   }
   ASSERT_TRUE(events.waitFor("participant-left"));
 
-  // A caller dials in and presses three keys, then waits for a BYE that only updateParticipant's eject (not
-  // there yet) could send: it is killed instead.
+  // A caller dials in and presses three keys; the bot hangs it up (updateParticipant's eject: a BYE).
   auto keys = caller("caller_presses_keys.xml");
   auto connected = events.waitFor("dialin-connected");
   ASSERT_TRUE(connected) << log("caller_presses_keys.xml");
@@ -113,7 +112,9 @@ TEST_F(DailyJsPayloads, EveryEventOfAScriptedTelephonySessionHasWhatTheDtsRequir
   ASSERT_TRUE(events.waitFor("dtmf-event", [](const Event& e) { return e.payload["tone"] == "#"; }))
       << log("caller_presses_keys.xml");
   EXPECT_EQ(declarations().check(bot.participants(), "DailyParticipantsObject"), std::vector<std::string>{});
-  keys->kill();
+  await(bot.updateParticipant(keysId, {{"eject", true}}));
+  ASSERT_TRUE(events.waitFor("dialin-stopped", [&](const Event& e) { return e.payload["sessionId"] == keysId; }));
+  EXPECT_EQ(keys->wait(15s), 0) << log("caller_presses_keys.xml");  // it had its BYE
 
   // A caller dials in and is referred away.
   auto referred = caller("caller_accepts_refer.xml");

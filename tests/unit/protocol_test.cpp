@@ -166,5 +166,41 @@ TEST(Protocol, DecodeEventGivesWhatDecodeFrameGivesForAnyText) {
   EXPECT_EQ(why, "frame too large");
 }
 
+// updateParticipants' argument, as the client and the server both check it.
+TEST(ParticipantUpdates, EjectAndTheEnforcedPermissionsAreTakenAndTheRestRefusedByName) {
+  using nlohmann::json;
+  EXPECT_EQ(participantUpdatesProblem({{"s1", {{"eject", true}}}}), "");
+  EXPECT_EQ(participantUpdatesProblem({{"s1", {{"updatePermissions", {{"hasPresence", false}, {"canAdmin", {"participants"}}}}}},
+                                       {"s2", {{"eject", true}}}}),
+            "");
+  const auto refused = [](const json& updates, const std::string& part) {
+    const std::string why = participantUpdatesProblem(updates);
+    return why.find(part) != std::string::npos ? std::string() : "'" + why + "' lacks '" + part + "'";
+  };
+  EXPECT_EQ(refused(json::object(), "must be an object"), "");
+  EXPECT_EQ(refused(json::array(), "must be an object"), "");
+  EXPECT_EQ(refused({{"local", {{"eject", true}}}}, "'local'"), "");
+  EXPECT_EQ(refused({{"s1", json::object()}}, "non-empty object"), "");
+  EXPECT_EQ(refused({{"s1", {{"eject", false}}}}, "eject must be true"), "");
+  EXPECT_EQ(refused({{"s1", {{"setAudio", false}}}}, "setAudio is not supported"), "");
+  EXPECT_EQ(refused({{"s1", {{"launch", true}}}}, "unknown update 'launch'"), "");
+  EXPECT_EQ(refused({{"s1", {{"updatePermissions", {{"canSend", false}}}}}}, "canSend is not supported"), "");
+  EXPECT_EQ(refused({{"s1", {{"updatePermissions", {{"canAdmin", {"everything"}}}}}}}, "canAdmin must be"), "");
+  EXPECT_EQ(refused({{"s1", {{"updatePermissions", {{"hasPresence", "no"}}}}}}, "hasPresence must be"), "");
+  json many = json::object();
+  for (int i = 0; i < 101; ++i) many["s" + std::to_string(i)] = {{"eject", true}};
+  EXPECT_EQ(refused(many, "at most 100"), "");
+}
+
+TEST(ParticipantUpdates, OwnersAndParticipantsAdminsAdministerParticipants) {
+  using nlohmann::json;
+  EXPECT_TRUE(administersParticipants({{"owner", true}}));
+  EXPECT_TRUE(administersParticipants({{"owner", false}, {"permissions", {{"canAdmin", true}}}}));
+  EXPECT_TRUE(administersParticipants({{"permissions", {{"canAdmin", {"streaming", "participants"}}}}}));
+  EXPECT_FALSE(administersParticipants({{"permissions", {{"canAdmin", {"streaming"}}}}}));
+  EXPECT_FALSE(administersParticipants({{"owner", false}, {"permissions", {{"canAdmin", false}}}}));
+  EXPECT_FALSE(administersParticipants(json("owner")));
+}
+
 }  // namespace
 }  // namespace daily::protocol
