@@ -400,7 +400,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
   // make: needsOwner false), then the request.
   template <class T>
   std::future<T> joinedRequest(const std::string& method, const json& params, const std::string& argumentError,
-                           std::function<T(const json&)> convert, bool needsOwner = true) {
+                               std::function<T(const json&)> convert, bool needsOwner = true) {
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
     std::lock_guard<std::mutex> lock(mu);
@@ -449,6 +449,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
     local["local"] = true;
     joinParams["userName"] = local.value("user_name", std::string());
     if (local.contains("userData")) joinParams["userData"] = local["userData"];
+    else joinParams.erase("userData");
     emit("participant-updated", {{"participant", local}});
   }
 
@@ -790,6 +791,7 @@ struct CallClient::Impl : std::enable_shared_from_this<Impl> {
         if (event->action != "participant-updated") return nullptr;
         local = participant;
         local["local"] = true;
+        countsMayHaveChangedLocked();  // (its hasPresence may have changed)
         return makeEvent("participant-updated", {{"participant", local}});
       }
       if (auto before = remotes.find(id); before != remotes.end()) {
@@ -1033,8 +1035,8 @@ std::future<nlohmann::json> CallClient::join(JoinOptions options) {
   if (!url) return failed<json>(ErrorCode::InvalidArgument, "invalid room URL '" + options.url + "': " + why);
   if (options.userName.size() > protocol::kMaxUserNameBytes)
     return failed<json>(ErrorCode::InvalidArgument, "userName is longer than 256 bytes");
-  if (const std::string why = userDataProblem(options.userData); !why.empty())
-    return failed<json>(ErrorCode::InvalidArgument, why);
+  if (const std::string problem = userDataProblem(options.userData); !problem.empty())
+    return failed<json>(ErrorCode::InvalidArgument, problem);
   if (options.token.size() > 8192) return failed<json>(ErrorCode::InvalidArgument, "token is longer than 8192 bytes");
 
   auto joined = std::make_shared<std::promise<json>>();

@@ -404,6 +404,14 @@ TEST_F(CallClientTest, AnOwnerEjectsAParticipantAndMakesAnotherAnAdmin) {
   EXPECT_EQ(helper.participants()["local"]["permissions"]["canAdmin"], json::array({"participants"}));
   EXPECT_EQ(helper.participants().size(), 3u);
   ASSERT_TRUE(inGuest.waitFor("participant-updated", isAdmin));
+  // Hidden, as far as the others count (and the helper itself does).
+  EXPECT_NO_THROW(await(owner.updateParticipant(helperId, {{"updatePermissions", {{"hasPresence", false}}}})));
+  EXPECT_TRUE(eventually([&] { return helper.participantCounts() == json({{"present", 2}, {"hidden", 1}}); }))
+      << helper.participantCounts();
+  EXPECT_TRUE(inHelper.waitFor("participant-counts-updated",
+                               [](const Event& e) { return e.payload["participantCounts"]["hidden"] == 1; }));
+  EXPECT_TRUE(eventually([&] { return owner.participantCounts() == json({{"present", 2}, {"hidden", 1}}); }))
+      << owner.participantCounts();
 
   // The helper, now an admin, ejects the guest.
   std::mutex mu;
